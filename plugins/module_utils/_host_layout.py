@@ -1,0 +1,290 @@
+# Copyright: tabops contributors
+# MIT License (see LICENSE)
+"""Where Tableau's applications read OAuth configs and TDC files, per host.
+
+Turns the declared data (``tabops_oauth_configs``, ``tabops_tdc_files``) plus
+what a host runs (its applications, its desktop users, its OS) into the list
+of files the ``tableau_artifacts`` module syncs in one call. Pure functions:
+used on the controller by the ``tableau_host_files`` filter, unit-tested
+without hosts.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import posixpath
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
+    TableauXmlError,
+    render_oauth_config,
+    render_tdc,
+)
+
+OAUTH_CONFIG_APPLICATIONS = ("desktop", "prep", "bridge")
+TDC_APPLICATIONS = ("server", "desktop", "prep", "bridge")
+# Keys of a declared entry that steer the rollout and are not part of the document.
+ROLLOUT_KEYS = frozenset({"install_on", "server_client", "name", "state"})
+
+# Path templates per OS family. {home} is the user's home, {user} the user,
+# {data_dir} Tableau Server's data dir, {service} a Tableau Server service.
+DEFAULT_LAYOUTS = {
+    "Linux": {
+        "user_home": "/home/{user}",
+        "root_home": "/root",
+        "desktop_repository": "{home}/Documents/My Tableau Repository",
+        "prep_repository": "{home}/Documents/My Tableau Prep Repository",
+        # Linux Bridge (container) uses underscores; FACTS.md marks it unverified.
+        "bridge_repository": "{home}/Documents/My_Tableau_Bridge_Repository",
+        "server_data_dir": "/var/opt/tableau/tableau_server",
+        "user_group": "{user}",
+    },
+    "Darwin": {
+        "user_home": "/Users/{user}",
+        "root_home": "/var/root",
+        "desktop_repository": "{home}/Documents/My Tableau Repository",
+        "prep_repository": "{home}/Documents/My Tableau Prep Repository",
+        "bridge_repository": "{home}/Documents/My Tableau Bridge Repository",
+        "server_data_dir": "",
+        "user_group": "staff",
+    },
+    "Windows": {
+        "user_home": "C:\\Users\\{user}",
+        "root_home": "C:\\Users\\Administrator",
+        "desktop_repository": "{home}\\Documents\\My Tableau Repository",
+        "prep_repository": "{home}\\Documents\\My Tableau Prep Repository",
+        "bridge_repository": "{home}\\Documents\\My Tableau Bridge Repository",
+        "server_data_dir": "C:\\ProgramData\\Tableau\\Tableau Server",
+        "user_group": "",
+    },
+}
+
+REPOSITORY_KEYS = {"desktop": "desktop_repository", "prep": "prep_repository", "bridge": "bridge_repository"}
+FOLDER_BY_KIND = {"oauth_config": "OAuthConfigs", "tdc": "Datasources"}
+
+
+class HostLayoutError(ValueError):
+    """The declared data cannot be laid out on this host; ``problems`` lists why."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def os_layout_family(os_family):
+    """Map Ansible's ``os_family`` fact to a layout key (Linux when unknown)."""
+    if os_family in ("Windows", "Darwin"):
+        return os_family
+    return "Linux"
+
+
+def _path_module(family):
+    return ntpath if family == "Windows" else posixpath
+
+
+def _home(layout, user):
+    if user in ("root", "Administrator") and layout.get("root_home"):
+        return layout["root_home"]
+    return layout["user_home"].format(user=user)
+
+
+def _strip_rollout_keys(entry):
+    return {key: value for key, value in entry.items() if key not in ROLLOUT_KEYS}
+
+
+def _check_install_on(entry, allowed, label, problems):
+    install_on = entry.get("install_on")
+    if install_on is None:
+        return list(allowed)
+    if not isinstance(install_on, (list, tuple)) or not all(isinstance(app, str) for app in install_on):
+        problems.append(f"{label}: install_on must be a list of {', '.join(allowed)}")
+        return []
+    unknown = sorted(set(install_on) - set(allowed))
+    if unknown:
+        problems.append(f"{label}: install_on has {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    return [app for app in allowed if app in install_on]
+
+
+def _application_owners(application, users, bridge_user):
+    if application == "bridge":
+        return [bridge_user]
+    return list(users)
+
+
+def _repository_dir(layout, family, application, user, kind):
+    pathmod = _path_module(family)
+    repository = layout[REPOSITORY_KEYS[application]].format(home=_home(layout, user), user=user)
+    return pathmod.join(repository, FOLDER_BY_KIND[kind])
+
+
+def _owner_group(layout, user):
+    group = layout.get("user_group", "")
+    return user, (group.format(user=user) if group else "")
+
+
+def plan_host_files(
+    oauth_configs=(),
+    tdc_files=(),
+    applications=(),
+    desktop_users=(),
+    bridge_user="root",
+    os_family="Linux",
+    layout=None,
+    server_services=("vizqlserver", "backgrounder", "dataserver"),
+    managed_comment=None,
+    oauth_config_mode="0600",
+    tdc_mode="0644",
+    server_file_owner="root",
+    server_file_group="root",
+    kinds=("oauth_config", "tdc"),
+):
+    """Return ``{"files": [...], "managed_dirs": [...]}`` for one host.
+
+    ``applications`` is what the host runs (``server``, ``desktop``, ``prep``,
+    ``bridge``). Every folder the host's applications read from is managed for
+    each kind in ``kinds``, holding files or not, so that a config removed from
+    the data is removed from the host too. Every problem in the data is collected and raised together as
+    :class:`HostLayoutError`, each naming the config or TDC it came from.
+    """
+    family = os_layout_family(os_family)
+    merged_layout = dict(DEFAULT_LAYOUTS[family])
+    merged_layout.update({key: value for key, value in (layout or {}).items() if value not in (None, "")})
+    pathmod = _path_module(family)
+    problems = []
+    files = []
+    dirs = {}
+
+    unknown_apps = sorted(set(applications) - set(TDC_APPLICATIONS))
+    if unknown_apps:
+        problems.append(f"applications: unknown {', '.join(unknown_apps)}; allowed: {', '.join(TDC_APPLICATIONS)}")
+    if any(app in applications for app in ("desktop", "prep")) and not desktop_users:
+        problems.append("tabops_desktop_users: a host that runs Tableau Desktop or Prep needs at least one user")
+
+    def add_dir(path, kind, application, owner, group, mode):
+        dirs.setdefault(
+            path,
+            {"path": path, "kind": kind, "application": application, "owner": owner, "group": group, "mode": mode},
+        )
+
+    def add_file(directory, name, content, kind, application, owner, group, mode, artifact):
+        files.append(
+            {
+                "path": pathmod.join(directory, name),
+                "content": content,
+                "kind": kind,
+                "owner": owner,
+                "group": group,
+                "mode": mode,
+                "application": application,
+                "artifact": artifact,
+            }
+        )
+
+    unknown_kinds = sorted(set(kinds) - set(FOLDER_BY_KIND))
+    if unknown_kinds:
+        problems.append(f"kinds: unknown {', '.join(unknown_kinds)}; allowed: {', '.join(FOLDER_BY_KIND)}")
+    for application in (app for app in TDC_APPLICATIONS if app in applications):
+        if application == "server":
+            if "tdc" in kinds and merged_layout.get("server_data_dir"):
+                for service in server_services:
+                    directory = pathmod.join(merged_layout["server_data_dir"], "data", "tabsvc", service, "Datasources")
+                    add_dir(directory, "tdc", "server", server_file_owner, server_file_group, "0755")
+            continue
+        for user in _application_owners(application, desktop_users, bridge_user):
+            owner, group = _owner_group(merged_layout, user)
+            for kind in kinds:
+                if kind in FOLDER_BY_KIND:
+                    add_dir(
+                        _repository_dir(merged_layout, family, application, user, kind),
+                        kind,
+                        application,
+                        owner,
+                        group,
+                        "0755",
+                    )
+
+    for index, entry in enumerate(oauth_configs if "oauth_config" in kinds else ()):
+        config_id = entry.get("id", "no id") if isinstance(entry, dict) else "not a dict"
+        label = f"tabops_oauth_configs[{index}] ({config_id})"
+        if not isinstance(entry, dict):
+            problems.append(f"{label}: must be a dict")
+            continue
+        targets = _check_install_on(entry, OAUTH_CONFIG_APPLICATIONS, label, problems)
+        targets = [app for app in targets if app in applications]
+        if not targets:
+            continue
+        try:
+            content = render_oauth_config(_strip_rollout_keys(entry), managed_comment=managed_comment)
+        except TableauXmlError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        for application in targets:
+            for user in _application_owners(application, desktop_users, bridge_user):
+                directory = _repository_dir(merged_layout, family, application, user, "oauth_config")
+                owner, group = _owner_group(merged_layout, user)
+                add_dir(directory, "oauth_config", application, owner, group, "0755")
+                add_file(
+                    directory,
+                    f"{entry['id']}.xml",
+                    content,
+                    "oauth_config",
+                    application,
+                    owner,
+                    group,
+                    oauth_config_mode,
+                    entry["id"],
+                )
+
+    for index, entry in enumerate(tdc_files if "tdc" in kinds else ()):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        label = f"tabops_tdc_files[{index}] ({name or 'no name'})"
+        if not isinstance(entry, dict):
+            problems.append(f"{label}: must be a dict")
+            continue
+        if not name or not isinstance(name, str) or pathmod.basename(name) != name or name.startswith("."):
+            problems.append(f"{label}: name must be a plain file name without folders (it becomes NAME.tdc)")
+            continue
+        targets = _check_install_on(entry, TDC_APPLICATIONS, label, problems)
+        targets = [app for app in targets if app in applications]
+        if not targets:
+            continue
+        try:
+            content = render_tdc(_strip_rollout_keys(entry), managed_comment=managed_comment)
+        except TableauXmlError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        file_name = name if name.endswith(".tdc") else f"{name}.tdc"
+        for application in targets:
+            if application == "server":
+                if not merged_layout.get("server_data_dir"):
+                    problems.append(f"{label}: Tableau Server has no data dir on {family}")
+                    continue
+                for service in server_services:
+                    directory = pathmod.join(merged_layout["server_data_dir"], "data", "tabsvc", service, "Datasources")
+                    add_dir(directory, "tdc", "server", server_file_owner, server_file_group, "0755")
+                    add_file(
+                        directory,
+                        file_name,
+                        content,
+                        "tdc",
+                        "server",
+                        server_file_owner,
+                        server_file_group,
+                        tdc_mode,
+                        name,
+                    )
+                continue
+            for user in _application_owners(application, desktop_users, bridge_user):
+                directory = _repository_dir(merged_layout, family, application, user, "tdc")
+                owner, group = _owner_group(merged_layout, user)
+                add_dir(directory, "tdc", application, owner, group, "0755")
+                add_file(directory, file_name, content, "tdc", application, owner, group, tdc_mode, name)
+
+    seen = {}
+    for item in files:
+        if item["path"] in seen:
+            problems.append(f"{item['path']}: declared twice ({seen[item['path']]} and {item['artifact']})")
+        seen[item["path"]] = item["artifact"]
+
+    if problems:
+        raise HostLayoutError(problems)
+    return {"files": files, "managed_dirs": sorted(dirs.values(), key=lambda d: d["path"])}

@@ -1,0 +1,78 @@
+# Copyright: tabops contributors
+# MIT License (see LICENSE)
+"""Server-level OAuth clients (tsm ``oauth.config.clients``) from the declared configs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+REDIRECT_PATH = "/auth/add_oauth_token"
+
+
+class ServerClientError(ValueError):
+    """The declared server clients are inconsistent; ``problems`` lists why."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def server_base_url(server_url):
+    """``https://host[:port]`` of a Tableau Server URL, or raise ValueError."""
+    parts = urlsplit(server_url or "")
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"must be an https URL of Tableau Server, got {server_url!r}")
+    return f"https://{parts.netloc}"
+
+
+def expected_redirect_uri(server_url):
+    return server_base_url(server_url) + REDIRECT_PATH
+
+
+def server_oauth_clients(oauth_configs, server_url=""):
+    """The ``oauth.config.clients`` entries this collection owns.
+
+    One per declared config with a ``server_client`` block; the id is
+    ``dbclass:oauthConfigId`` and the redirect URI defaults to
+    ``<server_url>/auth/add_oauth_token``.
+    """
+    problems = []
+    clients = []
+    seen = set()
+    for index, config in enumerate(oauth_configs or ()):
+        block = config.get("server_client") if isinstance(config, dict) else None
+        if not block:
+            continue
+        label = f"tabops_oauth_configs[{index}] ({config.get('id', 'no id')}).server_client"
+        if not isinstance(block, dict):
+            problems.append(f"{label}: must be a dict with client_id, client_secret and redirect_uri")
+            continue
+        client_id = f"{config.get('dbclass') or 'redshift'}:{config.get('id', '')}"
+        for field in ("client_id", "client_secret"):
+            if not isinstance(block.get(field), str) or not block.get(field):
+                problems.append(f"{label}.{field}: required")
+        redirect_uri = block.get("redirect_uri")
+        if not redirect_uri:
+            if server_url:
+                try:
+                    redirect_uri = expected_redirect_uri(server_url)
+                except ValueError as exc:
+                    problems.append(f"tabops_server_url: {exc}")
+            else:
+                problems.append(f"{label}.redirect_uri: required when tabops_server_url is not set")
+        elif urlsplit(redirect_uri).scheme != "https" or urlsplit(redirect_uri).path != REDIRECT_PATH:
+            problems.append(f"{label}.redirect_uri: must be https://<server>{REDIRECT_PATH}, got {redirect_uri!r}")
+        if client_id in seen:
+            problems.append(f"{label}: {client_id} is declared twice")
+        seen.add(client_id)
+        clients.append(
+            {
+                "id": client_id,
+                "client_id": block.get("client_id"),
+                "client_secret": block.get("client_secret"),
+                "redirect_uri": redirect_uri,
+            }
+        )
+    if problems:
+        raise ServerClientError(problems)
+    return clients
