@@ -1,0 +1,193 @@
+"""A lab fleet for integration tests: start, inspect, run playbooks, stop.
+
+Tests get a fresh fleet of their own (its own fleet id), reached over real SSH
+by real ansible-playbook runs, so what they assert is what an ops team sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_FLEET = REPO / "scripts" / "lab-fleet"
+VENV_BIN = REPO / ".venv" / "bin"
+LAB_GROUP_VARS = REPO / "inventories" / "lab" / "group_vars"
+TSM_STATE = "/var/opt/tableau/tableau_server/data/tabsvc/tsm-standin/state.json"
+# Folders whose files the collection may write, per lab host group.
+WATCHED_ROOTS = ("/home", "/root/Documents", "/var/opt/tableau/tableau_server/data/tabsvc")
+
+
+def lab_available():
+    if os.geteuid() != 0:
+        return "needs root (network and mount namespaces)"
+    if not Path("/usr/sbin/sshd").exists():
+        return "needs openssh-server (scripts/system-deps)"
+    return None
+
+
+requires_lab = pytest.mark.skipif(lab_available() is not None, reason=lab_available() or "")
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    result: dict = field(default_factory=dict)
+
+    def stats(self):
+        return self.result.get("stats", {})
+
+    def host_results(self, task_name_part):
+        """Every host's result of the tasks whose name contains ``task_name_part``."""
+        found = {}
+        for play in self.result.get("plays", []):
+            for task in play.get("tasks", []):
+                if task_name_part in task["task"]["name"]:
+                    for host, result in task["hosts"].items():
+                        found.setdefault(host, []).append(result)
+        return found
+
+    def changed_tasks(self):
+        """{host: [task names that changed]} in run order."""
+        changed = {}
+        for play in self.result.get("plays", []):
+            for task in play.get("tasks", []):
+                for host, result in task["hosts"].items():
+                    if result.get("changed"):
+                        changed.setdefault(host, []).append(task["task"]["name"])
+        return changed
+
+
+class Fleet:
+    def __init__(self, fleet_id, workdir, servers=2, bridges=1, desktops=1):
+        self.fleet_id = fleet_id
+        self.workdir = Path(workdir)
+        self.sizes = {"servers": servers, "bridges": bridges, "desktops": desktops}
+        self.inventory = self.workdir / "inventory"
+
+    def lab(self, *args, check=True):
+        return subprocess.run(
+            [str(LAB_FLEET), *args, "--fleet-id", self.fleet_id],
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    def up(self):
+        self.lab("down", check=False)
+        self.lab(
+            "up",
+            "--servers",
+            str(self.sizes["servers"]),
+            "--bridges",
+            str(self.sizes["bridges"]),
+            "--desktops",
+            str(self.sizes["desktops"]),
+        )
+        self.inventory.mkdir(parents=True, exist_ok=True)
+        (self.inventory / "hosts.yml").write_text(self.lab("inventory").stdout)
+        (self.inventory / "group_vars").symlink_to(LAB_GROUP_VARS)
+        return self
+
+    def down(self):
+        self.lab("down", check=False)
+
+    def host_down(self, host):
+        self.lab("host-down", host)
+
+    def host_up(self, host):
+        self.lab("host-up", host)
+
+    def sh(self, host, script, check=True):
+        """Run a shell script inside a host; return its stdout."""
+        completed = subprocess.run(
+            [str(LAB_FLEET), "exec", "--fleet-id", self.fleet_id, host, "--", "/bin/sh", "-c", script],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and completed.returncode != 0:
+            raise AssertionError(f"{host}: {script!r} exited {completed.returncode}: {completed.stderr}")
+        return completed.stdout
+
+    def write(self, host, path, content, owner="root"):
+        quoted = path.replace("'", "'\\''")
+        self.sh(host, f"mkdir -p \"$(dirname '{quoted}')\" && cat > '{quoted}' <<'TABOPS_EOF'\n{content}\nTABOPS_EOF")
+        self.sh(host, f"chown {owner}: '{quoted}'")
+
+    def read(self, host, path):
+        return self.sh(host, f"cat '{path}'")
+
+    def exists(self, host, path):
+        return self.sh(host, f"test -e '{path}' && echo yes || echo no").strip() == "yes"
+
+    def tsm_state(self, host="tsnode1"):
+        return json.loads(self.read(host, TSM_STATE))
+
+    def snapshot(self, host):
+        """Checksum, mtime, owner and mode of every file the collection could touch on a host.
+
+        The tsm stand-in's own state (it logs every call) is compared through tsm_state().
+        """
+        roots = " ".join(WATCHED_ROOTS)
+        listing = self.sh(
+            host,
+            f"find {roots} -xdev -type f -not -path '*/tsm-standin/*' -printf '%p %T@ %u %m ' -exec sha256sum {{}} \\; 2>/dev/null | sort",
+            check=False,
+        )
+        return listing
+
+    def hosts(self):
+        names = []
+        for kind, prefix in (("servers", "tsnode"), ("bridges", "bridge"), ("desktops", "desktop")):
+            names.extend(f"{prefix}{index}" for index in range(1, self.sizes[kind] + 1))
+        return names
+
+    def playbook(self, playbook="playbooks/site.yml", *args, extra_vars=None, verbosity=0):
+        env = dict(os.environ)
+        env.update(
+            PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_FORCE_COLOR="0",
+        )
+        command = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), str(REPO / playbook), *args]
+        if extra_vars is not None:
+            vars_file = self.workdir / f"extra-vars-{len(list(self.workdir.glob('extra-vars-*')))}.json"
+            vars_file.write_text(json.dumps(extra_vars))
+            command += ["-e", f"@{vars_file}"]
+        if verbosity:
+            command.append("-" + "v" * verbosity)
+            env.pop("ANSIBLE_STDOUT_CALLBACK")
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+        run = PlaybookRun(completed.returncode, completed.stdout, completed.stderr)
+        if not verbosity:
+            try:
+                run.result = json.loads(completed.stdout)
+            except json.JSONDecodeError:
+                run.result = {}
+        return run
+
+
+@pytest.fixture
+def fleet(tmp_path, request):
+    """A fresh small lab fleet (2 server nodes, 1 bridge, 1 desktop) for one test."""
+    if lab_available():
+        pytest.skip(lab_available())
+    marker = request.node.get_closest_marker("fleet_size")
+    sizes = marker.kwargs if marker else {}
+    fleet_id = "it" + format(abs(hash(request.node.nodeid)) % 0xFFFF, "x")
+    lab = Fleet(fleet_id, tmp_path, **sizes).up()
+    try:
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(tmp_path / "inventory", ignore_errors=True)
