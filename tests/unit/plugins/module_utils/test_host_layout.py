@@ -40,7 +40,9 @@ def test_desktop_host_gets_configs_and_tdc_per_user_and_application():
         for repo in ("My Tableau Repository", "My Tableau Prep Repository")
         for folder in ("OAuthConfigs/custom_redshift_okta.xml", "Datasources/redshift-oauth.tdc")
     )
-    ann_config = next(item for item in plan["files"] if item["path"].startswith("/home/ann") and item["kind"] == "oauth_config")
+    ann_config = next(
+        item for item in plan["files"] if item["path"].startswith("/home/ann") and item["kind"] == "oauth_config"
+    )
     assert (ann_config["owner"], ann_config["group"], ann_config["mode"]) == ("ann", "ann", "0600")
     assert ann_config["application"] == "desktop" or ann_config["application"] == "prep"
     # install_on and server_client steer the rollout: they are not part of the document.
@@ -145,5 +147,7 @@ def test_errors_never_show_secrets():
 
 def test_plan_is_deterministic():
     first = plan_host_files([OKTA], [TDC], applications=["desktop", "prep"], desktop_users=["ann"], managed_comment="x")
-    second = plan_host_files([OKTA], [TDC], applications=["desktop", "prep"], desktop_users=["ann"], managed_comment="x")
+    second = plan_host_files(
+        [OKTA], [TDC], applications=["desktop", "prep"], desktop_users=["ann"], managed_comment="x"
+    )
     assert first == second

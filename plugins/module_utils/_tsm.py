@@ -1,0 +1,385 @@
+# Copyright: tabops maintainers
+# MIT License (see galaxy.yml)
+"""Reading and merging Tableau Server (``tsm``) settings: ODBC extras allowlist, ``oauth.config.clients``.
+
+Standard library only (Python >= 3.9): runs on the Tableau Server initial node with its system Python.
+tsm takes values on its command line (``tsm configuration set -k KEY -v VALUE``); it has no option to read a
+value from stdin or a file, so a client secret is in tsm's argv for the short time the call runs, exactly as
+Tableau documents it. Nothing here logs argv, and every error text is masked with the known secrets.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import json
+import os
+import re
+import subprocess
+
+REDACTED = "[redacted]"
+DEFAULT_PACKAGES_DIR = "/opt/tableau/tableau_server/packages"
+DEFAULT_ALLOWLIST_KEY = "native_api.odbc_extras_allowlist"
+DEFAULT_OAUTH_CLIENTS_KEY = "oauth.config.clients"
+DEFAULT_COMMAND_TIMEOUT = 600
+# tsm's own default --request-timeout is 1800 s; the process gets a margin on top of it.
+PROCESS_TIMEOUT_MARGIN = 120
+
+CLIENT_FIELDS = (
+    ("id", "oauth.config.id"),
+    ("client_id", "oauth.config.client_id"),
+    ("client_secret", "oauth.config.client_secret"),
+    ("redirect_uri", "oauth.config.redirect_uri"),
+)
+SECRET_CLIENT_KEYS = frozenset({"oauth.config.client_secret"})
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$")
+_PENDING_LINE_RE = re.compile(r"^\s*(?:[-*]\s*)?([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+)\s*[:=]")
+_RESTART_RE = re.compile(r"\brestart", re.IGNORECASE)
+# tsm's wording for a key it does not know (stand-in and real tsm: "Unknown key '...'").
+_UNKNOWN_KEY_RE = re.compile(
+    r"\b(?:unknown|invalid) (?:configuration )?key\b|\bkey\b[^\n]*\b(?:does not exist|not found)\b", re.IGNORECASE
+)
+
+
+class TsmError(Exception):
+    """A tsm call failed or returned something unusable; the message is safe to show (secrets masked)."""
+
+
+class TsmUnknownKeyError(TsmError):
+    """tsm does not know the key (it has never been set and --force-keys was not given)."""
+
+    def __init__(self, key, message):
+        super().__init__(message)
+        self.key = key
+
+
+# ---------------------------------------------------------------------------------------------
+# locating tsm
+# ---------------------------------------------------------------------------------------------
+
+
+def version_key(text):
+    """Version-aware sort key for build strings such as '20242.24.0807.0327' (numbers compare as numbers)."""
+    parts = []
+    for part in re.split(r"[.\-_]", text):
+        if part.isdigit():
+            parts.append((1, int(part), ""))
+        else:
+            parts.append((0, 0, part))
+    return tuple(parts)
+
+
+def find_tsm(tsm_path=None, packages_dir=DEFAULT_PACKAGES_DIR):
+    """The tsm to run: ``tsm_path`` if given, else the newest ``customer-bin.<build>/tsm`` under packages_dir."""
+    if tsm_path:
+        if not (os.path.isfile(tsm_path) and os.access(tsm_path, os.X_OK)):
+            raise TsmError("tsm_path: %s is not an executable file" % tsm_path)
+        return tsm_path
+    candidates = []
+    prefix = "customer-bin."
+    for path in glob.glob(os.path.join(glob.escape(packages_dir), prefix + "*", "tsm")):
+        build = os.path.basename(os.path.dirname(path))[len(prefix) :]
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            candidates.append((version_key(build), path))
+    if not candidates:
+        raise TsmError(
+            "no executable %s*/tsm under tsm_packages_dir %s; set tsm_path or tsm_packages_dir" % (prefix, packages_dir)
+        )
+    return max(candidates)[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# running tsm
+# ---------------------------------------------------------------------------------------------
+
+
+def mask_text(text, secrets):
+    """Replace every known secret in text (longest first, so overlapping secrets vanish completely)."""
+    text = text or ""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+class TsmClient:
+    """Thin wrapper around the tsm CLI. ``secrets`` are masked in every message this class produces."""
+
+    def __init__(self, tsm_path, timeout=DEFAULT_COMMAND_TIMEOUT, secrets=(), env=None):
+        self.tsm_path = tsm_path
+        self.timeout = timeout
+        self.secrets = set(secrets)
+        self.env = env
+        self.calls = []  # argv with values masked, for reports and tests
+
+    def _safe_argv(self, args):
+        masked = []
+        hide_next = False
+        for arg in args:
+            if hide_next:
+                masked.append(REDACTED)
+                hide_next = False
+                continue
+            masked.append(mask_text(arg, self.secrets))
+            hide_next = arg in ("-v", "--value")
+        return masked
+
+    def run(self, args, timeout=None, stdin_text=""):
+        """Run tsm; returns (rc, stdout, stderr). stdin is closed (tsm must never wait for a prompt)."""
+        argv = [self.tsm_path, *args]
+        shown = " ".join(self._safe_argv(args))
+        self.calls.append(shown)
+        try:
+            completed = subprocess.run(
+                argv,
+                input=stdin_text,
+                capture_output=True,
+                text=True,
+                timeout=timeout or self.timeout,
+                env=self.env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise TsmError("tsm %s did not finish within %s s" % (shown, timeout or self.timeout)) from None
+        except OSError as exc:
+            raise TsmError("cannot run %s: %s" % (self.tsm_path, exc.strerror or exc)) from None
+        return completed.returncode, completed.stdout, completed.stderr
+
+    def _failure(self, args, rc, out, err):
+        detail = " ".join(mask_text((err or "") + " " + (out or ""), self.secrets).split())
+        return TsmError("tsm %s failed (exit %d): %s" % (" ".join(self._safe_argv(args)), rc, detail[:2000]))
+
+    def get(self, key):
+        """Current value of key (pending if any, else applied). Raises TsmUnknownKeyError for an unknown key."""
+        args = ["configuration", "get", "-k", key]
+        rc, out, err = self.run(args)
+        if rc != 0:
+            if _UNKNOWN_KEY_RE.search(err or "") or _UNKNOWN_KEY_RE.search(out or ""):
+                raise TsmUnknownKeyError(key, "tsm does not know the key %s" % key)
+            raise self._failure(args, rc, out, err)
+        # tsm prints the value followed by a newline; the value itself may contain spaces.
+        return out[:-1] if out.endswith("\n") else out
+
+    def set(self, key, value, force_keys=False):
+        args = ["configuration", "set", "-k", key, "-v", value]
+        if force_keys:
+            args.append("--force-keys")
+        rc, out, err = self.run(args)
+        if rc != 0:
+            if not force_keys and (_UNKNOWN_KEY_RE.search(err or "") or _UNKNOWN_KEY_RE.search(out or "")):
+                raise TsmUnknownKeyError(key, "tsm does not know the key %s" % key)
+            raise self._failure(args, rc, out, err)
+
+    def pending(self):
+        """(pending key names, whether tsm says applying them restarts the server)."""
+        args = ["pending-changes", "list"]
+        rc, out, err = self.run(args)
+        if rc != 0:
+            raise self._failure(args, rc, out, err)
+        keys = parse_pending_keys(out)
+        return keys, bool(keys) and bool(_RESTART_RE.search(out))
+
+    def pending_keys(self):
+        return self.pending()[0]
+
+    def apply(self, ignore_warnings=False, request_timeout=None):
+        args = ["pending-changes", "apply", "--ignore-prompt"]
+        if ignore_warnings:
+            args.append("--ignore-warnings")
+        if request_timeout:
+            args += ["--request-timeout", str(int(request_timeout))]
+        timeout = (int(request_timeout) if request_timeout else 1800) + PROCESS_TIMEOUT_MARGIN
+        rc, out, err = self.run(args, timeout=timeout)
+        if rc != 0:
+            raise self._failure(args, rc, out, err)
+        return mask_text(out, self.secrets)
+
+    def discard(self):
+        args = ["pending-changes", "discard"]
+        rc, out, err = self.run(args)
+        if rc != 0:
+            raise self._failure(args, rc, out, err)
+        return mask_text(out, self.secrets)
+
+
+def parse_pending_keys(text):
+    """Key names from ``tsm pending-changes list`` output (values are never kept: they may hold secrets)."""
+    stripped = (text or "").strip()
+    if stripped.startswith(("{", "[")):
+        try:
+            document = json.loads(stripped)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            for name in ("configKeys", "pending", "keys", "changes"):
+                if isinstance(document.get(name), (dict, list)):
+                    document = document[name]
+                    break
+            return sorted(str(key) for key in document) if isinstance(document, (dict, list)) else []
+        if isinstance(document, list):
+            return sorted({str(item) for item in document if isinstance(item, str) and _KEY_RE.match(item)})
+    keys = set()
+    for line in (text or "").splitlines():
+        match = _PENDING_LINE_RE.match(line)
+        if match:
+            keys.add(match.group(1))
+    return sorted(keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# allowlist
+# ---------------------------------------------------------------------------------------------
+
+
+def split_allowlist(value, separator=","):
+    return [part.strip() for part in (value or "").split(separator) if part.strip()]
+
+
+def merge_allowlist(current, entries, separator=","):
+    """Ensure entries are present, keep every existing entry in place, append new ones in the given order.
+
+    ODBC connection-string keys are case-insensitive, so an entry already present in another case is kept as is.
+    Returns (after_value, added). When nothing is added the current value is returned unchanged (byte for byte).
+    """
+    if not separator:
+        raise ValueError("allowlist_separator: must not be empty")
+    existing = split_allowlist(current, separator)
+    seen = {entry.lower() for entry in existing}
+    added = []
+    for entry in entries or []:
+        text = str(entry).strip()
+        if not text:
+            raise ValueError("allowlist_entries: empty entry")
+        if separator in text:
+            raise ValueError("allowlist_entries: entry %r contains the separator %r" % (text, separator))
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            added.append(text)
+    if not added:
+        return current or "", []
+    return separator.join(existing + added), added
+
+
+# ---------------------------------------------------------------------------------------------
+# oauth.config.clients
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_clients(text, key=DEFAULT_OAUTH_CLIENTS_KEY):
+    """tsm value -> list of dicts. Empty value -> []. The message never quotes the value (it holds secrets)."""
+    if text is None or not text.strip():
+        return []
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise TsmError(
+            "%s: current value is not valid JSON (line %d column %d)" % (key, exc.lineno, exc.colno)
+        ) from None
+    if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+        raise TsmError("%s: current value is not a JSON list of objects" % key)
+    return document
+
+
+def client_secrets(clients):
+    """Secret values held in a clients list (for masking)."""
+    found = set()
+    for client in clients or []:
+        for field in SECRET_CLIENT_KEYS:
+            if client.get(field):
+                found.add(str(client[field]))
+    return found
+
+
+def mask_clients(clients):
+    masked = copy.deepcopy(clients)
+    for client in masked:
+        for field in list(client):
+            if "secret" in field.lower():
+                client[field] = REDACTED
+    return masked
+
+
+def normalize_desired_clients(clients):
+    """Validate module input; returns list of dicts keyed by tsm field names (None = not managed)."""
+    desired = []
+    seen = {}
+    for index, client in enumerate(clients or []):
+        field = "oauth_clients[%d]" % index
+        if not isinstance(client, dict):
+            raise ValueError("%s: must be a dict" % field)
+        client_id = client.get("id")
+        if (
+            not isinstance(client_id, str)
+            or ":" not in client_id
+            or client_id.startswith(":")
+            or client_id.endswith(":")
+        ):
+            raise ValueError(
+                "%s.id: %r must be '<dbclass>:<oauthConfigId>' (for example redshift:custom_redshift_okta)"
+                % (field, client_id)
+            )
+        if client_id in seen:
+            raise ValueError("%s.id: %s is also given by oauth_clients[%d]" % (field, client_id, seen[client_id]))
+        seen[client_id] = index
+        entry = {}
+        for option, tsm_field in CLIENT_FIELDS:
+            value = client.get(option)
+            if value is not None and not isinstance(value, str):
+                raise ValueError("%s.%s: must be a string (client %s)" % (field, option, client_id))
+            if value is not None and option != "id" and not value.strip():
+                raise ValueError("%s.%s: must not be empty (client %s)" % (field, option, client_id))
+            entry[tsm_field] = value
+        desired.append(entry)
+    return desired
+
+
+def _shown(field, value):
+    if value is None:
+        return None
+    return REDACTED if field in SECRET_CLIENT_KEYS else value
+
+
+def merge_oauth_clients(current, desired):
+    """Merge desired clients into the current list by ``oauth.config.id``.
+
+    Entries with other ids are kept untouched and in place; an entry with a desired id is updated in place (its
+    other keys kept) when a managed field differs; new ones are appended in the given order; later duplicates of a
+    managed id are dropped (tsm would apply an undefined one). Returns (merged_list, reports).
+    """
+    merged = copy.deepcopy(current)
+    reports = []
+    for wanted in desired:
+        client_id = wanted["oauth.config.id"]
+        positions = [i for i, item in enumerate(merged) if item.get("oauth.config.id") == client_id]
+        if not positions:
+            merged.append({k: v for k, v in wanted.items() if v is not None})
+            differences = [
+                {"path": field, "expected": _shown(field, value), "actual": None}
+                for field, value in wanted.items()
+                if value is not None and field != "oauth.config.id"
+            ]
+            reports.append({"id": client_id, "status": "missing", "differences": differences})
+            continue
+        entry = merged[positions[0]]
+        differences = []
+        for field, value in wanted.items():
+            if value is None or field == "oauth.config.id":
+                continue
+            if entry.get(field) != value:
+                differences.append(
+                    {"path": field, "expected": _shown(field, value), "actual": _shown(field, entry.get(field))}
+                )
+                entry[field] = value
+        if len(positions) > 1:
+            differences.append(
+                {"path": "oauth.config.id", "expected": "1 entry", "actual": "%d entries" % len(positions)}
+            )
+            for index in reversed(positions[1:]):
+                del merged[index]
+        reports.append({"id": client_id, "status": "drift" if differences else "compliant", "differences": differences})
+    return merged, reports
+
+
+def render_clients(clients):
+    """Compact JSON for tsm (tsm stores the string; key order kept as found so other entries stay untouched)."""
+    return json.dumps(clients, separators=(",", ":"), ensure_ascii=False)

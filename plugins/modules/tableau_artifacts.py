@@ -1,0 +1,390 @@
+#!/usr/bin/python
+# Copyright: tabops maintainers
+# MIT License (see galaxy.yml)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: tableau_artifacts
+short_description: Sync all Tableau OAuth config and TDC files of one host in one call
+version_added: "0.1.0"
+description:
+  - Compares every desired Tableau file (custom OAuth config C(.xml), TDC C(.tdc)) with the file on the host
+    B(by meaning) (whitespace, comments, XML declaration, attribute order do not count), and also compares owner,
+    group and mode.
+  - Writes only what differs, atomically (temporary file in the same folder, owner and mode set and data flushed
+    before the rename).
+  - Keeps a backup of every file it replaces or removes in C(<managed folder>/.tabops-backups/<name>.<UTC timestamp>);
+    never beside the file, because Tableau loads every C(*.xml) / C(*.tdc) it finds in the folder.
+  - Records the files it owns in C(<managed folder>/.tabops-managed.json). Files that are not in that manifest are
+    never changed or removed, except a file at a desired path (the declared state), which is adopted when it already
+    matches and otherwise replaced (with a backup). Owned files that are no longer desired are removed (with backup).
+  - Scans every managed folder for unmanaged files. An unmanaged TDC whose connector class equals the class of a
+    desired TDC in that folder is a conflict (Tableau applies only one TDC per class); an unmanaged custom OAuth
+    config (C(oauthConfigId) starting with C(custom_)) is reported as stray; unparseable or hostile files (DTD,
+    entity expansion, external entities, over 256 KiB, symbolic links) are reported and never followed or changed.
+  - Client secrets (C(clientSecretDesktop)) never appear in results, differences, diffs or error messages. Secrets
+    found in O(files[].content) are also added to Ansible's no_log values, so the echoed module arguments are masked.
+  - Runs on the host's system Python with the standard library only (Python 3.9 or later); POSIX hosts.
+author:
+  - tabops maintainers
+options:
+  files:
+    description:
+      - Every Tableau file this host should have. One invocation per host covers all of them.
+      - An empty list removes every file the collection owns in the managed folders.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: Absolute path of the file. Its folder must be one of O(managed_dirs).
+        type: path
+        required: true
+      content:
+        description:
+          - Rendered document text (for example from the C(oauth_config_xml) or C(tdc_xml) filters).
+          - Not marked no_log so that diffs stay useful; secrets inside it are masked in every output.
+        type: str
+        required: true
+      kind:
+        description: Document kind; must match the root element of O(files[].content) and the folder's kind.
+        type: str
+        required: true
+        choices: [oauth_config, tdc]
+      owner:
+        description: User name or uid that must own the file. Not enforced when omitted.
+        type: str
+      group:
+        description: Group name or gid of the file. Not enforced when omitted.
+        type: str
+      mode:
+        description: Octal mode string such as C('0640').
+        type: str
+        default: "0644"
+      application:
+        description: Tableau application reading the file; defaults to the folder's application.
+        type: str
+        choices: [desktop, prep, bridge, server]
+      artifact:
+        description: Config id or TDC name used in reports; defaults to the file name.
+        type: str
+  managed_dirs:
+    description:
+      - Folders this module manages (for example C(.../My Tableau Repository/OAuthConfigs) or a Tableau Server
+        service's C(Datasources) folder). Created when missing, with missing parents (see RV(created_dirs)).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: Absolute folder path.
+        type: path
+        required: true
+      kind:
+        description: Kind of the files in this folder.
+        type: str
+        required: true
+        choices: [oauth_config, tdc]
+      application:
+        description: Tableau application reading this folder.
+        type: str
+        required: true
+        choices: [desktop, prep, bridge, server]
+      owner:
+        description: Owner of the folder (and of missing parents) when it is created; existing folders are not changed.
+        type: str
+      group:
+        description: Group of the folder (and of missing parents) when it is created.
+        type: str
+      mode:
+        description: Mode of the folder (and of missing parents) when it is created.
+        type: str
+        default: "0755"
+  tdc_conflicts:
+    description:
+      - What to do when an unmanaged TDC has the same connector class as a desired TDC in the same folder.
+      - V(fail) fails before anything is written on the host; V(warn) reports it in RV(unmanaged) and goes on.
+    type: str
+    choices: [fail, warn]
+    default: fail
+  backup:
+    description: Keep a copy of every replaced or removed file under C(.tabops-backups/) in its folder.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reports exactly the actions a real run performs and writes nothing.
+  diff_mode:
+    support: full
+    details: Client secrets are shown as C([redacted]).
+seealso:
+  - name: Design notes
+    description: docs/design.md and docs/modules.md in the collection.
+    link: https://example.invalid/tabops/redshift_oauth
+"""
+
+EXAMPLES = r"""
+- name: Sync the Tableau files of this host
+  tabops.redshift_oauth.tableau_artifacts:
+    managed_dirs:
+      - path: /home/analyst/Documents/My Tableau Repository/OAuthConfigs
+        kind: oauth_config
+        application: desktop
+        owner: analyst
+        group: analyst
+      - path: /var/opt/tableau/tableau_server/data/tabsvc/vizqlserver/Datasources
+        kind: tdc
+        application: server
+        owner: tableau
+        group: tableau
+    files:
+      - path: /home/analyst/Documents/My Tableau Repository/OAuthConfigs/custom_redshift_okta.xml
+        kind: oauth_config
+        application: desktop
+        artifact: custom_redshift_okta
+        content: "{{ okta_config | tabops.redshift_oauth.oauth_config_xml }}"
+        owner: analyst
+        group: analyst
+        mode: "0600"
+      - path: /var/opt/tableau/tableau_server/data/tabsvc/vizqlserver/Datasources/redshift.tdc
+        kind: tdc
+        application: server
+        artifact: redshift
+        content: "{{ {'class': 'redshift', 'customizations': {'CAP_OAUTH_FEDERATE_ACCESS_TOKEN': 'yes'}}
+          | tabops.redshift_oauth.tdc_xml }}"
+        owner: tableau
+        group: tableau
+        mode: "0644"
+    tdc_conflicts: fail
+  register: tableau_files
+
+- name: Restart what needs it
+  ansible.builtin.debug:
+    msg: "restart {{ tableau_files.restart_needed | join(', ') }}"
+  when: tableau_files.restart_needed | length > 0
+
+- name: Compliance check (writes nothing)
+  tabops.redshift_oauth.tableau_artifacts:
+    managed_dirs: "{{ tabops_managed_dirs }}"
+    files: "{{ tabops_host_files }}"
+    tdc_conflicts: warn
+  check_mode: true
+  register: compliance
+"""
+
+RETURN = r"""
+files:
+  description: One entry per desired file and per owned file that is no longer desired.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Absolute file path.
+      type: str
+    artifact:
+      description: Config id or TDC name.
+      type: str
+    application:
+      description: desktop, prep, bridge or server.
+      type: str
+    kind:
+      description: oauth_config or tdc.
+      type: str
+    status:
+      description:
+        - C(compliant) matches by meaning and attributes; C(drift) differs; C(missing) absent;
+          C(stale) owned by the collection but no longer desired; C(error) cannot be handled (for example a folder
+          at the file's path).
+      type: str
+      sample: drift
+    action:
+      description: What was done (or, in check mode, would be done) - none, create, update or remove.
+      type: str
+      sample: update
+    differences:
+      description:
+        - Semantic differences from the C(diff_documents) comparison (secrets as C([redacted])) plus
+          C(file.owner), C(file.group), C(file.mode), C(file.type); C(document) when the current file is
+          unparseable (C(actual) starts with C(unparseable:)).
+      type: list
+      elements: dict
+      sample: [{"path": "scopes", "expected": ["openid", "offline_access"], "actual": ["openid"]}]
+    adopted:
+      description: True when the file existed at the desired path but was not yet in the manifest (it is taken over).
+      type: bool
+      returned: for desired files
+unmanaged:
+  description: Files in managed folders that the collection does not own and does not declare, worth a look.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Absolute path.
+      type: str
+    application:
+      description: Application of the folder.
+      type: str
+    kind:
+      description: Kind of the folder.
+      type: str
+    status:
+      description: Always C(unmanaged_conflict).
+      type: str
+    reason:
+      description: C(tdc_conflict), C(stray_custom_config) or C(unparseable).
+      type: str
+    detail:
+      description: Human-readable explanation.
+      type: str
+restart_needed:
+  description: Sorted applications whose files changed (or would change in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [desktop, server]
+backups:
+  description: Backup files written by this run (empty in check mode).
+  returned: always
+  type: list
+  elements: str
+manifests:
+  description: Manifest files written (or, in check mode, that would be written) by this run.
+  returned: always
+  type: list
+  elements: str
+created_dirs:
+  description:
+    - Folders created by this run (or, in check mode, that would be), outermost first. Missing parents of a managed
+      folder (for example a C(My Tableau Repository) Tableau has not created yet) get the managed folder's owner,
+      group and mode.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before/after texts for C(--diff), secrets masked.
+  returned: when diff mode is on and something differs
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import (
+    ArtifactError,
+    apply_plan,
+    extract_secrets,
+    manifest_changes,
+    manifest_path,
+    plan_sync,
+    planned_changed,
+    public_unmanaged,
+    report_diff,
+    report_files,
+    restart_needed,
+)
+
+
+def argument_spec():
+    return {
+        "files": {
+            "type": "list",
+            "elements": "dict",
+            "required": True,
+            "options": {
+                "path": {"type": "path", "required": True},
+                "content": {"type": "str", "required": True, "no_log": False},
+                "kind": {"type": "str", "required": True, "choices": ["oauth_config", "tdc"]},
+                "owner": {"type": "str"},
+                "group": {"type": "str"},
+                "mode": {"type": "str", "default": "0644"},
+                "application": {"type": "str", "choices": ["desktop", "prep", "bridge", "server"]},
+                "artifact": {"type": "str"},
+            },
+        },
+        "managed_dirs": {
+            "type": "list",
+            "elements": "dict",
+            "required": True,
+            "options": {
+                "path": {"type": "path", "required": True},
+                "kind": {"type": "str", "required": True, "choices": ["oauth_config", "tdc"]},
+                "application": {"type": "str", "required": True, "choices": ["desktop", "prep", "bridge", "server"]},
+                "owner": {"type": "str"},
+                "group": {"type": "str"},
+                "mode": {"type": "str", "default": "0755"},
+            },
+        },
+        "tdc_conflicts": {"type": "str", "choices": ["fail", "warn"], "default": "fail"},
+        "backup": {"type": "bool", "default": True},
+    }
+
+
+class ArtifactsModule(AnsibleModule):
+    """AnsibleModule that treats client secrets inside O(files[].content) as no_log values.
+
+    ``content`` is not no_log (diffs must stay readable), so the secrets it carries are registered before
+    AnsibleModule logs its invocation to the host's syslog/journal, and before any result (including an injected
+    ``invocation``) is returned.
+    """
+
+    def _log_invocation(self):
+        self.register_content_secrets()
+        super()._log_invocation()
+
+    def register_content_secrets(self):
+        for item in self.params.get("files") or []:
+            for secret in extract_secrets(item.get("content") or ""):
+                self.no_log_values.add(secret)
+
+
+def main():
+    module = ArtifactsModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.register_content_secrets()
+
+    result = {
+        "changed": False,
+        "files": [],
+        "unmanaged": [],
+        "restart_needed": [],
+        "backups": [],
+        "manifests": [],
+        "created_dirs": [],
+    }
+    try:
+        plan = plan_sync(module.params["files"], module.params["managed_dirs"], module.params["tdc_conflicts"])
+    except ArtifactError as exc:
+        module.fail_json(msg=str(exc), **result)
+
+    result["files"] = report_files(plan)
+    result["unmanaged"] = public_unmanaged(plan)
+    result["restart_needed"] = restart_needed(plan)
+    result["manifests"] = [manifest_path(d["directory"]["path"]) for d in plan["dirs"] if manifest_changes(d)]
+    result["created_dirs"] = [folder for d in plan["dirs"] for folder in d["create"]]
+    if module._diff:
+        diff = report_diff(plan)
+        if diff:
+            result["diff"] = diff
+    if plan.get("fail_msg"):
+        module.fail_json(msg=plan["fail_msg"], **result)
+    for item in result["unmanaged"]:
+        if item["reason"] == "tdc_conflict":
+            module.warn("TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"]))
+
+    if module.check_mode:
+        result["changed"] = planned_changed(plan)
+        module.exit_json(**result)
+
+    try:
+        result["changed"], result["backups"] = apply_plan(plan, backup=module.params["backup"])
+    except (ArtifactError, OSError) as exc:
+        module.fail_json(msg="writing Tableau files failed: %s" % exc, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

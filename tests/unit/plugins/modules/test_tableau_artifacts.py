@@ -1,0 +1,336 @@
+"""tableau_artifacts run for real: ansible-playbook against localhost with the host's /usr/bin/python3.
+
+The host Python has no defusedxml and no ansible: the module and its module_utils must run on the standard
+library alone, as on managed hosts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_oauth_config, render_tdc
+from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as MODULE
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
+HOST_PYTHON = "/usr/bin/python3"
+CANARY = "CANARY-artifacts-secret-4be1d9"
+OLD_SECRET = "OLD-artifacts-secret-77aa01"
+
+pytestmark = pytest.mark.skipif(
+    not (ANSIBLE_PLAYBOOK.exists() and os.path.exists(HOST_PYTHON)), reason="needs .venv ansible and /usr/bin/python3"
+)
+
+
+def task_result(completed, raw):
+    """The one task's result from the json callback; ansible's own error output when there is none."""
+    try:
+        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError(
+            "ansible-playbook exit %d without a task result:\n%s" % (completed.returncode, raw)
+        ) from None
+
+
+def run_playbook(tmp_path, task, check=False, diff=False, verbosity=0, json_output=True, extra_env=None):
+    """Run one module task on localhost; returns (rc, task result or None, raw stdout+stderr)."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [dict(task, name="under test")]}])
+    )
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % HOST_PYTHON)
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)]
+    if check:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    if verbosity:
+        argv.append("-" + "v" * verbosity)
+    env = dict(os.environ, ANSIBLE_HOME=str(tmp_path / ".ansible-home"), ANSIBLE_NOCOLOR="1")
+    if json_output:
+        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    env.update(extra_env or {})
+    completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    raw = completed.stdout + completed.stderr
+    result = None
+    if json_output:
+        result = task_result(completed, raw)
+    return completed.returncode, result, raw
+
+
+def oauth_xml(client_id="tableau-desktop", secret=CANARY):
+    return render_oauth_config(
+        {
+            "id": "custom_redshift_okta",
+            "idp": "okta",
+            "idp_base_url": "https://example.okta.com",
+            "auth_server": "default",
+            "client_id_desktop": client_id,
+            "client_secret_desktop": secret,
+        }
+    )
+
+
+def tdc_xml(tdc_class="redshift", value="yes"):
+    return render_tdc({"class": tdc_class, "customizations": {"CAP_OAUTH_FEDERATE_ACCESS_TOKEN": value}})
+
+
+def snapshot(root):
+    state = {}
+    for folder, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            digest = None
+            if stat.S_ISREG(st.st_mode):
+                digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            state[os.path.relpath(path, root)] = (digest, st.st_mode, st.st_uid, st.st_mtime_ns)
+    return state
+
+
+@pytest.fixture
+def host(tmp_path):
+    root = tmp_path / "host"
+    root.mkdir()
+    oauth_dir = root / "My Tableau Repository" / "OAuthConfigs"
+    tdc_dirs = [root / "tabsvc" / service / "Datasources" for service in ("vizqlserver", "backgrounder")]
+    for folder in tdc_dirs:
+        folder.parent.mkdir(parents=True)
+    oauth_dir.parent.mkdir(parents=True)
+
+    def args(oauth_text=None, tdc_text=None, tdc_conflicts="fail"):
+        files = []
+        if oauth_text is not None:
+            files.append(
+                {
+                    "path": str(oauth_dir / "custom_redshift_okta.xml"),
+                    "content": oauth_text,
+                    "kind": "oauth_config",
+                    "application": "desktop",
+                    "artifact": "custom_redshift_okta",
+                    "mode": "0600",
+                }
+            )
+        if tdc_text is not None:
+            for folder in tdc_dirs:
+                files.append(
+                    {
+                        "path": str(folder / "redshift.tdc"),
+                        "content": tdc_text,
+                        "kind": "tdc",
+                        "application": "server",
+                        "artifact": "redshift",
+                        "mode": "0644",
+                    }
+                )
+        dirs = [{"path": str(oauth_dir), "kind": "oauth_config", "application": "desktop", "mode": "0700"}]
+        dirs += [{"path": str(folder), "kind": "tdc", "application": "server"} for folder in tdc_dirs]
+        return {
+            "tabops.redshift_oauth.tableau_artifacts": {
+                "files": files,
+                "managed_dirs": dirs,
+                "tdc_conflicts": tdc_conflicts,
+            }
+        }
+
+    return {"root": root, "oauth_dir": oauth_dir, "tdc_dirs": tdc_dirs, "args": args, "tmp": tmp_path}
+
+
+def actions(result):
+    return sorted((entry["path"], entry["status"], entry["action"]) for entry in result["files"])
+
+
+def test_host_python_really_lacks_defusedxml():
+    # The module runs on this interpreter below; without defusedxml it uses the hardened stdlib fallback.
+    probe = subprocess.run([HOST_PYTHON, "-c", "import defusedxml"], capture_output=True, check=False)
+    if probe.returncode == 0:
+        pytest.skip("this machine's /usr/bin/python3 has defusedxml; the stdlib fallback is covered elsewhere")
+    assert probe.returncode != 0
+
+
+def test_check_mode_predicts_the_real_run_and_writes_nothing(host):
+    task = host["args"](oauth_xml(), tdc_xml())
+    before = snapshot(host["root"])
+    rc, predicted, raw = run_playbook(host["tmp"], task, check=True)
+    assert rc == 0, raw
+    assert snapshot(host["root"]) == before, "check mode wrote something"
+    assert predicted["changed"] is True
+    assert {a[2] for a in actions(predicted)} == {"create"}
+    assert predicted["restart_needed"] == ["desktop", "server"]
+    assert predicted["backups"] == []
+
+    rc, done, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    assert actions(done) == actions(predicted)
+    assert done["changed"] == predicted["changed"]
+    assert done["manifests"] == predicted["manifests"]
+    assert (
+        done["created_dirs"]
+        == predicted["created_dirs"]
+        == [str(host["oauth_dir"])] + [str(folder) for folder in host["tdc_dirs"]]
+    )
+    target = host["oauth_dir"] / "custom_redshift_okta.xml"
+    assert target.read_text() == oauth_xml()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(host["oauth_dir"].stat().st_mode) == 0o700
+    for folder in host["tdc_dirs"]:
+        assert (folder / "redshift.tdc").read_text() == tdc_xml()
+        assert (
+            json.loads((folder / ".tabops-managed.json").read_text())["files"]["redshift.tdc"]["artifact"] == "redshift"
+        )
+
+    after_first = snapshot(host["root"])
+    rc, again, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    assert again["changed"] is False
+    assert {(a[1], a[2]) for a in actions(again)} == {("compliant", "none")}
+    assert again["restart_needed"] == []
+    assert snapshot(host["root"]) == after_first, "second run rewrote something"
+
+    rc, check_again, raw = run_playbook(host["tmp"], task, check=True)
+    assert rc == 0, raw
+    assert check_again["changed"] is False
+
+
+def test_drift_stale_and_hand_edits_predicted_then_done(host):
+    run_playbook(host["tmp"], host["args"](oauth_xml(client_id="old", secret=OLD_SECRET), tdc_xml()))
+    # Hand edits: a reformatting (no change by meaning), a chmod, and an unmanaged stray config.
+    tdc_one = host["tdc_dirs"][0] / "redshift.tdc"
+    tdc_one.write_text(tdc_xml().replace("\n  ", "\n\t\t").replace("'", '"'))
+    (host["tdc_dirs"][1] / "redshift.tdc").chmod(0o666)
+    stray = host["oauth_dir"] / "custom_legacy.xml"
+    stray.write_text(oauth_xml().replace("custom_redshift_okta", "custom_legacy"))
+    # New desired state: the OAuth config changes, the TDCs stay, nothing removed yet.
+    task = host["args"](oauth_xml(client_id="new"), tdc_xml())
+    before = snapshot(host["root"])
+    rc, predicted, raw = run_playbook(host["tmp"], task, check=True, diff=True)
+    assert rc == 0, raw
+    assert snapshot(host["root"]) == before
+    by_path = {entry["path"]: entry for entry in predicted["files"]}
+    assert by_path[str(tdc_one)]["status"] == "compliant"
+    assert by_path[str(host["tdc_dirs"][1] / "redshift.tdc")]["differences"] == [
+        {"path": "file.mode", "expected": "0644", "actual": "0666"}
+    ]
+    oauth_entry = by_path[str(host["oauth_dir"] / "custom_redshift_okta.xml")]
+    assert (oauth_entry["status"], oauth_entry["action"]) == ("drift", "update")
+    assert {"path": "client_id_desktop", "expected": "new", "actual": "old"} in oauth_entry["differences"]
+    assert [(u["path"], u["reason"]) for u in predicted["unmanaged"]] == [(str(stray), "stray_custom_config")]
+    assert CANARY not in raw and OLD_SECRET not in raw
+
+    rc, done, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    assert actions(done) == actions(predicted)
+    assert len(done["backups"]) == 1
+    assert stray.exists()
+
+    # Drop the TDCs: owned files are removed (with backups), predicted first.
+    task = host["args"](oauth_xml(client_id="new"))
+    rc, predicted, raw = run_playbook(host["tmp"], task, check=True)
+    assert rc == 0, raw
+    rc, done, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    assert actions(done) == actions(predicted)
+    assert sorted(a[2] for a in actions(done)) == ["none", "remove", "remove"]
+    assert done["restart_needed"] == ["server"]
+    assert not (host["tdc_dirs"][0] / "redshift.tdc").exists()
+    assert all("/.tabops-backups/redshift.tdc." in path for path in done["backups"])
+
+
+def test_secrets_stay_out_of_verbose_output_and_diffs(host):
+    run_playbook(host["tmp"], host["args"](oauth_xml(secret=OLD_SECRET)))
+    task = host["args"](oauth_xml(secret=CANARY))
+    for check in (True, False):
+        rc, _, raw = run_playbook(host["tmp"], task, check=check, diff=True, verbosity=3, json_output=False)
+        assert rc == 0, raw
+        assert "[redacted]" in raw
+        assert CANARY not in raw
+        assert OLD_SECRET not in raw
+    assert CANARY in (host["oauth_dir"] / "custom_redshift_okta.xml").read_text()
+
+
+def test_secrets_are_masked_in_the_injected_invocation(host):
+    # With ANSIBLE_INJECT_INVOCATION the module arguments (the rendered content) come back in the result.
+    rc, result, raw = run_playbook(
+        host["tmp"], host["args"](oauth_xml(secret=CANARY)), extra_env={"ANSIBLE_INJECT_INVOCATION": "1"}
+    )
+    assert rc == 0, raw
+    echoed = result["invocation"]["module_args"]["files"][0]["content"]
+    assert "<clientIdDesktop>tableau-desktop</clientIdDesktop>" in echoed
+    assert CANARY not in json.dumps(result)
+    assert CANARY not in raw
+
+
+def test_tdc_conflict_fails_the_host_before_writing(host):
+    rogue_dir = host["tdc_dirs"][1]
+    rogue_dir.mkdir()
+    rogue = rogue_dir / "odbc-redshift.tdc"
+    rogue.write_text(tdc_xml(value="no"))
+    before = snapshot(host["root"])
+    rc, result, raw = run_playbook(host["tmp"], host["args"](oauth_xml(), tdc_xml()))
+    assert rc != 0
+    assert result["failed"] is True
+    assert "TDC conflict, nothing written" in result["msg"]
+    assert str(rogue) in result["msg"]
+    assert snapshot(host["root"]) == before
+
+    rc, result, raw = run_playbook(host["tmp"], host["args"](oauth_xml(), tdc_xml(), tdc_conflicts="warn"))
+    assert rc == 0, raw
+    assert [(u["path"], u["reason"]) for u in result["unmanaged"]] == [(str(rogue), "tdc_conflict")]
+    assert any("TDC conflict" in warning for warning in result.get("warnings", []))
+    assert rogue.read_text() == tdc_xml(value="no")
+
+
+def test_bad_input_fails_with_a_message_naming_the_field(host):
+    task = host["args"](oauth_xml())
+    task["tabops.redshift_oauth.tableau_artifacts"]["files"][0]["mode"] = "rwx"
+    rc, result, _ = run_playbook(host["tmp"], task)
+    assert rc != 0
+    assert result["msg"].startswith("files[0].mode (file %s" % (host["oauth_dir"] / "custom_redshift_okta.xml"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("chown") is None, reason="needs root")
+def test_owner_group_set_on_real_files(host):
+    task = host["args"](oauth_xml())
+    module_args = task["tabops.redshift_oauth.tableau_artifacts"]
+    module_args["files"][0].update(owner="nobody", group="65534")
+    module_args["managed_dirs"][0].update(owner="nobody", group="65534")
+    rc, _result, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    target = host["oauth_dir"] / "custom_redshift_okta.xml"
+    assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
+    assert host["oauth_dir"].stat().st_uid == 65534
+
+
+def compare_spec(documented, spec, where="options"):
+    """Every option documented exactly as the argument_spec declares it (what ansible-test validate-modules checks)."""
+    assert sorted(documented) == sorted(spec), where
+    for name, declared in spec.items():
+        doc = documented[name]
+        field = "%s.%s" % (where, name)
+        assert doc.get("type", "str") == declared.get("type", "str"), field
+        assert bool(doc.get("required", False)) == bool(declared.get("required", False)), field
+        assert doc.get("default") == declared.get("default"), field
+        assert doc.get("choices") == declared.get("choices"), field
+        assert doc.get("elements") == declared.get("elements"), field
+        assert doc.get("description"), field
+        if "options" in declared or "suboptions" in doc:
+            compare_spec(doc["suboptions"], declared["options"], field)
+
+
+def test_documentation_matches_argument_spec_and_parses():
+    documentation = yaml.safe_load(MODULE.DOCUMENTATION)
+    assert documentation["module"] == MODULE.__name__.rsplit(".", 1)[-1]
+    compare_spec(documentation["options"], MODULE.argument_spec())
+    assert yaml.safe_load(MODULE.EXAMPLES)
+    returned = yaml.safe_load(MODULE.RETURN)
+    assert all(value.get("description") for value in returned.values())

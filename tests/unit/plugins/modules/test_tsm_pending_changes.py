@@ -1,0 +1,197 @@
+"""tsm_pending_changes run for real: ansible-playbook on localhost (host /usr/bin/python3) against the tsm stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.tabops.redshift_oauth.plugins.modules import tsm_pending_changes as MODULE
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
+HOST_PYTHON = "/usr/bin/python3"
+STANDIN = REPO_ROOT / "tests" / "lab" / "tsm" / "tsm"
+
+pytestmark = pytest.mark.skipif(
+    not (ANSIBLE_PLAYBOOK.exists() and os.path.exists(HOST_PYTHON) and STANDIN.exists()),
+    reason="needs .venv ansible, /usr/bin/python3 and the tsm stand-in",
+)
+
+
+@pytest.fixture
+def server(tmp_path):
+    state = tmp_path / "tsm-state.json"
+    env = dict(os.environ, TSM_STANDIN_STATE=str(state))
+    subprocess.run([HOST_PYTHON, str(STANDIN), "--standin-init"], env=env, check=True, capture_output=True)
+    tsm = tmp_path / "tsm"
+    tsm.write_text('#!/bin/sh\nexec %s %s "$@"\n' % (HOST_PYTHON, STANDIN))
+    tsm.chmod(0o755)
+
+    def standin(*args):
+        return subprocess.run([str(tsm), *args], env=env, check=True, capture_output=True, text=True).stdout
+
+    def read_state():
+        return json.loads(state.read_text())
+
+    return {"tmp": tmp_path, "state": state, "tsm": tsm, "standin": standin, "read_state": read_state}
+
+
+def task_result(completed, raw):
+    """The one task's result from the json callback; ansible's own error output when there is none."""
+    try:
+        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError(
+            "ansible-playbook exit %d without a task result:\n%s" % (completed.returncode, raw)
+        ) from None
+
+
+def run_playbook(server, module_args, check=False):
+    tmp_path = server["tmp"]
+    task = {
+        "name": "under test",
+        "tabops.redshift_oauth.tsm_pending_changes": dict({"tsm_path": str(server["tsm"])}, **module_args),
+        "environment": {"TSM_STANDIN_STATE": str(server["state"])},
+    }
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % HOST_PYTHON)
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)] + (["--check"] if check else [])
+    env = dict(
+        os.environ,
+        ANSIBLE_HOME=str(tmp_path / ".ansible-home"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+    )
+    env.pop("TSM_STANDIN_STATE", None)
+    completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    raw = completed.stdout + completed.stderr
+    return completed.returncode, task_result(completed, raw), raw
+
+
+def apply_calls(state):
+    return [entry["argv"] for entry in state["audit"] if entry["argv"][:2] == ["pending-changes", "apply"]]
+
+
+def test_listed_reports_pending_keys_and_never_changes(server):
+    rc, result, raw = run_playbook(server, {"state": "listed"})
+    assert rc == 0, raw
+    assert (result["changed"], result["pending_keys"], result["restart_needed"]) == (False, [], False)
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    rc, result, raw = run_playbook(server, {"state": "listed"})
+    assert rc == 0, raw
+    assert (result["changed"], result["pending_keys"], result["restart_needed"]) == (
+        False,
+        ["gateway.public.port"],
+        True,
+    )
+    assert server["read_state"]()["pending"] == {"gateway.public.port": "8443"}
+
+
+def test_applied_runs_apply_once_and_restarts_exactly_once(server):
+    server["standin"]("configuration", "set", "-k", "native_api.odbc_extras_allowlist", "-v", "KeepAlive,SSLMode,x")
+    server["standin"]("configuration", "set", "-k", "oauth.config.clients", "-v", "[]")
+
+    rc, predicted, raw = run_playbook(server, {"state": "applied"}, check=True)
+    assert rc == 0, raw
+    assert predicted["changed"] is True
+    assert predicted["restart_requested"] is True
+    assert predicted["pending_keys"] == ["native_api.odbc_extras_allowlist", "oauth.config.clients"]
+    state = server["read_state"]()
+    assert state["restarts"] == 0
+    assert apply_calls(state) == []
+
+    rc, result, raw = run_playbook(server, {"state": "applied", "ignore_warnings": True, "request_timeout": 900})
+    assert rc == 0, raw
+    assert result["changed"] is True
+    assert result["restart_requested"] is True
+    assert result["remaining_keys"] == []
+    state = server["read_state"]()
+    assert state["restarts"] == 1
+    assert state["configuration"]["native_api.odbc_extras_allowlist"] == "KeepAlive,SSLMode,x"
+    assert apply_calls(state) == [
+        ["pending-changes", "apply", "--ignore-prompt", "--ignore-warnings", "--request-timeout", "900"]
+    ]
+
+    rc, again, raw = run_playbook(server, {"state": "applied"})
+    assert rc == 0, raw
+    assert (again["changed"], again["restart_requested"], again["pending_keys"]) == (False, False, [])
+    state = server["read_state"]()
+    assert state["restarts"] == 1
+    assert len(apply_calls(state)) == 1
+
+
+def test_check_mode_counts_expected_keys_as_pending_so_it_predicts_the_apply(server):
+    # tsm_settings in check mode set nothing; what it would have set is passed on.
+    args = {"state": "applied", "expected_pending_keys": ["native_api.odbc_extras_allowlist"]}
+    rc, predicted, raw = run_playbook(server, args, check=True)
+    assert rc == 0, raw
+    assert (predicted["changed"], predicted["restart_requested"]) == (True, True)
+    assert predicted["pending_keys"] == ["native_api.odbc_extras_allowlist"]
+    assert server["read_state"]()["restarts"] == 0
+    # Outside check mode the keys are pending already, or nothing is to be done.
+    rc, result, raw = run_playbook(server, args)
+    assert rc == 0, raw
+    assert (result["changed"], result["pending_keys"]) == (False, [])
+    assert server["read_state"]()["restarts"] == 0
+
+
+def test_discarded_drops_pending_without_restart(server):
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    rc, predicted, raw = run_playbook(server, {"state": "discarded"}, check=True)
+    assert rc == 0, raw
+    assert (predicted["changed"], predicted["restart_requested"]) == (True, False)
+    assert server["read_state"]()["pending"] == {"gateway.public.port": "8443"}
+    rc, result, raw = run_playbook(server, {"state": "discarded"})
+    assert rc == 0, raw
+    assert result["changed"] is True
+    state = server["read_state"]()
+    assert state["pending"] == {}
+    assert state["restarts"] == 0
+    assert state["configuration"]["gateway.public.port"] == "443"
+
+
+def test_tsm_failure_is_reported(server):
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    rc, result, _ = run_playbook(server, {"state": "applied", "request_timeout": 0})
+    assert rc != 0
+    assert result["msg"] == "request_timeout: must be a positive number of seconds"
+    assert server["read_state"]()["restarts"] == 0
+
+
+def test_missing_state_fails_with_tsm_message(server):
+    server["state"].unlink()
+    rc, result, _ = run_playbook(server, {"state": "listed"})
+    assert rc != 0
+    assert result["msg"].startswith("tsm pending-changes list failed (exit 1): tsm stand-in: no state at")
+
+
+def compare_spec(documented, spec, where="options"):
+    """Every option documented exactly as the argument_spec declares it (what ansible-test validate-modules checks)."""
+    assert sorted(documented) == sorted(spec), where
+    for name, declared in spec.items():
+        doc = documented[name]
+        field = "%s.%s" % (where, name)
+        assert doc.get("type", "str") == declared.get("type", "str"), field
+        assert bool(doc.get("required", False)) == bool(declared.get("required", False)), field
+        assert doc.get("default") == declared.get("default"), field
+        assert doc.get("choices") == declared.get("choices"), field
+        assert doc.get("elements") == declared.get("elements"), field
+        assert doc.get("description"), field
+        if "options" in declared or "suboptions" in doc:
+            compare_spec(doc["suboptions"], declared["options"], field)
+
+
+def test_documentation_matches_argument_spec_and_parses():
+    documentation = yaml.safe_load(MODULE.DOCUMENTATION)
+    assert documentation["module"] == MODULE.__name__.rsplit(".", 1)[-1]
+    compare_spec(documentation["options"], MODULE.argument_spec())
+    assert yaml.safe_load(MODULE.EXAMPLES)
+    returned = yaml.safe_load(MODULE.RETURN)
+    assert all(value.get("description") for value in returned.values())
