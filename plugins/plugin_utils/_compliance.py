@@ -144,7 +144,9 @@ def findings_from_tsm_settings(host, result):
                     "application": "server",
                     "status": DRIFT if added else COMPLIANT,
                     "action": "update" if added else "none",
-                    "differences": [{"path": f"missing entry {entry}", "expected": entry, "actual": None} for entry in added],
+                    "differences": [
+                        {"path": f"missing entry {entry}", "expected": entry, "actual": None} for entry in added
+                    ],
                     "messages": [f"missing allowlist entry {entry}" for entry in added],
                 }
             ],
@@ -201,8 +203,16 @@ def finding_for_failure(host, task_name, message, unreachable):
         host,
         HOST_ARTIFACT,
         "host",
-        [{"path": task_name, "application": None, "status": status, "action": "none", "differences": [],
-          "messages": [message]}],
+        [
+            {
+                "path": task_name,
+                "application": None,
+                "status": status,
+                "action": "none",
+                "differences": [],
+                "messages": [message],
+            }
+        ],
         message,
     )
 
@@ -262,7 +272,7 @@ def render_junit(report):
         host_failures = sum(1 for f in host_findings if f["status"] in (DRIFT, MISSING, UNMANAGED_CONFLICT))
         host_errors = sum(1 for f in host_findings if f["status"] in (ERROR, UNREACHABLE))
         lines.append(
-            f"  <testsuite name={quoteattr(host)} tests=\"{len(host_findings)}\" failures=\"{host_failures}\" "
+            f'  <testsuite name={quoteattr(host)} tests="{len(host_findings)}" failures="{host_failures}" '
             f'errors="{host_errors}" timestamp={quoteattr(report["run"].get("start", ""))}>'
         )
         for finding in host_findings:
@@ -318,7 +328,7 @@ def render_html(report):
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Compliance {esc(report['result'])} - tabops.redshift_oauth</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>Redshift IAM OAuth compliance: <span class=\"badge {esc(report['result'])}\" id=\"result\">"
+        f'<h1>Redshift IAM OAuth compliance: <span class="badge {esc(report["result"])}" id="result">'
         f"{esc(report['result'])}</span></h1>",
         '<div class="meta">',
         f"run {esc(run.get('start', ''))} to {esc(run.get('end', ''))} &middot; inventory "
@@ -329,9 +339,7 @@ def render_html(report):
         + ", ".join(f"{esc(status)} {count}" for status, count in run["hosts"].items() if status != "total" and count)
         + f" (of {run['hosts']['total']})",
         "</div>",
-        '<div class="legend">'
-        + "".join(f'<span class="badge {s}">{s}</span>' for s in STATUSES)
-        + "</div>",
+        '<div class="legend">' + "".join(f'<span class="badge {s}">{s}</span>' for s in STATUSES) + "</div>",
         '<table class="matrix" id="matrix"><thead><tr><th class="host">host</th>',
     ]
     out.extend(f"<th>{esc(artifact)}</th>" for artifact in artifacts)
@@ -356,16 +364,14 @@ def render_html(report):
     for finding in problems:
         out.append(
             f'<div class="finding" id="{_anchor(finding["host"], finding["artifact"])}">'
-            f"<h3><span class=\"badge {esc(finding['status'])}\">{esc(finding['status'])}</span> "
+            f'<h3><span class="badge {esc(finding["status"])}">{esc(finding["status"])}</span> '
             f"{esc(finding['host'])} &middot; {esc(finding['artifact'])}</h3><ul>"
         )
         for item in finding["items"]:
             if item["status"] == COMPLIANT:
                 continue
             messages = "".join(f"<li>{esc(message)}</li>" for message in item["messages"]) or "<li>(no detail)</li>"
-            out.append(
-                f"<li><code>{esc(str(item.get('path')))}</code> ({esc(item['status'])})<ul>{messages}</ul></li>"
-            )
+            out.append(f"<li><code>{esc(str(item.get('path')))}</code> ({esc(item['status'])})<ul>{messages}</ul></li>")
         out.append("</ul></div>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
@@ -399,7 +405,7 @@ def write_report_set(report, report_dir, start=None):
         for file_name, text in documents.items():
             with open(os.path.join(staging, file_name), "w", encoding="utf-8") as handle:
                 handle.write(text)
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o755)  # noqa: S103 - reports are for people and CI servers to read
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -420,7 +426,9 @@ def prune_report_sets(report_dir, keep):
     runs = sorted(
         entry
         for entry in os.listdir(report_dir)
-        if not entry.startswith(".") and entry != "latest" and os.path.isfile(os.path.join(report_dir, entry, REPORT_JSON))
+        if not entry.startswith(".")
+        and entry != "latest"
+        and os.path.isfile(os.path.join(report_dir, entry, REPORT_JSON))
     )
     removed = runs[:-keep] if len(runs) > keep else []
     for entry in removed:

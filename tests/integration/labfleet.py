@@ -138,11 +138,8 @@ class Fleet:
         The tsm stand-in's own state (it logs every call) is compared through tsm_state().
         """
         roots = " ".join(WATCHED_ROOTS)
-        listing = self.sh(
-            host,
-            f"find {roots} -xdev -type f -not -path '*/tsm-standin/*' -printf '%p %T@ %u %m ' -exec sha256sum {{}} \\; 2>/dev/null | sort",
-            check=False,
-        )
+        find = f"find {roots} -xdev -type f -not -path '*/tsm-standin/*' -printf '%p %T@ %u %m '"
+        listing = self.sh(host, find + " -exec sha256sum {} \\; 2>/dev/null | sort", check=False)
         return listing
 
     def hosts(self):

@@ -24,7 +24,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def tsm(fleet, *args):
     quoted = " ".join("'" + arg.replace("'", "'\\''") + "'" for arg in args)
-    return fleet.sh("tsnode1", f'"$(ls -d /opt/tableau/tableau_server/packages/customer-bin.*/tsm | tail -n1)" {quoted}')
+    newest_tsm = '"$(ls -d /opt/tableau/tableau_server/packages/customer-bin.*/tsm | tail -n1)"'
+    return fleet.sh("tsnode1", f"{newest_tsm} {quoted}")
 
 
 def compliance(fleet, report_dir, *extra):
@@ -102,8 +103,11 @@ def test_every_kind_of_drift_is_reported_field_by_field_and_nothing_is_written(f
         # Host side: same path, so an expanding parser would leak it into the report.
         fleet.sh("desktop1", f"echo {canary_text} > {canary_path}")
         set_capability(
-            fleet, "desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml",
-            "OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL", "false",
+            fleet,
+            "desktop1",
+            f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml",
+            "OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL",
+            "false",
         )
         fleet.sh("desktop1", f"rm '{PREP_REPO}/OAuthConfigs/custom_redshift_okta.xml'")
         fleet.write("desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_entra.xml", BILLION_LAUGHS, "analyst1")
@@ -141,9 +145,11 @@ def test_every_kind_of_drift_is_reported_field_by_field_and_nothing_is_written(f
         assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
         tsm_after = fleet.tsm_state()
         assert (tsm_after["configuration"], tsm_after["pending"], tsm_after["restarts"]) == (
-            tsm_before["configuration"], tsm_before["pending"], tsm_before["restarts"],
+            tsm_before["configuration"],
+            tsm_before["pending"],
+            tsm_before["restarts"],
         )
-        new_calls = tsm_after["audit"][len(tsm_before["audit"]):]
+        new_calls = tsm_after["audit"][len(tsm_before["audit"]) :]
         assert new_calls and all(call["argv"][1] in ("get", "list") for call in new_calls)
 
         okta = finding(report, "desktop1", "custom_redshift_okta")
@@ -232,8 +238,11 @@ def test_bad_input_is_an_error_before_any_host_is_touched(fleet, tmp_path):
 def test_reports_read_by_a_junit_parser_and_a_browser(fleet, tmp_path):
     converge(fleet)
     set_capability(
-        fleet, "desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml",
-        "OAUTH_CAP_SUPPORTS_STATE", "false",
+        fleet,
+        "desktop1",
+        f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml",
+        "OAUTH_CAP_SUPPORTS_STATE",
+        "false",
     )
     fleet.host_down("bridge1")
     completed, report, report_path = compliance(fleet, tmp_path / "reports")
@@ -250,17 +259,23 @@ def test_reports_read_by_a_junit_parser_and_a_browser(fleet, tmp_path):
 
     profile = tmp_path / "chromium-profile"
     browser = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1400,900",
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
     ]
     page = (report_path / "report.html").as_uri()
     shot = tmp_path / "report.png"
     subprocess.run([*browser, f"--screenshot={shot}", page], capture_output=True, timeout=120, check=True)
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    dom = subprocess.run(
-        [*browser, "--dump-dom", page], capture_output=True, text=True, timeout=120, check=True
-    ).stdout
+    dom = subprocess.run([*browser, "--dump-dom", page], capture_output=True, text=True, timeout=120, check=True).stdout
     assert 'data-host="desktop1" data-artifact="custom_redshift_okta"' in dom
     cell = dom.split('data-host="desktop1" data-artifact="custom_redshift_okta"')[0].rsplit("<td", 1)[1]
     assert 'class="drift"' in cell

@@ -1,8 +1,8 @@
 """Verify a converged lab fleet: files, owners, modes, XML content, tsm state, and no leaks."""
 
 import json
-import xml.etree.ElementTree as ET
 
+import defusedxml.ElementTree as ET
 import pytest
 import testinfra
 
