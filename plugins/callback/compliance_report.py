@@ -54,6 +54,7 @@ from ansible.release import __version__ as ansible_version
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._compliance import (
     build_report,
     finding_for_failure,
+    finding_for_reached_host,
     findings_from_artifacts,
     findings_from_tsm_settings,
     prune_report_sets,
@@ -92,6 +93,8 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self._start = datetime.now(timezone.utc)
         self._findings = []
+        # One "host" finding per host: compliant once its check ran, replaced by a failure.
+        self._host_findings = {}
         self._hosts = set()
         self._playbook = None
         self._remediate = False
@@ -117,21 +120,32 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result):
         action = result._task.action
         if action in ARTIFACTS_ACTIONS:
-            self._findings.extend(findings_from_artifacts(self._host_of(result), result._result))
+            host = self._host_of(result)
+            self._findings.extend(findings_from_artifacts(host, result._result))
+            self._host_findings.setdefault(host, finding_for_reached_host(host))
         elif action in TSM_SETTINGS_ACTIONS:
             self._findings.extend(findings_from_tsm_settings(self._host_of(result), result._result))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if ignore_errors:
             return
-        message = to_text(result._result.get("msg") or "failed")
-        self._findings.append(
-            finding_for_failure(self._host_of(result), to_text(result._task.get_name()), message, False)
+        host = self._host_of(result)
+        self._record_failure(
+            host, to_text(result._task.get_name()), to_text(result._result.get("msg") or "failed"), False
         )
 
     def v2_runner_on_unreachable(self, result):
         message = to_text(result._result.get("msg") or "unreachable")
-        self._findings.append(finding_for_failure(result._host.get_name(), to_text(result._task.get_name()), message, True))
+        self._record_failure(result._host.get_name(), to_text(result._task.get_name()), message, True)
+
+    def _record_failure(self, host, task_name, message, unreachable):
+        finding = finding_for_failure(host, task_name, message, unreachable)
+        previous = self._host_findings.get(host)
+        if previous is not None and previous["status"] != "compliant":
+            # Keep the first failure as the headline, every later one as an item.
+            previous["items"].extend(finding["items"])
+            return
+        self._host_findings[host] = finding
 
     # -- reporting --------------------------------------------------------------------------------------------
 
@@ -148,7 +162,7 @@ class CallbackModule(CallbackBase):
             "collection_version": _collection_version(),
             "ansible_version": ansible_version,
         }
-        report = build_report(meta, self._findings, self._hosts)
+        report = build_report(meta, self._findings + list(self._host_findings.values()), self._hosts)
         report_dir = self.get_option("report_dir")
         path = write_report_set(report, report_dir, start=self._start)
         removed = prune_report_sets(report_dir, self.get_option("keep"))
@@ -156,7 +170,9 @@ class CallbackModule(CallbackBase):
         if result_file:
             with open(result_file, "w", encoding="utf-8") as handle:
                 handle.write(path + "\n")
-        counts = ", ".join(f"{status} {count}" for status, count in report["run"]["hosts"].items() if count and status != "total")
+        counts = ", ".join(
+            f"{status} {count}" for status, count in report["run"]["hosts"].items() if count and status != "total"
+        )
         self._display.display(
             f"COMPLIANCE: {report['result']} (exit status {report['exit_code']}); hosts: {counts}; report: {path}"
             + (f"; pruned {len(removed)} old report set(s)" if removed else "")

@@ -197,6 +197,16 @@ def findings_from_tsm_settings(host, result):
     return findings
 
 
+def finding_for_reached_host(host):
+    """The ``host`` finding of a host whose check ran: compliant, so every checked host has a row."""
+    return _finding(
+        host,
+        HOST_ARTIFACT,
+        "host",
+        [{"path": None, "application": None, "status": COMPLIANT, "action": "none", "differences": [], "messages": []}],
+    )
+
+
 def finding_for_failure(host, task_name, message, unreachable):
     status = UNREACHABLE if unreachable else ERROR
     return _finding(
