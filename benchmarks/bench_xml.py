@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Throughput of the _tableau_xml logic: validate, render (validates too), parse, semantic diff.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_xml.py [--configs 1000] [--repeat 5]
@@ -47,7 +46,7 @@ def make_configs(count, seed=1):
 
 def best_of(repeat, function):
     timings = []
-    for _ in range(repeat):
+    for _round in range(repeat):
         start = time.perf_counter()
         function()
         timings.append(time.perf_counter() - start)

@@ -423,7 +423,7 @@ def _check_known_resource(parsed, allow_wildcards):
     elif service == "redshift-serverless" and rtype == "workgroup":
         validate_workgroup_id(rid, "workgroup id", allow_wildcards)
     elif service == "iam" and rtype == "role" and not allow_wildcards:
-        path, _, name = ("/" + rid).rpartition("/")
+        path, _slash, name = ("/" + rid).rpartition("/")
         validate_role_path(path + "/", "role path")
         validate_role_name(name, "role name")
     elif service == "iam" and rtype == "oidc-provider" and not allow_wildcards:

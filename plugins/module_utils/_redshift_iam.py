@@ -742,7 +742,7 @@ def redshift_iam_lint(spec):
                 )
 
     # Without the credential action, the other Redshift grants still show a wrong account/region/cluster.
-    service_prefix = credential_action.split(":")[0] + ":"
+    service_prefix = credential_action.split(":", maxsplit=1)[0] + ":"
     checked_statements = credential_statements or [
         statement
         for statement in _allow_statements(document)
@@ -790,7 +790,7 @@ def _covered(statements, predicate):
 def _redshift_name_covers(parsed, kind, cluster, name):
     if parsed["service"] != "redshift" or not pattern_matches(parsed["resource_type"], kind):
         return False
-    cluster_part, _, name_part = parsed["resource_id"].partition("/")
+    cluster_part, _slash, name_part = parsed["resource_id"].partition("/")
     if cluster and not pattern_matches(cluster_part, cluster):
         return False
     return pattern_matches(name_part, name)

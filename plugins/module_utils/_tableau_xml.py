@@ -911,7 +911,7 @@ def _parse_with_defusedxml(data):
         raise UnsafeXmlError(f"document: refused ({type(error).__name__})") from None
     except SyntaxError as error:  # xml.etree.ElementTree.ParseError
         line, column = getattr(error, "position", (None, None))
-        message = str(error).split(":")[0]
+        message = str(error).split(":", maxsplit=1)[0]
         raise TableauXmlError(f"document: not well-formed XML (line {line}, column {column}): {message}") from None
 
 

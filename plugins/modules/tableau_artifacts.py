@@ -28,7 +28,7 @@ description:
     found in O(files[].content) are also added to Ansible's no_log values, so the echoed module arguments are masked.
   - Runs on the host's system Python with the standard library only (Python 3.9 or later); POSIX hosts.
 author:
-  - tabops maintainers
+  - tabops maintainers (@tabops)
 options:
   files:
     description:
@@ -115,9 +115,11 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
     details: Check mode reports exactly the actions a real run performs and writes nothing.
   diff_mode:
+    description: Will return details on what has changed (or would change, in check mode) when run in diff mode.
     support: full
     details: Client secrets are shown as C([redacted]).
 seealso:

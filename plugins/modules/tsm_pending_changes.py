@@ -17,7 +17,7 @@ description:
     cluster, on the initial node.
   - Only key names are returned; pending values (which may hold client secrets) are never read into the result.
 author:
-  - tabops maintainers
+  - tabops maintainers (@tabops)
 options:
   state:
     description:
@@ -52,9 +52,11 @@ options:
     type: int
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
     details: Lists pending changes and reports changed when applying/discarding would happen; runs nothing else.
   diff_mode:
+    description: Will return details on what has changed (or would change, in check mode) when run in diff mode.
     support: none
 """
 
@@ -116,7 +118,7 @@ def argument_spec():
         "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
         "ignore_warnings": {"type": "bool", "default": False},
         "request_timeout": {"type": "int"},
-        "expected_pending_keys": {"type": "list", "elements": "str", "default": []},
+        "expected_pending_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
     }
 
 

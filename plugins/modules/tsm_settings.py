@@ -25,7 +25,7 @@ description:
   - Client secrets are no_log, masked in results, diffs and errors. tsm itself receives the value on its command
     line (tsm has no option to read it from stdin or a file).
 author:
-  - tabops maintainers
+  - tabops maintainers (@tabops)
 options:
   tsm_path:
     description: Path of the tsm executable. Default - the newest C(customer-bin.<build>/tsm) under O(tsm_packages_dir).
@@ -87,9 +87,11 @@ options:
     default: 600
 attributes:
   check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
     details: Reads with tsm, never sets anything.
   diff_mode:
+    description: Will return details on what has changed (or would change, in check mode) when run in diff mode.
     support: full
     details: Client secrets are shown as C([redacted]).
 notes:

@@ -1,3 +1,4 @@
 """Integration tests run real ansible-playbook against a real lab fleet."""
 
-from labfleet import fleet  # noqa: F401  (the fixture)
+# Imported for its pytest fixture, which tests receive by name.
+from labfleet import fleet  # noqa: F401  # pylint: disable=unused-import

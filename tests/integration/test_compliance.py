@@ -86,7 +86,7 @@ def test_a_converged_fleet_is_compliant_and_reformatting_is_not_drift(fleet, tmp
     # Whitespace and comment edits by hand do not change the meaning.
     fleet.sh("desktop1", f"sed -i 's#<scopes>#\\n    <!-- edited by hand -->\\n  <scopes>#; s#  #    #g' '{config}'")
     before = fleet.snapshot("desktop1")
-    completed, report, _ = compliance(fleet, tmp_path / "reports")
+    completed, report, _report_path = compliance(fleet, tmp_path / "reports")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert report["result"] == "compliant" and report["exit_code"] == 0
     assert set(report["hosts"].values()) == {"compliant"}
@@ -190,7 +190,7 @@ def test_every_kind_of_drift_is_reported_field_by_field_and_nothing_is_written(f
 
         # A host that is down is reported as unreachable, and wins over drift in the exit status.
         fleet.host_down("desktop1")
-        completed, report, _ = compliance(fleet, tmp_path / "reports")
+        completed, report, _report_path = compliance(fleet, tmp_path / "reports")
         assert completed.returncode == 4, completed.stdout
         assert report["hosts"]["desktop1"] == "unreachable"
         assert finding(report, "desktop1", "host")["status"] == "unreachable"
@@ -208,12 +208,12 @@ def test_remediation_fixes_the_drift_and_the_next_run_is_clean(fleet, tmp_path):
     tsm(fleet, "configuration", "set", "-k", "native_api.odbc_extras_allowlist", "-v", "KeepAlive")
     restarts = fleet.tsm_state()["restarts"]
 
-    completed, report, _ = compliance(fleet, tmp_path / "reports", "--remediate")
+    completed, report, _report_path = compliance(fleet, tmp_path / "reports", "--remediate")
     assert completed.returncode == 2, completed.stdout  # drift was found (and fixed)
     assert report["run"]["mode"] == "remediate"
     assert fleet.tsm_state()["restarts"] == restarts + 1
 
-    completed, report, _ = compliance(fleet, tmp_path / "reports")
+    completed, report, _report_path = compliance(fleet, tmp_path / "reports")
     assert completed.returncode == 0, completed.stdout
     assert report["result"] == "compliant"
     # The entry removed by hand comes back; the ones that were there are kept.
@@ -227,7 +227,7 @@ def test_bad_input_is_an_error_before_any_host_is_touched(fleet, tmp_path):
     data_file = fleet.inventory / "group_vars" / "all" / "tabops.yml"
     data_file.write_text(data_file.read_text().replace("id: custom_redshift_entra", "id: redshift_entra"))
     before = {host: fleet.snapshot(host) for host in fleet.hosts()}
-    completed, report, _ = compliance(fleet, tmp_path / "reports")
+    completed, report, _report_path = compliance(fleet, tmp_path / "reports")
     assert completed.returncode == 1
     assert report["result"] == "error"
     assert any("must start with 'custom_'" in f["message"] for f in report["findings"])

@@ -72,7 +72,7 @@ def test_systemd_timer_runs_the_entry_point_and_keeps_the_newest_report_sets(fle
     # What the timer starts: run that exact command three times; the newest two report sets stay.
     command = shlex.split(unit_value(service, "ExecStart")[0])
     assert command[0] == str(REPO / "scripts" / "compliance")
-    for _ in range(3):
+    for _run in range(3):
         completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
         assert completed.returncode == 0, completed.stdout + completed.stderr
     runs = sorted(p.name for p in report_dir.iterdir() if p.is_dir() and not p.is_symlink())

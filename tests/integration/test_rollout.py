@@ -44,7 +44,7 @@ def test_check_mode_predicts_the_real_run_and_writes_nothing(fleet):
     assert real.returncode == 0, real.stdout[-3000:]
     assert real.changed_tasks() == check.changed_tasks()
     assert file_actions(real) == file_actions(check)
-    assert all(action == "create" for actions in file_actions(real).values() for _, action in actions)
+    assert all(action == "create" for actions in file_actions(real).values() for _status, action in actions)
     assert fleet.tsm_state()["restarts"] == 1
 
     again = fleet.playbook("playbooks/site.yml")

@@ -37,7 +37,7 @@ def installed(tmp_path_factory):
 
 
 def test_tarball_leaves_out_test_equipment_and_local_state(installed):
-    tarball, _, _ = installed
+    tarball, _install_path, _env = installed
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert "galaxy.yml" not in names and "MANIFEST.json" in names
@@ -57,7 +57,7 @@ def test_tarball_leaves_out_test_equipment_and_local_state(installed):
 
 
 def test_installed_plugins_resolve_by_fqcn(installed):
-    _, install_path, env = installed
+    _tarball, install_path, env = installed
     listed = subprocess.run(
         [str(BIN / "ansible-doc"), "-l", "tabops.redshift_oauth", "--json"],
         check=True,

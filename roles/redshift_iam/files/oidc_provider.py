@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 """Create or update an IAM OIDC identity provider; prints {changed, arn, before, after} as JSON.

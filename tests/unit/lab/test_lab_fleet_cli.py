@@ -117,7 +117,7 @@ def plan(fleet_id: str = "abcdefgh", servers: int = 3, bridges: int = 2, desktop
 
 
 def test_plan_names_groups_and_addresses():
-    _, hosts = plan()
+    _fleet, hosts = plan()
     assert [host["name"] for host in hosts] == [
         "tsnode1",
         "tsnode2",
@@ -179,7 +179,7 @@ def test_inventory_yaml_of_a_fleet_without_bridges_keeps_the_group():
 
 
 def test_instance_config_is_molecule_shaped():
-    _, hosts = plan(servers=1, bridges=1, desktops=0)
+    _fleet, hosts = plan(servers=1, bridges=1, desktops=0)
     config = lab_fleet.instance_config({"hosts": hosts, "ssh_private_key": "/k"})
     assert config == [
         {"instance": "tsnode1", "address": "10.213.77.11", "user": "root", "port": 22, "identity_file": "/k"},
@@ -256,7 +256,7 @@ def test_up_rejects_a_state_dir_overlayfs_cannot_use(tmp_path: Path, state_base:
 
 @pytest.mark.parametrize("action", ["inventory", "instance-config"])
 def test_inventory_of_a_half_started_fleet_is_refused(state: Path, action: str):
-    _, hosts = plan("half")
+    _fleet, hosts = plan("half")
     (state / "half").mkdir()
     description = {"fleet_id": "half", "status": "starting", "hosts": hosts, "ssh_private_key": "/k"}
     (state / "half" / "fleet.json").write_text(json.dumps(description))

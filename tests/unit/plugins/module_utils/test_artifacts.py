@@ -162,7 +162,7 @@ def test_missing_parents_are_created_with_the_managed_folder_mode(tmp_path):
     assert plan["dirs"][0]["create"] == expected_oauth
     assert artifacts.planned_changed(plan) is True
     assert not (tmp_path / "home" / "analyst").exists(), "planning creates nothing"
-    changed, _ = artifacts.apply_plan(plan)
+    changed, _backups = artifacts.apply_plan(plan)
     assert changed is True
     for folder in (repository, repository / "OAuthConfigs", repository / "Datasources"):
         assert folder.is_dir()
@@ -184,9 +184,9 @@ def test_second_run_changes_nothing_and_rewrites_no_manifest(layout):
     sync(files, layout["dirs"])
     before = tree_snapshot(layout["root"])
     time.sleep(0.01)
-    plan, changed, _ = sync(files, layout["dirs"])
+    plan, changed, _backups = sync(files, layout["dirs"])
     assert changed is False
-    assert {status for status, _ in actions(plan).values()} == {"compliant"}
+    assert {status for status, _action in actions(plan).values()} == {"compliant"}
     assert artifacts.restart_needed(plan) == []
     assert tree_snapshot(layout["root"]) == before
 
@@ -207,7 +207,7 @@ def test_reformatted_owned_file_is_compliant_and_left_alone(layout):
     target.write_text(reformat(oauth_text))
     target.chmod(0o640)
     before = tree_snapshot(layout["root"])
-    plan, changed, _ = sync(files, layout["dirs"])
+    plan, changed, _backups = sync(files, layout["dirs"])
     assert changed is False
     assert actions(plan)["custom_redshift_okta.xml"] == ("compliant", "none")
     assert tree_snapshot(layout["root"]) == before
@@ -241,7 +241,7 @@ def test_semantic_change_is_updated_with_backup(layout):
 
 def test_backup_can_be_switched_off(layout):
     sync(layout["desired"](oauth_xml(client_id="one")), layout["dirs"])
-    _, changed, backups = sync(layout["desired"](oauth_xml(client_id="two")), layout["dirs"], backup=False)
+    _plan, changed, backups = sync(layout["desired"](oauth_xml(client_id="two")), layout["dirs"], backup=False)
     assert changed is True
     assert backups == []
     assert not (layout["oauth_dir"] / ".tabops-backups").exists()
@@ -273,7 +273,7 @@ def test_matching_unowned_file_at_desired_path_is_adopted_without_content_change
     assert target.read_text() == hand_made
     manifest = json.loads((layout["oauth_dir"] / artifacts.MANIFEST_NAME).read_text())
     assert manifest["files"]["custom_redshift_okta.xml"]["sha256"] == hashlib.sha256(hand_made.encode()).hexdigest()
-    _, changed_again, _ = sync(layout["desired"](oauth_xml()), layout["dirs"])
+    _plan, changed_again, _backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
     assert changed_again is False
 
 
@@ -281,7 +281,7 @@ def test_differing_unowned_file_at_desired_path_is_replaced_with_backup(layout):
     layout["oauth_dir"].mkdir()
     target = layout["oauth_dir"] / "custom_redshift_okta.xml"
     target.write_text(oauth_xml(client_id="someone-else"))
-    plan, _, backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
+    plan, _changed, backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
     assert actions(plan)["custom_redshift_okta.xml"] == ("drift", "update")
     assert len(backups) == 1
     assert "someone-else" in Path(backups[0]).read_text()
@@ -350,7 +350,7 @@ def test_owner_and_group_are_enforced_with_a_real_uid(layout):
     nobody = 65534
     files = layout["desired"](oauth_xml(), owner=str(nobody), group=str(nobody))
     layout["dirs"][0].update(owner=str(nobody), group=str(nobody), mode="0750")
-    plan, _, _ = sync(files, layout["dirs"])
+    plan, _changed, _backups = sync(files, layout["dirs"])
     target = layout["oauth_dir"] / "custom_redshift_okta.xml"
     assert (target.stat().st_uid, target.stat().st_gid) == (nobody, nobody)
     assert (layout["oauth_dir"].stat().st_uid, stat.S_IMODE(layout["oauth_dir"].stat().st_mode)) == (nobody, 0o750)
@@ -455,7 +455,7 @@ def test_unmanaged_tdc_conflict_with_warn_is_reported_and_sync_goes_on(layout):
     layout["tdc_dir"].mkdir()
     rogue = layout["tdc_dir"] / "odbc-redshift.tdc"
     rogue.write_text(tdc_xml("redshift", value="no"))
-    plan, changed, _ = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"], "warn")
+    plan, changed, _backups = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"], "warn")
     assert changed is True
     assert artifacts.public_unmanaged(plan) == [
         {
@@ -484,7 +484,7 @@ def test_stray_custom_config_is_reported_and_never_touched(layout):
     stray = layout["oauth_dir"] / "custom_old_okta.xml"
     stray_text = oauth_xml(config_id="custom_old_okta", secret=OLD_SECRET)
     stray.write_text(stray_text)
-    plan, _, _ = sync(layout["desired"](oauth_xml()), layout["dirs"])
+    plan, _changed, _backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
     unmanaged = artifacts.public_unmanaged(plan)
     assert [(u["path"], u["reason"]) for u in unmanaged] == [(str(stray), "stray_custom_config")]
     assert "custom_old_okta" in unmanaged[0]["detail"]
@@ -551,7 +551,7 @@ def test_hostile_unmanaged_files_are_reported_quickly_and_nothing_outside_is_rea
     else:
         target.symlink_to(outside_secret)
     started = time.monotonic()
-    plan, _, _ = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"])
+    plan, _changed, _backups = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"])
     assert time.monotonic() - started < 5
     unmanaged = artifacts.public_unmanaged(plan)
     assert [(u["path"], u["reason"], u["status"]) for u in unmanaged] == [
@@ -682,7 +682,7 @@ def test_failure_mid_write_keeps_the_original_and_leaves_no_temp_file(layout, mo
     leftovers = [name for name in os.listdir(layout["oauth_dir"]) if name.startswith(artifacts.TEMP_PREFIX)]
     assert leftovers == []
     # The next run finishes the job.
-    _, changed, _ = sync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"])
+    _plan, changed, _backups = sync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"])
     assert changed is True
     assert target.read_text() == oauth_xml(client_id="next")
 

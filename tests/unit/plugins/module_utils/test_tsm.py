@@ -192,7 +192,7 @@ def test_existing_client_is_updated_in_place_keeping_unknown_keys():
 
 
 def test_matching_client_is_compliant_and_nothing_changes():
-    current = [SEEDED_SNOWFLAKE, {k: v for k, v in desired()[0].items()}]
+    current = [SEEDED_SNOWFLAKE, dict(desired()[0])]
     merged, reports = tsm_utils.merge_oauth_clients(current, desired())
     assert merged == current
     assert reports == [{"id": "redshift:custom_redshift_okta", "status": "compliant", "differences": []}]
@@ -288,7 +288,7 @@ def test_parse_pending_keys(text, keys):
 
 
 def test_get_reads_seeded_values(standin):
-    client, _ = standin
+    client, _read_state = standin
     assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode"
     assert json.loads(client.get("oauth.config.clients")) == [SEEDED_SNOWFLAKE]
 
@@ -338,7 +338,7 @@ def test_discard_drops_pending_values(standin):
 
 
 def test_client_records_calls_with_values_masked(standin):
-    client, _ = standin
+    client, _read_state = standin
     client.secrets.add(CANARY)
     client.set("oauth.config.clients", json.dumps([{"oauth.config.id": "a:b", "oauth.config.client_secret": CANARY}]))
     assert client.calls[-1] == "configuration set -k oauth.config.clients -v [redacted]"
@@ -405,10 +405,9 @@ def test_unknown_key_wordings(tmp_path, message, unknown):
     fake.write_text('#!/bin/sh\necho "%s" >&2\nexit 1\n' % message)
     fake.chmod(stat.S_IRWXU)
     client = tsm_utils.TsmClient(str(fake))
-    expected = tsm_utils.TsmUnknownKeyError if unknown else tsm_utils.TsmError
     with pytest.raises(tsm_utils.TsmError) as caught:
         client.get("a.b")
-    assert type(caught.value) is expected
+    assert isinstance(caught.value, tsm_utils.TsmUnknownKeyError) is unknown
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs the host's /usr/bin/python3")

@@ -250,7 +250,7 @@ def test_secrets_stay_out_of_verbose_output_and_diffs(host):
     run_playbook(host["tmp"], host["args"](oauth_xml(secret=OLD_SECRET)))
     task = host["args"](oauth_xml(secret=CANARY))
     for check in (True, False):
-        rc, _, raw = run_playbook(host["tmp"], task, check=check, diff=True, verbosity=3, json_output=False)
+        rc, _result, raw = run_playbook(host["tmp"], task, check=check, diff=True, verbosity=3, json_output=False)
         assert rc == 0, raw
         assert "[redacted]" in raw
         assert CANARY not in raw
@@ -293,7 +293,7 @@ def test_tdc_conflict_fails_the_host_before_writing(host):
 def test_bad_input_fails_with_a_message_naming_the_field(host):
     task = host["args"](oauth_xml())
     task["tabops.redshift_oauth.tableau_artifacts"]["files"][0]["mode"] = "rwx"
-    rc, result, _ = run_playbook(host["tmp"], task)
+    rc, result, _raw = run_playbook(host["tmp"], task)
     assert rc != 0
     assert result["msg"].startswith("files[0].mode (file %s" % (host["oauth_dir"] / "custom_redshift_okta.xml"))
 

@@ -159,7 +159,7 @@ def test_discarded_drops_pending_without_restart(server):
 
 def test_tsm_failure_is_reported(server):
     server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
-    rc, result, _ = run_playbook(server, {"state": "applied", "request_timeout": 0})
+    rc, result, _raw = run_playbook(server, {"state": "applied", "request_timeout": 0})
     assert rc != 0
     assert result["msg"] == "request_timeout: must be a positive number of seconds"
     assert server["read_state"]()["restarts"] == 0
@@ -167,7 +167,7 @@ def test_tsm_failure_is_reported(server):
 
 def test_missing_state_fails_with_tsm_message(server):
     server["state"].unlink()
-    rc, result, _ = run_playbook(server, {"state": "listed"})
+    rc, result, _raw = run_playbook(server, {"state": "listed"})
     assert rc != 0
     assert result["msg"].startswith("tsm pending-changes list failed (exit 1): tsm stand-in: no state at")
 

@@ -187,7 +187,7 @@ def test_changed_client_is_updated_in_place(server):
 
 def test_secrets_never_reach_verbose_output(server):
     for check in (True, False):
-        rc, _, raw = run_playbook(server, desired_args(), check=check, diff=True, verbosity=3, json_output=False)
+        rc, _result, raw = run_playbook(server, desired_args(), check=check, diff=True, verbosity=3, json_output=False)
         assert rc == 0, raw
         assert "tsm_settings" in raw
         assert CANARY not in raw
@@ -223,7 +223,7 @@ def test_unknown_allowlist_key_fails_naming_key_and_variables(server):
 def test_bad_client_id_fails_before_calling_tsm(server):
     args = desired_args()
     args["oauth_clients"][0]["id"] = "custom_redshift_okta"
-    rc, result, _ = run_playbook(server, args)
+    rc, result, _raw = run_playbook(server, args)
     assert rc != 0
     assert result["msg"].startswith("oauth_clients[0].id: 'custom_redshift_okta' must be '<dbclass>:<oauthConfigId>'")
     assert server["read_state"]()["audit"] == []
@@ -232,7 +232,7 @@ def test_bad_client_id_fails_before_calling_tsm(server):
 def test_missing_tsm_fails_clearly(server, tmp_path):
     empty = tmp_path / "no-packages"
     empty.mkdir()
-    rc, result, _ = run_playbook(server, dict(desired_args(), tsm_packages_dir=str(empty)))
+    rc, result, _raw = run_playbook(server, dict(desired_args(), tsm_packages_dir=str(empty)))
     assert rc != 0
     assert "no executable customer-bin.*/tsm under tsm_packages_dir %s" % empty in result["msg"]
 
