@@ -15,10 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_oauth_config, render_tdc
-from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as MODULE
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
@@ -309,28 +307,3 @@ def test_owner_group_set_on_real_files(host):
     target = host["oauth_dir"] / "custom_redshift_okta.xml"
     assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
     assert host["oauth_dir"].stat().st_uid == 65534
-
-
-def compare_spec(documented, spec, where="options"):
-    """Every option documented exactly as the argument_spec declares it (what ansible-test validate-modules checks)."""
-    assert sorted(documented) == sorted(spec), where
-    for name, declared in spec.items():
-        doc = documented[name]
-        field = "%s.%s" % (where, name)
-        assert doc.get("type", "str") == declared.get("type", "str"), field
-        assert bool(doc.get("required", False)) == bool(declared.get("required", False)), field
-        assert doc.get("default") == declared.get("default"), field
-        assert doc.get("choices") == declared.get("choices"), field
-        assert doc.get("elements") == declared.get("elements"), field
-        assert doc.get("description"), field
-        if "options" in declared or "suboptions" in doc:
-            compare_spec(doc["suboptions"], declared["options"], field)
-
-
-def test_documentation_matches_argument_spec_and_parses():
-    documentation = yaml.safe_load(MODULE.DOCUMENTATION)
-    assert documentation["module"] == MODULE.__name__.rsplit(".", 1)[-1]
-    compare_spec(documentation["options"], MODULE.argument_spec())
-    assert yaml.safe_load(MODULE.EXAMPLES)
-    returned = yaml.safe_load(MODULE.RETURN)
-    assert all(value.get("description") for value in returned.values())
