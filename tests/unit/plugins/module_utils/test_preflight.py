@@ -1,0 +1,401 @@
+"""Preflight consistency rules: each misconfiguration produces exactly its finding; a correct setup none."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tabops.redshift_oauth.plugins.filter.preflight_findings import preflight_findings
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._preflight import (
+    fleet_findings,
+    host_findings,
+    iam_policy_spec,
+)
+
+SECRET = "canary-server-secret-3c9d"
+
+OKTA = {
+    "id": "custom_redshift_okta",
+    "idp": "okta",
+    "idp_base_url": "https://corp.okta.example",
+    "auth_server": "default",
+    "client_id_desktop": "0oa-desktop",
+    "install_on": ["desktop", "prep", "bridge"],
+    "server_client": {"client_id": "0oa-server", "client_secret": SECRET},
+}
+TDC = {"name": "redshift-oauth", "class": "redshift", "customizations": {"CAP_OAUTH_FEDERATE_ACCESS_TOKEN": "yes"}}
+CONNECTION = {
+    "name": "analytics",
+    "host": "cluster-identifier.abc.us-west-1.redshift.amazonaws.com",
+    "port": 5439,
+    "database": "dev",
+    "cluster_id": "cluster-identifier",
+    "region": "us-west-1",
+    "role_arn": "arn:aws:iam::123456789012:role/tableau-redshift-oauth",
+    "group_federation": True,
+    "oauth_config": "custom_redshift_okta",
+}
+IAM = {
+    "redshift_iam_role_name": "tableau-redshift-oauth",
+    "redshift_iam_account": "123456789012",
+    "redshift_iam_region": "us-west-1",
+    "redshift_iam_clusters": ["cluster-identifier"],
+    "redshift_iam_db_names": ["dev"],
+    "redshift_iam_group_federation": True,
+}
+
+
+def host(groups, **overrides):
+    data = {
+        "groups": groups,
+        "applications": [],
+        "oauth_configs": [copy.deepcopy(OKTA)],
+        "tdc_files": [copy.deepcopy(TDC)],
+        "group_federation": True,
+        "odbc_extras_allowlist": [],
+        "server_url": "https://tableau.corp.example",
+        "redshift_connections": [copy.deepcopy(CONNECTION)],
+    }
+    data.update(overrides)
+    return data
+
+
+def fleet():
+    return {
+        "tsnode1": host(["tableau_server", "tableau_server_initial"]),
+        "tsnode2": host(["tableau_server"]),
+        "bridge1": host(["tableau_bridge"]),
+        "desktop1": host(["tableau_desktop"]),
+    }
+
+
+def codes(findings, severity=None):
+    return sorted(f["code"] for f in findings if severity is None or f["severity"] == severity)
+
+
+def test_a_correct_setup_has_no_findings():
+    assert fleet_findings(fleet(), IAM) == []
+
+
+def _set(path, value, hosts=None):
+    def mutate(data, iam):
+        for name in hosts or list(data):
+            target = data[name]
+            *parents, last = path
+            for key in parents:
+                target = target[key]
+            target[last] = value
+
+    return mutate
+
+
+def _rename_second_copy(data, iam):
+    data["tsnode1"]["oauth_configs"].append(copy.deepcopy(OKTA))
+
+
+def _okta_org_server(data, iam):
+    for h in data.values():
+        h["oauth_configs"][0]["auth_uri"] = "https://corp.okta.example/oauth2/v1/authorize"
+
+
+def _different_content_in_a_group(data, iam):
+    data["desktop1"]["oauth_configs"][0]["client_id_desktop"] = "0oa-other-desktop"
+
+
+def _server_only_config(data, iam):
+    for h in data.values():
+        h["oauth_configs"][0]["install_on"] = []
+
+
+def _duplicate_connection(data, iam):
+    for h in data.values():
+        h["redshift_connections"].append(copy.deepcopy(CONNECTION))
+
+
+def _iam_off(data, iam):
+    iam["redshift_iam_group_federation"] = False
+    iam["redshift_iam_db_users"] = ["${redshift:DbUser}"]
+
+
+def _iam_wrong_region(data, iam):
+    iam["redshift_iam_region"] = "us-east-2"
+
+
+def _iam_wrong_cluster(data, iam):
+    iam["redshift_iam_clusters"] = ["other-cluster"]
+
+
+def _iam_other_account(data, iam):
+    iam["redshift_iam_account"] = "210987654321"
+
+
+def _federation_off_everywhere_with_userid(data, iam):
+    for h in data.values():
+        h["group_federation"] = False
+        h["redshift_connections"][0]["group_federation"] = False
+    iam.update(
+        redshift_iam_group_federation=False,
+        redshift_iam_userid_condition={"role_unique_id": "AROAJ2UCCR6DPCEXAMPLE", "suffix": "@example.com"},
+    )
+
+
+def _allowlist_off_on_servers(data, iam):
+    for name in ("tsnode1", "tsnode2"):
+        data[name]["group_federation"] = False
+    iam["redshift_iam_group_federation"] = True
+
+
+MISCONFIGURATIONS = [
+    pytest.param(_rename_second_copy, {"config-id-duplicate"}, id="config id twice on a host"),
+    pytest.param(_different_content_in_a_group, {"config-id-conflict"}, id="same id, other content in a group"),
+    pytest.param(_okta_org_server, {"okta-org-authorization-server"}, id="okta org authorization server"),
+    pytest.param(
+        _set(
+            ["oauth_configs", 0, "server_client", "redirect_uri"],
+            "https://old-tableau.corp.example/auth/add_oauth_token",
+        ),
+        {"redirect-uri-mismatch"},
+        id="redirect uri of another server",
+    ),
+    pytest.param(
+        _set(["oauth_configs", 0, "server_client", "redirect_uri"], "https://tableau.corp.example/oauth/callback"),
+        {"redirect-uri-mismatch"},
+        id="redirect uri with the wrong path",
+    ),
+    pytest.param(_set(["server_url"], ""), {"server-url-missing"}, id="no server url"),
+    pytest.param(
+        _set(["oauth_configs", 0, "server_client", "client_id"], "0oa-desktop"),
+        {"server-client-same-as-desktop"},
+        id="one IdP client for desktop and server",
+    ),
+    pytest.param(_server_only_config, {"server-client-config-not-on-clients"}, id="server config id not on clients"),
+    pytest.param(_set(["tdc_files", 0, "class"], "postgres"), {"tdc-class-mismatch"}, id="tdc for another class"),
+    pytest.param(_duplicate_connection, {"connection-duplicate"}, id="connection twice"),
+    pytest.param(
+        _set(["redshift_connections", 0, "oauth_config"], "custom_missing"),
+        {"connection-oauth-config-unknown"},
+        id="connection names an unknown config",
+    ),
+    pytest.param(_set(["redshift_connections", 0, "database"], ""), {"connection-field-missing"}, id="no database"),
+    pytest.param(_set(["redshift_connections", 0, "ssl"], True), {"connection-field-unknown"}, id="unknown field"),
+    pytest.param(
+        _set(["redshift_connections", 0, "host"], "x.example", hosts=["desktop1"]),
+        {"connection-conflict"},
+        id="connection differs between groups",
+    ),
+    pytest.param(
+        _allowlist_off_on_servers,
+        {"group-federation-not-allowlisted", "group-federation-iam-mismatch"},
+        id="group federation not allowlisted on the servers",
+    ),
+    pytest.param(
+        _iam_off,
+        {"group-federation-iam-mismatch", "group-federation-action-missing"},
+        id="federation on, policy grants GetClusterCredentials",
+    ),
+    pytest.param(
+        _set(["redshift_connections", 0, "role_arn"], "arn:aws:iam::123456789012:role/someone-else"),
+        {"connection-role-arn-mismatch"},
+        id="wrong role arn",
+    ),
+    pytest.param(_iam_wrong_region, {"region-mismatch"}, id="policy in another region"),
+    pytest.param(_iam_wrong_cluster, {"cluster-mismatch", "db-name-not-covered"}, id="policy for another cluster"),
+    pytest.param(
+        _iam_other_account, {"account-mismatch", "connection-role-arn-mismatch"}, id="policy in another account"
+    ),
+    pytest.param(
+        _federation_off_everywhere_with_userid,
+        {"userid-session-name-mismatch"},
+        id="aws:userid condition vs the driver's default session name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), MISCONFIGURATIONS)
+def test_each_misconfiguration_produces_exactly_its_finding(mutate, expected):
+    data, iam = fleet(), dict(IAM)
+    mutate(data, iam)
+    found = fleet_findings(data, iam)
+    assert {f["code"] for f in found} == expected, found
+    for item in found:
+        assert item["severity"] in ("error", "warning")
+        assert item["message"] and item["fix"]
+        assert item.get("host") or item.get("hosts"), item
+        assert SECRET not in repr(item)
+
+
+def test_findings_name_host_config_and_field():
+    data = fleet()
+    for name in data:
+        data[name]["oauth_configs"][0]["server_client"]["redirect_uri"] = "https://x.example/auth/add_oauth_token"
+    found = fleet_findings(data, IAM)
+    assert [(f["code"], f["host"]) for f in found] == [
+        ("redirect-uri-mismatch", "tsnode1"),
+        ("redirect-uri-mismatch", "tsnode2"),
+    ]
+    item = found[1]
+    assert item["host"] == "tsnode2"
+    assert item["config"] == "custom_redshift_okta"
+    assert item["field"] == "server_client.redirect_uri"
+    assert "tsnode2" in item["message"] and "https://tableau.corp.example" in item["message"]
+
+
+def test_a_conflict_in_a_secret_names_the_field_but_never_the_value():
+    data = fleet()
+    data["tsnode2"]["oauth_configs"][0]["server_client"]["client_secret"] = "canary-other-secret-77aa"
+    (item,) = fleet_findings(data, IAM)
+    assert item["code"] == "config-id-conflict"
+    assert item["field"] == "server_client.client_secret"
+    assert "canary-other-secret-77aa" not in repr(item) and SECRET not in repr(item)
+    assert item["hosts"] == ["bridge1", "desktop1", "tsnode1", "tsnode2"]
+
+
+def test_install_on_may_differ_between_groups():
+    data = fleet()
+    data["desktop1"]["oauth_configs"][0]["install_on"] = ["desktop"]
+    assert fleet_findings(data, IAM) == []
+
+
+def test_without_iam_variables_the_policy_is_not_checked():
+    assert codes(fleet_findings(fleet(), {})) == ["iam-not-checked"]
+    assert iam_policy_spec({"redshift_iam_region": "us-west-1"}) is None
+
+
+def test_the_iam_spec_uses_the_redshift_iam_role_defaults():
+    spec = iam_policy_spec(IAM)
+    assert spec["partition"] == "aws" and spec["db_users"] == ["${redshift:DbUser}"]
+    assert "describe_clusters" not in spec and "userid_condition" not in spec
+
+
+# --- host facts --------------------------------------------------------------
+
+
+def facts(v1=None, v2=None, server=None, os_id="debian", os_version="12", is_server=False):
+    def driver(version, source="package"):
+        if version is None:
+            return {"present": False, "library": None, "version": None, "searched": ["/opt/amazon/x.so"]}
+        return {"present": True, "library": "/opt/amazon/x.so", "version": version or None, "version_source": source}
+
+    return {
+        "drivers": {"v1": driver(v1), "v2": driver(v2)},
+        "tableau_server": {"version": server, "source": "packages:/opt/tableau/x"},
+        "os": {"id": os_id, "version_id": os_version},
+        "is_server": is_server,
+    }
+
+
+@pytest.mark.parametrize(
+    ("host_facts", "required", "expected"),
+    [
+        pytest.param(facts(v2="2.0.1.0"), True, ["driver-ok"], id="v2 2.0.1.0"),
+        pytest.param(facts(v2="2.1.5.0"), True, ["driver-ok"], id="v2 newer"),
+        pytest.param(facts(v1="1.5.9.1011"), True, ["driver-ok"], id="v1 1.5.9.1011"),
+        pytest.param(facts(v1="1.4.65.1000"), True, ["driver-too-old"], id="v1 1.4.65"),
+        pytest.param(facts(v2="2.0.0.11"), True, ["driver-too-old"], id="v2 2.0.0.11"),
+        pytest.param(facts(v1="1.4.65.1000", v2="2.0.1.0"), True, ["driver-ok", "driver-too-old"], id="both, v1 old"),
+        pytest.param(facts(v2=""), True, ["driver-version-unknown"], id="version unreadable"),
+        pytest.param(facts(), True, ["driver-missing"], id="missing, required"),
+        pytest.param(facts(), False, ["driver-missing"], id="missing, not required"),
+        pytest.param(
+            facts(v2="2.0.1.0", os_id="debian", os_version="10"), True, ["driver-ok", "os-unsupported"], id="old debian"
+        ),
+        pytest.param(facts(v2="2.0.1.0", os_id="rhel", os_version="9.4"), True, ["driver-ok"], id="rhel 9.4"),
+        pytest.param(facts(v2="2.0.1.0", server="2024.2", is_server=True), True, ["driver-ok"], id="server 2024.2"),
+        pytest.param(
+            facts(v2="2.0.1.0", server="2023.1", is_server=True),
+            True,
+            ["driver-ok", "tableau-server-too-old"],
+            id="server 2023.1",
+        ),
+        pytest.param(
+            facts(v2="2.0.1.0", server="2023.3.1", is_server=True),
+            True,
+            ["driver-ok", "tableau-server-too-old"],
+            id="server 2023.3.1",
+        ),
+        pytest.param(
+            facts(v2="2.0.1.0", server="2023.3", is_server=True),
+            True,
+            ["driver-ok", "tableau-server-version-ambiguous"],
+            id="server 2023.3 (build only)",
+        ),
+        pytest.param(
+            facts(v2="2.0.1.0", server=None, is_server=True),
+            True,
+            ["driver-ok", "tableau-server-version-unknown"],
+            id="server version unknown",
+        ),
+        pytest.param({"unreachable": True}, True, ["host-unreachable"], id="unreachable"),
+        pytest.param({"failed": True, "msg": "drivers: bad"}, True, ["host-check-failed"], id="module failed"),
+    ],
+)
+def test_host_findings(host_facts, required, expected):
+    found = host_findings("h1", host_facts, driver_required=required)
+    assert codes(found) == sorted(expected)
+    severities = {f["code"]: f["severity"] for f in found}
+    if "driver-missing" in severities:
+        assert severities["driver-missing"] == ("error" if required else "info")
+    for code in ("driver-too-old", "tableau-server-too-old"):
+        if code in severities:
+            assert severities[code] == "error"
+    assert all(f["host"] == "h1" and "h1" in f["message"] for f in found)
+
+
+def test_minimum_versions_are_overridable():
+    found = host_findings("h1", facts(v2="2.0.1.0"), min_versions={"v2": "2.1.0.0"})
+    assert codes(found) == ["driver-too-old"] and "2.1.0.0" in found[0]["message"]
+
+
+# --- the filter ------------------------------------------------------------------
+
+
+def test_the_filter_adds_hosts_and_a_summary_errors_first():
+    data = fleet()
+    data["tsnode1"]["facts"] = facts(v1="1.4.65.1000", is_server=True, server="2024.2")
+    data["desktop1"]["facts"] = facts(v2="2.0.1.0")
+    found = preflight_findings(data, iam_vars=IAM)
+    assert [f["severity"] for f in found] == ["error", "info"]
+    assert found[0]["hosts"] == ["tsnode1"]
+    assert found[0]["summary"].startswith("ERROR driver-too-old [tsnode1]: host tsnode1: Redshift ODBC driver v1")
+    fleet_wide = preflight_findings(fleet(), iam_vars={})
+    assert fleet_wide[0]["hosts"] == ["bridge1", "desktop1", "tsnode1", "tsnode2"]
+    assert "[all hosts]" in fleet_wide[0]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ([], r"must be a dict \{host: data\}"),
+        ({"h1": []}, "data of host h1 must be a dict"),
+        ({"h1": {"oauth_configs": "x"}}, "host h1: tabops_oauth_configs must be a list of dicts"),
+        ({"h1": {"redshift_connections": ["x"]}}, "host h1: tabops_redshift_connections must be a list of dicts"),
+    ],
+)
+def test_the_filter_rejects_malformed_input(data, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        preflight_findings(data)
+
+
+def test_the_filter_documents_itself():
+    import json
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[4]
+    completed = subprocess.run(
+        [
+            str(repo / ".venv" / "bin" / "ansible-doc"),
+            "-t",
+            "filter",
+            "--json",
+            "tabops.redshift_oauth.preflight_findings",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    doc = json.loads(completed.stdout)["tabops.redshift_oauth.preflight_findings"]
+    assert doc["doc"]["short_description"] and doc["examples"] and doc["return"]["_value"]["contains"]["summary"]
