@@ -85,7 +85,7 @@ _LIBRARY_SCAN_BYTES = 64 * 1024 * 1024
 
 def _run(argv, timeout=30):
     try:
-        completed = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        completed = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # pylint: disable=ansible-bad-function
     except (OSError, subprocess.SubprocessError):
         return None
     return completed
@@ -190,7 +190,7 @@ def os_release(path="/etc/os-release"):
     except OSError:
         return found
     for line in lines:
-        key, _, value = line.partition("=")
+        key, _separator, value = line.partition("=")
         key = key.strip().lower()
         value = value.strip().strip('"').strip("'")
         if key == "id":
@@ -333,7 +333,7 @@ def render_dsn(connection, driver_name, dsn_name=DEFAULT_DSN_NAME):
         raise OdbcError("dsn_name: 1-64 letters, digits, '_', '.', '-' (got %r)" % (dsn_name,))
     pairs = [("Driver", driver_name), ("Description", "tabops.redshift_oauth troubleshooting DSN")]
     pairs += dsn_parameters(connection)
-    check_keys(k for k, _ in pairs)
+    check_keys(key for key, _value in pairs)
     lines = ["[ODBC Data Sources]", "%s=%s" % (dsn_name, driver_name), "", "[%s]" % dsn_name]
     lines += ["%s=%s" % pair for pair in pairs]
     return "\n".join(lines) + "\n"
@@ -370,7 +370,7 @@ def parse_ini(text):
         if line.startswith("[") and line.endswith("]"):
             current = sections.setdefault(line[1:-1], {})
         elif current is not None and "=" in line:
-            key, _, value = line.partition("=")
+            key, _separator, value = line.partition("=")
             current[key.strip()] = value.strip()
     return sections
 

@@ -17,7 +17,7 @@ description:
   - Run it on the controller with C(no_log) on the task; the result holds the token. Nothing is written to disk.
   - The token endpoint must be https; plain http is allowed only to a loopback address (test stand-ins).
 author:
-  - tabops contributors
+  - tabops maintainers (@tabops)
 options:
   token_uri:
     description: The IdP's token endpoint. Default - the C(token_uri) of O(oauth_config) (its IdP preset applied).
@@ -57,9 +57,11 @@ options:
     default: 30
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Asks the IdP in check mode too (it changes nothing anywhere).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
@@ -100,9 +102,9 @@ import ipaddress
 import json
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
-from urllib.request import Request, urlopen
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     TableauXmlError,
@@ -131,7 +133,7 @@ def check_token_uri(uri):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "token_uri": {"type": "str"},
+            "token_uri": {"type": "str", "no_log": False},
             "oauth_config": {"type": "dict"},
             "client_id": {"type": "str", "required": True},
             "client_secret": {"type": "str", "default": "", "no_log": True},
@@ -167,18 +169,19 @@ def main():
             "scope": params["scope"],
         }
     ).encode()
-    request = Request(  # noqa: S310 - the scheme is checked above
-        uri,
-        data=body,
-        headers={
-            "Accept": "application/json",
-            "Authorization": "Basic %s" % basic,
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-        method="POST",
-    )
     try:
-        with urlopen(request, timeout=params["timeout"]) as response:  # noqa: S310
+        with open_url(
+            uri,
+            data=body,
+            headers={
+                "Accept": "application/json",
+                "Authorization": "Basic %s" % basic,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            method="POST",
+            timeout=params["timeout"],
+            validate_certs=True,
+        ) as response:
             answer = json.loads(response.read().decode("utf-8"))
     except HTTPError as exc:
         try:

@@ -23,7 +23,7 @@ description:
     pipelining (the playbook sets it) so the module's arguments are not written to the host's disk either.
   - The temporary folder is removed afterwards, also on failure.
 author:
-  - tabops contributors
+  - tabops maintainers (@tabops)
 options:
   connection:
     description: A C(tabops_redshift_connections) entry (docs/data-model.md, "Redshift connections").
@@ -59,9 +59,11 @@ options:
     default: 120
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Finds the driver and isql and renders the DSN, but writes nothing and runs nothing (C(result=skipped)).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
@@ -232,7 +234,7 @@ def main():
         _write(os.path.join(folder, "odbcinst.ini"), render_odbcinst(driver["driver_name"], driver["library"]))
         env = dict(os.environ, ODBCINI=os.path.join(folder, "odbc.ini"), ODBCSYSINI=folder)
         try:
-            completed = subprocess.run(
+            completed = subprocess.run(  # pylint: disable=ansible-bad-function  # needs a timeout
                 [isql, "-v", "-k", conn],
                 input="quit\n",
                 capture_output=True,

@@ -19,7 +19,7 @@ description:
   - Read-only; the same in check mode. Library paths and version files are options because the package layouts
     are only partly documented (docs/troubleshooting.md says what is verified and what inferred).
 author:
-  - tabops contributors
+  - tabops maintainers (@tabops)
 options:
   drivers:
     description:
@@ -54,9 +54,11 @@ options:
     default: /etc/os-release
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads only.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

@@ -131,7 +131,7 @@ def test_each_error_class_is_diagnosed_and_the_token_goes_nowhere(fleet):
     }
     assert record["odbcinst"] == {"Driver": "/opt/amazon/redshiftodbcx64/librsodbc64.so"}
 
-    completed, _ = troubleshoot(fleet, "tsnode1", token="expired-" + CANARY, verbosity=3)
+    completed, _result = troubleshoot(fleet, "tsnode1", token="expired-" + CANARY, verbosity=3)
     assert completed.returncode == 2 and "token-rejected" in completed.stdout
     assert CANARY not in completed.stdout + completed.stderr
     assert token_on_disk(fleet, "tsnode1", CANARY) == []
@@ -185,18 +185,18 @@ def test_driver_generations_missing_driver_and_wrong_role(fleet):
 @pytest.mark.fleet_size(servers=1, bridges=0, desktops=0)
 def test_bad_requests_fail_before_any_host_is_contacted(fleet):
     install(fleet, "tsnode1", ("v2", "2.0.1.0", "package"), isql_dir=CUSTOMER_BIN)
-    completed, _ = troubleshoot(fleet, "tsnode1", connection="nope", token=CANARY)
+    completed, _result = troubleshoot(fleet, "tsnode1", connection="nope", token=CANARY)
     assert completed.returncode == 2
     assert failure_messages(completed) == [
         "tabops_dsn_connection: host tsnode1 has 0 connection(s) named nope in tabops_redshift_connections"
         " (it has: lab-analytics)"
     ]
-    completed, _ = troubleshoot(fleet, "tsnode9", token=CANARY)
+    completed, _result = troubleshoot(fleet, "tsnode9", token=CANARY)
     assert completed.returncode == 2
     assert failure_messages(completed) == [
         "tabops_dsn_host: tsnode9 is not in the inventory; give -e tabops_dsn_host=<inventory host>"
     ]
-    completed, _ = troubleshoot(fleet, "tsnode1")  # no token anywhere, no terminal to ask
+    completed, _result = troubleshoot(fleet, "tsnode1")  # no token anywhere, no terminal to ask
     assert completed.returncode == 2
     (message,) = failure_messages(completed)
     assert message.startswith("no token: set TABOPS_REDSHIFT_TOKEN on the controller")
@@ -268,7 +268,7 @@ def run_on_a_terminal(fleet, host, answer, timeout=180):
     output, answered, deadline = b"", False, time.monotonic() + timeout
     answered_at, length_at_answer, tries = 0.0, 0, 0
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
+        ready, _writable, _errors = select.select([fd], [], [], 0.5)
         if answered and len(output) == length_at_answer and time.monotonic() - answered_at > 3 and tries < 5:
             # The prompt flushes pending input once it has set the terminal up: if the answer went that way,
             # nothing happened since; type it again.
@@ -297,7 +297,7 @@ def run_on_a_terminal(fleet, host, answer, timeout=180):
         done, status = os.waitpid(pid, os.WNOHANG)
     if not done:  # still waiting for input: do not hang the test run
         os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
+        _pid, status = os.waitpid(pid, 0)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, 9)  # the child led its own session: leave none of its workers behind
     os.close(fd)

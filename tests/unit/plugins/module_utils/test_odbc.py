@@ -265,7 +265,8 @@ def test_connection_string_carries_the_token():
 needs_host_python = pytest.mark.skipif(not os.path.exists(HOST_PYTHON), reason="needs /usr/bin/python3")
 
 
-def run_isql(tmp_path, token, connection=CONNECTION, library=True, dsn_text=None):
+def run_isql(tmp_path, token, connection=None, library=True, dsn_text=None):
+    connection = CONNECTION if connection is None else connection
     lib = tmp_path / "librsodbc64.so"
     if library:
         lib.write_bytes(b"\x7fELF-standin")
@@ -320,11 +321,11 @@ def test_each_isql_error_class_is_diagnosed(tmp_path, token, change, library, re
 @needs_host_python
 def test_the_stand_in_refuses_a_token_in_the_dsn_file_and_unknown_keys(tmp_path):
     text = render_dsn(CONNECTION, "Amazon Redshift ODBC Driver (x64)")
-    completed, _ = run_isql(tmp_path, "tok", dsn_text=text + "web_identity_token=tok\n")
+    completed, _output = run_isql(tmp_path, "tok", dsn_text=text + "web_identity_token=tok\n")
     assert completed.returncode == 97 and "the token is written" in completed.stderr
     sub = tmp_path / "unknown"
     sub.mkdir()
-    completed, _ = run_isql(sub, "tok", dsn_text=text + "Sslmode2=x\n")
+    completed, _output = run_isql(sub, "tok", dsn_text=text + "Sslmode2=x\n")
     assert completed.returncode == 97 and "does not know: Sslmode2" in completed.stderr
 
 

@@ -114,14 +114,15 @@ def test_facts_read_driver_server_and_os(tmp_path):
 
 
 def test_facts_reject_an_unknown_generation(tmp_path):
-    rc, result, _ = run_task(tmp_path, "tabops.redshift_oauth.redshift_odbc_facts", {"drivers": {"v3": {}}})
+    rc, result, _raw = run_task(tmp_path, "tabops.redshift_oauth.redshift_odbc_facts", {"drivers": {"v3": {}}})
     assert rc != 0 and "drivers: unknown generation(s) v3; use v1 or v2" in result["msg"]
 
 
 # --- redshift_dsn_test ---------------------------------------------------------------------
 
 
-def dsn_args(tmp_path, token=TOKEN, connection=CONNECTION, **extra):
+def dsn_args(tmp_path, token=TOKEN, connection=None, **extra):
+    connection = CONNECTION if connection is None else connection
     args = {
         "connection": connection,
         "token": token,
@@ -167,7 +168,7 @@ def test_dsn_test_runs_isql_with_the_dsn_and_cleans_up(tmp_path, token, result, 
 
 
 def test_dsn_test_never_shows_the_token_even_at_vvv(tmp_path):
-    rc, _, raw = run_task(
+    rc, _result, raw = run_task(
         tmp_path,
         "tabops.redshift_oauth.redshift_dsn_test",
         dsn_args(tmp_path, token="expired-" + TOKEN),
