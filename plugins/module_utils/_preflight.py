@@ -22,7 +22,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
     compare_versions,
     parse_version,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._redshift_iam import redshift_iam_lint
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._redshift_iam import (
+    PERMISSIONS_SPEC_KEYS,
+    redshift_iam_lint,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._server_clients import REDIRECT_PATH
 
 SEVERITIES = ("error", "warning", "info")
@@ -495,23 +498,8 @@ def iam_policy_spec(iam_vars):
     if not values.get("account") or not values.get("region"):
         return None
     spec = {}
-    for key in (
-        "partition",
-        "region",
-        "account",
-        "clusters",
-        "db_users",
-        "db_names",
-        "db_groups",
-        "auto_create",
-        "group_federation",
-        "serverless",
-        "workgroup_ids",
-        "userid_condition",
-        "include_cluster_resource",
-        "describe_clusters",
-        "statement_ids",
-    ):
+    # The role takes a list of clusters; the single-cluster key is the filter's shorthand.
+    for key in (key for key in PERMISSIONS_SPEC_KEYS if key != "cluster"):
         value = values.get(key, IAM_DEFAULTS.get(key))
         spec[key] = IAM_DEFAULTS.get(key) if value is None and key != "describe_clusters" else value
     if spec["describe_clusters"] is None:
