@@ -49,27 +49,11 @@ HOST_TYPES = (("server", "tsnode"), ("bridge", "bridge"), ("desktop", "desktop")
 PROPORTIONS = (3, 2, 2)  # servers : bridges : desktops, as the default lab fleet (3/2/2)
 ARTIFACTS = "tabops.redshift_oauth.tableau_artifacts"
 TSM_MODULES = ("tabops.redshift_oauth.tsm_settings", "tabops.redshift_oauth.tsm_pending_changes")
-# Mirrors CONTROLLER_ACTIONS of plugins/callback/module_counter.py (which also writes its list into its output;
-# that list wins when present).
-CONTROLLER_ACTIONS = frozenset(
-    {
-        "add_host",
-        "assert",
-        "debug",
-        "fail",
-        "group_by",
-        "include_role",
-        "include_tasks",
-        "include_vars",
-        "import_role",
-        "import_tasks",
-        "meta",
-        "set_fact",
-        "set_stats",
-        "validate_argument_spec",
-    }
+# The counting callback's own list of controller-side actions: one definition for both.
+sys.path.insert(0, str(REPO / ".collections"))
+from ansible_collections.tabops.redshift_oauth.plugins.callback.module_counter import (  # noqa: E402
+    CONTROLLER_ACTIONS,
 )
-
 
 # -- pure logic (unit-tested) ---------------------------------------------------------------------------------
 

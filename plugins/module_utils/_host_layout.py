@@ -116,6 +116,10 @@ def _repository_dir(layout, family, application, user, kind):
     return pathmod.join(repository, FOLDER_BY_KIND[kind])
 
 
+def _folder(path, owner, group):
+    return {"path": path, "owner": owner, "group": group}
+
+
 def _owner_group(layout, user):
     group = layout.get("user_group", "")
     return user, (group.format(user=user) if group else "")
@@ -151,56 +155,56 @@ def plan_host_files(
     pathmod = _path_module(family)
     problems = []
     files = []
-    dirs = {}
 
     unknown_apps = sorted(set(applications) - set(TDC_APPLICATIONS))
     if unknown_apps:
         problems.append(f"applications: unknown {', '.join(unknown_apps)}; allowed: {', '.join(TDC_APPLICATIONS)}")
     if any(app in applications for app in ("desktop", "prep")) and not desktop_users:
         problems.append("tabops_desktop_users: a host that runs Tableau Desktop or Prep needs at least one user")
-
-    def add_dir(path, kind, application, owner, group, mode):
-        dirs.setdefault(
-            path,
-            {"path": path, "kind": kind, "application": application, "owner": owner, "group": group, "mode": mode},
-        )
-
-    def add_file(directory, name, content, kind, application, owner, group, mode, artifact):
-        files.append(
-            {
-                "path": pathmod.join(directory, name),
-                "content": content,
-                "kind": kind,
-                "owner": owner,
-                "group": group,
-                "mode": mode,
-                "application": application,
-                "artifact": artifact,
-            }
-        )
-
     unknown_kinds = sorted(set(kinds) - set(FOLDER_BY_KIND))
     if unknown_kinds:
         problems.append(f"kinds: unknown {', '.join(unknown_kinds)}; allowed: {', '.join(FOLDER_BY_KIND)}")
+
+    # Every folder this host's applications read, per (kind, application): computed once, managed whether
+    # or not a file lands in it (so a config removed from the data is removed from the host too).
+    folders = {}
     for application in (app for app in TDC_APPLICATIONS if app in applications):
-        if application == "server":
-            if "tdc" in kinds and merged_layout.get("server_data_dir"):
-                for service in server_services:
-                    directory = pathmod.join(merged_layout["server_data_dir"], "data", "tabsvc", service, "Datasources")
-                    add_dir(directory, "tdc", "server", server_file_owner, server_file_group, "0755")
-            continue
-        for user in _application_owners(application, desktop_users, bridge_user):
-            owner, group = _owner_group(merged_layout, user)
-            for kind in kinds:
-                if kind in FOLDER_BY_KIND:
-                    add_dir(
-                        _repository_dir(merged_layout, family, application, user, kind),
-                        kind,
-                        application,
-                        owner,
-                        group,
-                        "0755",
-                    )
+        for kind in (kind for kind in FOLDER_BY_KIND if kind in kinds):
+            if application == "server":
+                if kind == "tdc" and merged_layout.get("server_data_dir"):
+                    folders[(kind, application)] = [
+                        _folder(
+                            pathmod.join(merged_layout["server_data_dir"], "data", "tabsvc", service, "Datasources"),
+                            server_file_owner,
+                            server_file_group,
+                        )
+                        for service in server_services
+                    ]
+                continue
+            folders[(kind, application)] = [
+                _folder(
+                    _repository_dir(merged_layout, family, application, user, kind), *_owner_group(merged_layout, user)
+                )
+                for user in _application_owners(application, desktop_users, bridge_user)
+            ]
+
+    def place(kind, application, label, file_name, content, mode, artifact):
+        if (kind, application) not in folders:
+            problems.append(f"{label}: Tableau Server has no data dir on {family}")
+            return
+        for folder in folders[(kind, application)]:
+            files.append(
+                {
+                    "path": pathmod.join(folder["path"], file_name),
+                    "content": content,
+                    "kind": kind,
+                    "owner": folder["owner"],
+                    "group": folder["group"],
+                    "mode": mode,
+                    "application": application,
+                    "artifact": artifact,
+                }
+            )
 
     for index, entry in enumerate(oauth_configs if "oauth_config" in kinds else ()):
         config_id = entry.get("id", "no id") if isinstance(entry, dict) else "not a dict"
@@ -218,21 +222,7 @@ def plan_host_files(
             problems.append(f"{label}: {exc}")
             continue
         for application in targets:
-            for user in _application_owners(application, desktop_users, bridge_user):
-                directory = _repository_dir(merged_layout, family, application, user, "oauth_config")
-                owner, group = _owner_group(merged_layout, user)
-                add_dir(directory, "oauth_config", application, owner, group, "0755")
-                add_file(
-                    directory,
-                    f"{entry['id']}.xml",
-                    content,
-                    "oauth_config",
-                    application,
-                    owner,
-                    group,
-                    oauth_config_mode,
-                    entry["id"],
-                )
+            place("oauth_config", application, label, f"{entry['id']}.xml", content, oauth_config_mode, entry["id"])
 
     for index, entry in enumerate(tdc_files if "tdc" in kinds else ()):
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -254,30 +244,7 @@ def plan_host_files(
             continue
         file_name = name if name.endswith(".tdc") else f"{name}.tdc"
         for application in targets:
-            if application == "server":
-                if not merged_layout.get("server_data_dir"):
-                    problems.append(f"{label}: Tableau Server has no data dir on {family}")
-                    continue
-                for service in server_services:
-                    directory = pathmod.join(merged_layout["server_data_dir"], "data", "tabsvc", service, "Datasources")
-                    add_dir(directory, "tdc", "server", server_file_owner, server_file_group, "0755")
-                    add_file(
-                        directory,
-                        file_name,
-                        content,
-                        "tdc",
-                        "server",
-                        server_file_owner,
-                        server_file_group,
-                        tdc_mode,
-                        name,
-                    )
-                continue
-            for user in _application_owners(application, desktop_users, bridge_user):
-                directory = _repository_dir(merged_layout, family, application, user, "tdc")
-                owner, group = _owner_group(merged_layout, user)
-                add_dir(directory, "tdc", application, owner, group, "0755")
-                add_file(directory, file_name, content, "tdc", application, owner, group, tdc_mode, name)
+            place("tdc", application, label, file_name, content, tdc_mode, name)
 
     seen = {}
     for item in files:
@@ -287,4 +254,9 @@ def plan_host_files(
 
     if problems:
         raise HostLayoutError(problems)
-    return {"files": files, "managed_dirs": sorted(dirs.values(), key=lambda d: d["path"])}
+    managed_dirs = {
+        folder["path"]: {**folder, "kind": kind, "application": application, "mode": "0755"}
+        for (kind, application), kind_folders in folders.items()
+        for folder in kind_folders
+    }
+    return {"files": files, "managed_dirs": sorted(managed_dirs.values(), key=lambda d: d["path"])}

@@ -151,3 +151,10 @@ def test_plan_is_deterministic():
         [OKTA], [TDC], applications=["desktop", "prep"], desktop_users=["ann"], managed_comment="x"
     )
     assert first == second
+
+
+def test_a_server_tdc_on_an_os_without_tableau_server_is_an_error():
+    with pytest.raises(
+        HostLayoutError, match=r"tabops_tdc_files\[0\] \(redshift-oauth\): Tableau Server has no data dir"
+    ):
+        plan_host_files([], [TDC], applications=["server"], os_family="Darwin")

@@ -15,12 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, run_local_task
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_oauth_config, render_tdc
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
-HOST_PYTHON = "/usr/bin/python3"
 CANARY = "CANARY-artifacts-secret-4be1d9"
 OLD_SECRET = "OLD-artifacts-secret-77aa01"
 
@@ -29,41 +27,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def task_result(completed, raw):
-    """The one task's result from the json callback; ansible's own error output when there is none."""
-    try:
-        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError(
-            "ansible-playbook exit %d without a task result:\n%s" % (completed.returncode, raw)
-        ) from None
-
-
-def run_playbook(tmp_path, task, check=False, diff=False, verbosity=0, json_output=True, extra_env=None):
-    """Run one module task on localhost; returns (rc, task result or None, raw stdout+stderr)."""
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [dict(task, name="under test")]}])
-    )
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % HOST_PYTHON)
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)]
-    if check:
-        argv.append("--check")
-    if diff:
-        argv.append("--diff")
-    if verbosity:
-        argv.append("-" + "v" * verbosity)
-    env = dict(os.environ, ANSIBLE_HOME=str(tmp_path / ".ansible-home"), ANSIBLE_NOCOLOR="1")
-    if json_output:
-        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-    env.update(extra_env or {})
-    completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    raw = completed.stdout + completed.stderr
-    result = None
-    if json_output:
-        result = task_result(completed, raw)
-    return completed.returncode, result, raw
+def run_playbook(tmp_path, task, **options):
+    return run_local_task(tmp_path, task, **options)
 
 
 def oauth_xml(client_id="tableau-desktop", secret=CANARY):

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, REPO_ROOT, run_local_task
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
-HOST_PYTHON = "/usr/bin/python3"
 STANDIN = REPO_ROOT / "tests" / "lab" / "tsm" / "tsm"
 
 pytestmark = pytest.mark.skipif(
@@ -38,38 +35,12 @@ def server(tmp_path):
     return {"tmp": tmp_path, "state": state, "tsm": tsm, "standin": standin, "read_state": read_state}
 
 
-def task_result(completed, raw):
-    """The one task's result from the json callback; ansible's own error output when there is none."""
-    try:
-        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError(
-            "ansible-playbook exit %d without a task result:\n%s" % (completed.returncode, raw)
-        ) from None
-
-
 def run_playbook(server, module_args, check=False):
-    tmp_path = server["tmp"]
     task = {
-        "name": "under test",
         "tabops.redshift_oauth.tsm_pending_changes": dict({"tsm_path": str(server["tsm"])}, **module_args),
         "environment": {"TSM_STANDIN_STATE": str(server["state"])},
     }
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % HOST_PYTHON)
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)] + (["--check"] if check else [])
-    env = dict(
-        os.environ,
-        ANSIBLE_HOME=str(tmp_path / ".ansible-home"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-    )
-    env.pop("TSM_STANDIN_STATE", None)
-    completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    raw = completed.stdout + completed.stderr
-    return completed.returncode, task_result(completed, raw), raw
+    return run_local_task(server["tmp"], task, check=check, unset_env=("TSM_STANDIN_STATE",))
 
 
 def apply_calls(state):

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, REPO_ROOT, run_local_task
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
-HOST_PYTHON = "/usr/bin/python3"
 STANDIN = REPO_ROOT / "tests" / "lab" / "tsm" / "tsm"
 CANARY = "CANARY-server-client-secret-e1d5"
 PRE_EXISTING_SECRET = "pre-existing-secret"
@@ -47,42 +44,21 @@ def server(tmp_path):
     return {"tmp": tmp_path, "state": state, "packages": packages, "read_state": read_state}
 
 
-def task_result(completed, raw):
-    """The one task's result from the json callback; ansible's own error output when there is none."""
-    try:
-        return json.loads(completed.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError(
-            "ansible-playbook exit %d without a task result:\n%s" % (completed.returncode, raw)
-        ) from None
-
-
 def run_playbook(server, module_args, check=False, diff=False, verbosity=0, json_output=True):
     """Run tsm_settings once on localhost; returns (rc, task result or None, raw output)."""
-    tmp_path = server["tmp"]
     task = {
-        "name": "under test",
         "tabops.redshift_oauth.tsm_settings": dict({"tsm_packages_dir": str(server["packages"])}, **module_args),
         "environment": {"TSM_STANDIN_STATE": str(server["state"])},
     }
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % HOST_PYTHON)
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)]
-    argv += ["--check"] if check else []
-    argv += ["--diff"] if diff else []
-    argv += ["-" + "v" * verbosity] if verbosity else []
-    env = dict(os.environ, ANSIBLE_HOME=str(tmp_path / ".ansible-home"), ANSIBLE_NOCOLOR="1")
-    env.pop("TSM_STANDIN_STATE", None)
-    if json_output:
-        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-    completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    raw = completed.stdout + completed.stderr
-    result = None
-    if json_output:
-        result = task_result(completed, raw)
-    return completed.returncode, result, raw
+    return run_local_task(
+        server["tmp"],
+        task,
+        check=check,
+        diff=diff,
+        verbosity=verbosity,
+        json_output=json_output,
+        unset_env=("TSM_STANDIN_STATE",),
+    )
 
 
 def desired_args(secret=CANARY, client_id="tableau-server"):
