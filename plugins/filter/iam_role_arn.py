@@ -43,8 +43,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import ArnError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import iam_role_arn as _iam_role_arn
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import iam_role_arn as _iam_role_arn
 
 
 def iam_role_arn(account, name=None, path="/", partition="aws"):

@@ -41,8 +41,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import ArnError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import (
     oidc_provider_arn as _oidc_provider_arn,
 )
 

@@ -19,7 +19,7 @@ description:
   - "Host rules (from the facts): C(driver-missing), C(driver-too-old), C(driver-version-unknown), C(driver-ok),
     C(tableau-server-too-old), C(tableau-server-version-ambiguous), C(tableau-server-version-unknown),
     C(os-unsupported), C(host-unreachable)."
-  - The logic is in C(plugins/module_utils/_preflight.py); docs/troubleshooting.md lists every code.
+  - The logic is in C(plugins/plugin_utils/_preflight.py); docs/troubleshooting.md lists every code.
 positional: _input
 options:
   _input:
@@ -94,7 +94,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._preflight import fleet_findings, host_findings
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_findings, host_findings
 
 
 def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versions=None, min_server_version=None):

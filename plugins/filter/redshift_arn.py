@@ -67,8 +67,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import ArnError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import redshift_arn as _redshift_arn
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import redshift_arn as _redshift_arn
 
 
 def redshift_arn(kind, partition="aws", region=None, account=None, cluster=None, name=None, allow_wildcards=False):

@@ -109,8 +109,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import ArnError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._redshift_iam import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     redshift_iam_lint as _redshift_iam_lint,
 )
 

@@ -91,7 +91,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_layout import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
     HostLayoutError,
     plan_host_files,
 )

@@ -39,7 +39,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._server_clients import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
     ServerClientError,
     server_oauth_clients,
 )

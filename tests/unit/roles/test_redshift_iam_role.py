@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._redshift_iam import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     redshift_permissions_policy,
     redshift_trust_policy,
 )

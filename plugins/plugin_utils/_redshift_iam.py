@@ -16,7 +16,7 @@ several a list, as in the Tableau help page's example.
 import json
 import re
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import (
     PARTITION_REGION_PATTERNS,
     ArnError,
     arn_parse,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import ArnError, iam_role_arn
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError, iam_role_arn
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import (
     MIN_DRIVER_VERSIONS,
     MIN_TABLEAU_SERVER_VERSION,
@@ -22,11 +22,11 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
     compare_versions,
     parse_version,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._redshift_iam import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     PERMISSIONS_SPEC_KEYS,
     redshift_iam_lint,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._server_clients import REDIRECT_PATH
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import REDIRECT_PATH
 
 SEVERITIES = ("error", "warning", "info")
 ROLLOUT_KEYS = ("install_on",)

@@ -8,7 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.filter.preflight_findings import preflight_findings
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._preflight import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
     fleet_findings,
     host_findings,
     iam_policy_spec,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import ArnError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._redshift_iam import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     FINDING_CODES,
     MANAGED_POLICY_MAX_CHARS,
     IamPolicyError,
@@ -661,16 +661,16 @@ def _python39():
     return None
 
 
-def test_module_utils_run_on_python39_with_the_standard_library_only():
-    """Managed hosts may run Python 3.9 with nothing installed: same results there."""
+def test_iam_logic_runs_on_python39_with_the_standard_library_only():
+    """The IAM logic needs nothing beyond the standard library, down to Python 3.9."""
     python39 = _python39()
     if python39 is None:
         pytest.skip("no Python 3.9 interpreter on this machine")
     collections_root = Path(__file__).resolve().parents[4] / ".collections"
     script = (
         "import json, sys; sys.path.insert(0, %r)\n"
-        "from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _redshift_iam as m\n"
-        "from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import arn_parse\n"
+        "from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _redshift_iam as m\n"
+        "from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import arn_parse\n"
         "spec = json.loads(sys.argv[1])\n"
         "print(json.dumps({'policy': m.redshift_permissions_policy(spec['policy']),\n"
         "                  'lint': [f['code'] for f in m.redshift_iam_lint(spec['lint'])],\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._server_clients import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
     ServerClientError,
     expected_redirect_uri,
     server_oauth_clients,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._aws_arn import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import (
     PARTITION_REGION_PATTERNS,
     ArnError,
     arn_parse,
