@@ -1,0 +1,51 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""The one place for secret masking: what a secret looks like in Tableau's documents, and how it is hidden.
+
+Standard library only: used by host modules (invocation log, results, tsm output, isql output) and by the
+controller (reports, diffs, callbacks).
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "[redacted]"
+# Shorter strings would blank out ordinary words once Ansible masks them everywhere.
+MIN_MASKABLE_SECRET_LENGTH = 4
+
+_SECRET_ELEMENT_RE = re.compile(
+    r"(<clientSecretDesktop\b[^>]*>)(.*?)(</clientSecretDesktop\s*>)",
+    re.DOTALL,
+)
+
+
+def mask_text(text, secrets):
+    """Replace every known secret in ``text`` (longest first, so overlapping secrets vanish completely)."""
+    text = text or ""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def mask_xml_secrets(text):
+    """Replace the content of every ``<clientSecretDesktop>`` element with REDACTED."""
+    if not text:
+        return text
+    return _SECRET_ELEMENT_RE.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+
+
+def xml_secret_values(text):
+    """Raw secret values of the ``<clientSecretDesktop>`` elements in a document (CDATA unwrapped)."""
+    found = set()
+    for match in _SECRET_ELEMENT_RE.finditer(text or ""):
+        value = match.group(2).strip()
+        if value.startswith("<![CDATA[") and value.endswith("]]>"):
+            value = value[9:-3]
+        found.add(value)
+    return found
+
+
+def maskable(values):
+    """Secret values long enough to mask everywhere without blanking ordinary words, sorted."""
+    return sorted(value for value in values if value and len(value) >= MIN_MASKABLE_SECRET_LENGTH)
