@@ -1,23 +1,27 @@
-"""Rollout cost on lab fleets: site.yml (first run, no-change run) next to `ansible all -m ping`.
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Rollout and compliance cost on lab fleets, next to `ansible all -m ping` and a naive builtin playbook.
 
 Run from the repository root, as root (the lab fleet needs namespaces):
 
-    .venv/bin/python benchmarks/bench_rollout.py --sizes 5,20 [--fleet-id bench] [--repeat N] [--check]
+    .venv/bin/python benchmarks/bench_rollout.py --sizes 5,20,50 [--repeat 3] [--fleet-id bench] [--forks N]
 
-For each size it starts a lab fleet (servers:bridges:desktops 3:2:2, rounded, at least one server), then runs
-`ansible all -m ping` twice (cold: new SSH connections; warm: ControlPersist sessions open), the preflight play
-alone with its host checks off (-e tabops_preflight_host_checks=false: its controller-side cost only), `site.yml`
-(first run), `site.yml` again (no-change run) and, with --check, `site.yml --check`; it stops the fleet at the
-end, also on an error or Ctrl-C. --repeat N starts a fresh fleet N times per size (a first run needs a fresh
-fleet) and reports the median.
+Per size and repeat, on a fresh lab fleet (servers:bridges:desktops 3:2:2, rounded, at least one server):
+`site.yml` first run COLD (a new ControlPath directory: new SSH connections, as a scheduled job meets them),
+`ansible all -m ping` warm (the baseline every ratio is against, measured in the same process), `site.yml`
+no-change, `site.yml --check`, `scripts/compliance`, `site.yml` with 8 OAuth configs instead of 2 (a converge run,
+then its no-change run: growth in artifacts), the naive builtin playbook benchmarks/naive_rollout.yml (converge,
+then no-change); then on a second fresh fleet `ansible all -m ping` cold and `site.yml` first run WARM (SSH
+sessions open). The fleet is stopped at the end, also on an error or Ctrl-C.
 
-Measured per run: wall time (time.perf_counter); controller CPU (user+sys of the ansible process and everything
-it waited for: resource.getrusage(RUSAGE_CHILDREN) deltas); CPU of the lab hosts' processes (sshd, module
-Python: /proc/<pid>/stat of the fleet's namespaces) and of the SSH ControlPersist masters (daemons, so not
-children); peak RSS of the ansible process tree (ru_maxrss of the rusage os.wait4 returns for that one child);
-and, from the callback tabops.redshift_oauth.module_counter (enabled only here), the actions run per host, split
-into host-contacting modules and controller-side actions, plus per-play and per-task wall times.
-Not a test; it asserts nothing, it prints check lines. Results: benchmarks/results/rollout-<UTC time>.json.
+Measured per run: wall time; controller CPU (user+sys of ansible and everything it waited for); CPU of the lab
+hosts' processes and of the SSH ControlPersist masters; peak RSS; and, from the callback
+tabops.redshift_oauth.module_counter, the actions run per host (host-contacting modules vs controller-side
+actions) and per-play / per-task wall times. The table shows the median of the repeats per run. A repeat whose
+no-change, --check, compliance or naive no-change run changed anything, or whose per-host call counts break the
+design (one host call per Tableau host, at most 2 controller-side actions per host, tsm once on the tsm node)
+fails the benchmark (exit 1): counts are checked in every repeat, not in the median.
+Results: benchmarks/results/rollout-<UTC time>.json.
 """
 
 from __future__ import annotations
@@ -45,6 +49,15 @@ LAB_GROUP_VARS = REPO / "inventories" / "lab" / "group_vars"
 RESULTS_DIR = REPO / "benchmarks" / "results"
 CALLBACK = "tabops.redshift_oauth.module_counter"
 
+NAIVE_PLAYBOOK = REPO / "benchmarks" / "naive_rollout.yml"
+COMPLIANCE = REPO / "scripts" / "compliance"
+MAX_CONTROLLER_ACTIONS = 2
+GROWTH_CONFIGS = 8
+# Targets (issue 11) at 20 hosts and more: ratio to the warm ping.
+TARGETS = {"site no-change": 2.0, "compliance": 2.0, "site first (cold)": 2.5, "site first (warm)": 2.5}
+NAIVE_SPEEDUP = 5.0
+GROWTH_LIMIT = 1.3
+IDEMPOTENT_RUNS = ("site no-change", "site --check", "compliance", "site no-change, 8 configs", "naive no-change")
 HOST_TYPES = (("server", "tsnode"), ("bridge", "bridge"), ("desktop", "desktop"))
 PROPORTIONS = (3, 2, 2)  # servers : bridges : desktops, as the default lab fleet (3/2/2)
 ARTIFACTS = "tabops.redshift_oauth.tableau_artifacts"
@@ -99,13 +112,22 @@ def invocations(document, hosts):
     """
     controller_actions = frozenset(document.get("controller_actions") or CONTROLLER_ACTIONS)
     result = {host: {"contact": {}, "controller": {}} for host in hosts}
+    run_once = document.get("run_once") or {}
     for host, actions in document.get("counts", {}).items():
         entry = result.setdefault(host, {"contact": {}, "controller": {}})
         for action, statuses in actions.items():
             runs = statuses.get("ok", 0) + statuses.get("failed", 0) + statuses.get("unreachable", 0)
-            if runs:
-                side = "controller" if is_controller_action(action, controller_actions) else "contact"
-                entry[side][action] = entry[side].get(action, 0) + runs
+            if not runs:
+                continue
+            if is_controller_action(action, controller_actions):
+                # A run_once controller task runs once for the fleet: listed apart, outside the per-host budget.
+                once = min(runs, run_once.get(host, {}).get(action, 0))
+                if once:
+                    entry.setdefault("once", {})[action] = once
+                if runs - once:
+                    entry["controller"][action] = entry["controller"].get(action, 0) + runs - once
+            else:
+                entry["contact"][action] = entry["contact"].get(action, 0) + runs
     return result
 
 
@@ -133,14 +155,31 @@ def failed_total(document):
 
 
 def check_lines(run_name, per_host, initial_node):
-    """Check lines for the design claim: one tableau_artifacts call per host, tsm modules once per cluster on the
-    initial node; every other host-contacting module is listed with where and how often it ran."""
-    lines = []
+    """(lines, ok) for the design claim: exactly one host-contacting call (tableau_artifacts: files + facts) per
+    Tableau host, at most MAX_CONTROLLER_ACTIONS controller-side actions per host, tsm modules once per cluster on
+    the initial node; any other host-contacting module is a violation."""
+    lines, ok = [], True
     artifacts = {host: counts["contact"].get(ARTIFACTS, 0) for host, counts in per_host.items()}
     values = sorted(set(artifacts.values()))
     good = values == [1]
+    ok &= good
     shown = values[0] if len(values) == 1 else f"{values[0]}..{values[-1]}"
     lines.append(f"{run_name}: tableau_artifacts per host: {shown} {'✓' if good else '✗'} ({len(artifacts)} hosts)")
+    controller = {host: sum(counts["controller"].values()) for host, counts in per_host.items()}
+    worst = max(controller.values(), default=0)
+    good = worst <= MAX_CONTROLLER_ACTIONS
+    ok &= good
+    lines.append(
+        f"{run_name}: controller-side actions per host: at most {worst} "
+        f"{'✓' if good else '✗'} (limit {MAX_CONTROLLER_ACTIONS})"
+    )
+    once = {}
+    for counts in per_host.values():
+        for action, count in counts.get("once", {}).items():
+            once[short_action(action)] = once.get(short_action(action), 0) + count
+    if once:
+        listed = ", ".join(f"{action} x{count}" for action, count in sorted(once.items()))
+        lines.append(f"{run_name}: run_once controller tasks (once per run, for the fleet): {listed}")
     others = {}
     for host, counts in per_host.items():
         for action, count in counts["contact"].items():
@@ -157,9 +196,64 @@ def check_lines(run_name, per_host, initial_node):
             where = f"{len(ran)} of {len(per_host)} hosts, " + (
                 f"{per[0]} per host" if len(per) == 1 else f"{per[0]}..{per[-1]} per host"
             )
-            mark = "(listed, not checked)"
+            good = False
+            mark = "✗ a second host call"
+        ok &= good
         lines.append(f"{run_name}: other host-contacting module {short_action(action)}: {where} {mark}")
-    return lines
+    return lines, ok
+
+
+def growth_configs(lab_data, count=GROWTH_CONFIGS):
+    """``count`` OAuth configs: the lab's, then copies of its last one under new ids (no server client)."""
+    configs = [dict(config) for config in lab_data["tabops_oauth_configs"]]
+    template = {k: v for k, v in configs[-1].items() if k != "server_client"}
+    while len(configs) < count:
+        configs.append(dict(template, id=f"custom_redshift_growth{len(configs)}", label=f"Growth {len(configs)}"))
+    return configs[:count]
+
+
+def verdicts(size, runs):
+    """Target lines for one size's median runs: [(line, met)]; targets apply from 20 hosts on."""
+    by_name = {run["run"]: run for run in runs}
+    found = []
+    if size >= 20:
+        for name, limit in TARGETS.items():
+            if name in by_name and by_name[name].get("ratio_to_ping"):
+                ratio = by_name[name]["ratio_to_ping"]
+                found.append((f"{size} hosts, {name}: {ratio:.2f}x warm ping (target <= {limit}x)", ratio <= limit))
+        if "naive no-change" in by_name and "site no-change" in by_name:
+            speedup = by_name["naive no-change"]["wall_s"] / by_name["site no-change"]["wall_s"]
+            found.append(
+                (
+                    f"{size} hosts, naive no-change / site no-change: {speedup:.1f}x (target >= {NAIVE_SPEEDUP}x)",
+                    speedup >= NAIVE_SPEEDUP,
+                )
+            )
+    if "site no-change, 8 configs" in by_name and "site no-change" in by_name:
+        growth = by_name["site no-change, 8 configs"]["wall_s"] / by_name["site no-change"]["wall_s"]
+        found.append(
+            (
+                f"{size} hosts, no-change with {GROWTH_CONFIGS} OAuth configs vs 2: {growth:.2f}x "
+                f"(target <= {GROWTH_LIMIT}x)",
+                growth <= GROWTH_LIMIT,
+            )
+        )
+    return found
+
+
+def repeat_problems(size, repeat, runs, initial_node):
+    """(check lines, problems) of one repeat: idempotency and per-host call counts of every playbook run."""
+    lines, problems = [], []
+    for run in runs:
+        name = run["run"]
+        if name in IDEMPOTENT_RUNS and run["changed"] != 0:
+            problems.append(f"{size} hosts, repeat {repeat}, {name}: changed {run['changed']} (must be 0)")
+        if name.startswith("site") or name == "compliance":
+            run_lines, ok = check_lines(f"{size} hosts, repeat {repeat}, {name}", run["per_host"], initial_node)
+            lines += run_lines
+            if not ok:
+                problems.append(f"{size} hosts, repeat {repeat}, {name}: per-host call counts break the design")
+    return lines, problems
 
 
 def cpu_jiffies(stat_text):
@@ -177,6 +271,10 @@ def median_run(runs):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             merged[key] = statistics.median(run[key] for run in runs)
     merged["repeats"] = len(runs)
+    # Counts are not medians: every repeat's changed count is kept (a non-idempotent repeat fails the run).
+    if all("changed" in run for run in runs):
+        merged["changed"] = max(run["changed"] for run in runs)
+        merged["changed_per_repeat"] = [run["changed"] for run in runs]
     if len(runs) > 1:
         merged["wall_range"] = (min(run["wall_s"] for run in runs), max(run["wall_s"] for run in runs))
     return merged
@@ -448,38 +546,71 @@ class Bench:
         return measured
 
     def one_fleet(self, size):
+        """Every run of one repeat: fleet A (cold first run, then the warm runs), fleet B (warm first run)."""
         shape = fleet_shape(size)
         hosts = [
             f"{prefix}{index}" for (_kind, prefix), count in zip(HOST_TYPES, shape) for index in range(1, count + 1)
         ]
-        control_dir = Path(tempfile.mkdtemp(prefix="cp-", dir=self.workdir))
-        up_seconds = self.up(shape)
-        try:
-            fleet_cpu = FleetCpu([f"/run/netns/tabops-{self.fleet_id}-{host}" for host in hosts], control_dir)
-            inventory = str(self.inventory)
-            playbook = [str(VENV_BIN / "ansible-playbook"), "-i", inventory]
-            site = str(REPO / "playbooks" / "site.yml")
-            plan = [
-                ("ping (cold)", [str(VENV_BIN / "ansible"), "-i", inventory, "all", "-m", "ansible.builtin.ping"]),
-                ("ping (warm)", [str(VENV_BIN / "ansible"), "-i", inventory, "all", "-m", "ansible.builtin.ping"]),
-                # The preflight's controller-side checks alone (its per-host facts module switched off).
+        inventory = str(self.inventory)
+        playbook = [str(VENV_BIN / "ansible-playbook"), "-i", inventory]
+        site = [*playbook, str(REPO / "playbooks" / "site.yml")]
+        ping = [str(VENV_BIN / "ansible"), "-i", inventory, "all", "-m", "ansible.builtin.ping"]
+        growth = self.workdir / "growth-vars.json"
+        lab_data = yaml_load(LAB_GROUP_VARS / "all" / "tabops.yml")
+        growth.write_text(json.dumps({"tabops_oauth_configs": growth_configs(lab_data)}))
+        report_dir = self.workdir / "reports"
+        compliance = [
+            sys.executable,
+            str(COMPLIANCE),
+            "-i",
+            inventory,
+            "--report-dir",
+            str(report_dir),
+            "--quiet",
+            "--",
+        ]
+        plans = {
+            "A": [
+                ("site first (cold)", site),
+                ("ping (warm)", ping),
+                ("site no-change", site),
+                ("site --check", [*site, "--check"]),
+                ("compliance", compliance),
+                ("site first, 8 configs", [*site, "-e", f"@{growth}"]),
+                ("site no-change, 8 configs", [*site, "-e", f"@{growth}"]),
+                ("naive first", [*playbook, str(NAIVE_PLAYBOOK)]),
+                ("naive no-change", [*playbook, str(NAIVE_PLAYBOOK)]),
+            ],
+            "B": [
+                ("ping (cold)", ping),
+                ("site first (warm)", site),
+                # The preflight's controller-side work alone (its per-host facts module switched off).
                 (
                     "preflight (ctl)",
                     [*playbook, str(REPO / "playbooks" / "preflight.yml"), "-e", "tabops_preflight_host_checks=false"],
                 ),
-                ("site first", [*playbook, site]),
-                ("site no-change", [*playbook, site]),
-            ]
-            if self.check:
-                plan.append(("site --check", [*playbook, site, "--check"]))
-            runs = []
-            for name, command in plan:
-                slug = name.replace(" ", "-").replace("(", "").replace(")", "").replace("--", "")
-                runs.append(self.run(slug, command, control_dir, hosts, fleet_cpu) | {"run": name})
-        finally:
-            self.down()
-            shutil.rmtree(control_dir, ignore_errors=True)
+            ],
+        }
+        runs, up_seconds = [], []
+        for fleet_name in ("A", "B"):
+            # A fresh ControlPath directory per fleet: the first run of each opens new SSH connections.
+            control_dir = Path(tempfile.mkdtemp(prefix="cp-", dir=self.workdir))
+            up_seconds.append(self.up(shape))
+            try:
+                fleet_cpu = FleetCpu([f"/run/netns/tabops-{self.fleet_id}-{host}" for host in hosts], control_dir)
+                for name, command in plans[fleet_name]:
+                    slug = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+                    runs.append(self.run(slug, command, control_dir, hosts, fleet_cpu) | {"run": name})
+            finally:
+                self.down()
+                shutil.rmtree(control_dir, ignore_errors=True)
         return {"size": size, "shape": shape, "hosts": hosts, "up_s": up_seconds, "runs": runs}
+
+
+def yaml_load(path):
+    import yaml  # the venv has it (ansible needs it)
+
+    return yaml.safe_load(Path(path).read_text())
 
 
 def machine_description():
@@ -519,8 +650,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5,20", help="comma-separated fleet sizes (hosts, 1..50)")
     parser.add_argument("--fleet-id", default="bench", help="lab fleet id (default %(default)s)")
-    parser.add_argument("--repeat", type=int, default=1, help="fresh fleets per size; the median is reported")
-    parser.add_argument("--check", action="store_true", help="also time site.yml --check after the no-change run")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh fleets per size; the median is reported")
+    parser.add_argument(
+        "--repeat-large", type=int, default=1, help="repeats for sizes over 20 (the machine is shared; default 1)"
+    )
     parser.add_argument("--forks", type=int, help="ansible --forks (default: ansible.cfg's)")
     parser.add_argument("--output", type=Path, help="JSON result file (default benchmarks/results/rollout-<time>.json)")
     arguments = parser.parse_args(argv)
@@ -539,41 +672,46 @@ def main(argv=None):
         flush=True,
     )
     results = {"started": started.isoformat(timespec="seconds"), "command": sys.argv, "machine": machine, "sizes": []}
-    rows, checks = [], []
+    rows, checks, problems, targets = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="tabops-bench-") as workdir:
-        bench = Bench(arguments.fleet_id, workdir, forks=arguments.forks, check=arguments.check)
+        bench = Bench(arguments.fleet_id, workdir, forks=arguments.forks)
         try:
             for size in sizes:
                 repeats = []
-                for repeat in range(arguments.repeat):
-                    print(f"size {size} {fleet_shape(size)}: repeat {repeat + 1}/{arguments.repeat} ...", flush=True)
+                count = arguments.repeat if size <= 20 else arguments.repeat_large
+                for repeat in range(count):
+                    print(f"size {size} {fleet_shape(size)}: repeat {repeat + 1}/{count} ...", flush=True)
                     fleet = bench.one_fleet(size)
                     fleet["load_average_after"] = os.getloadavg()
                     attach_ratios(fleet["runs"])
+                    lines, found = repeat_problems(size, repeat + 1, fleet["runs"], fleet["hosts"][0])
+                    checks += lines
+                    problems += found
                     repeats.append(fleet)
                 names = [run["run"] for run in repeats[0]["runs"]]
                 medians = [median_run([fleet["runs"][index] for fleet in repeats]) for index in range(len(names))]
+                attach_ratios(medians)
                 results["sizes"].append(
                     {"size": size, "shape": repeats[0]["shape"], "median": medians, "repeats": repeats}
                 )
-                initial = repeats[0]["hosts"][0]
                 for run in medians:
                     rows.append({"size": size, **run})
-                    if run["run"].startswith("site"):
-                        checks.extend(check_lines(f"{size} hosts, {run['run']}", run["per_host"], initial))
-                    if run["run"] == "site no-change":
-                        mark = "✓" if run["changed"] == 0 else "✗"
-                        checks.append(f"{size} hosts, site no-change: changed {run['changed']} {mark}")
+                targets += verdicts(size, medians)
         except KeyboardInterrupt:
             print("interrupted: the fleet was stopped", file=sys.stderr)
             return 130
         finally:
             bench.down()
     results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["problems"] = problems
+    results["targets"] = [{"line": line, "met": met} for line, met in targets]
     print()
     print(format_table(rows))
     print()
     print("\n".join(checks))
+    print()
+    for line, met in targets:
+        print(f"{line} {'✓' if met else '✗'}")
     print()
     for entry in results["sizes"]:
         for run in entry["median"]:
@@ -595,6 +733,9 @@ def main(argv=None):
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=1, default=list) + "\n")
     print(f"\nresults: {output}")
+    if problems:
+        print("\nFAILED:\n" + "\n".join(problems), file=sys.stderr)
+        return 1
     return 0
 
 

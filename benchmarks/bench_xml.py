@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Throughput of the _tableau_xml logic: validate, render (validates too), parse, semantic diff.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_xml.py [--configs 1000] [--repeat 5]
@@ -89,8 +91,8 @@ def main():
     for backend in ("defusedxml", "expat"):
         if backend == "defusedxml" and not tx.HAS_DEFUSEDXML:
             continue
-        original = tx.HAS_DEFUSEDXML
-        tx.HAS_DEFUSEDXML = backend == "defusedxml"
+        original = tx._safe_parse.HAS_DEFUSEDXML  # the parser reads the flag from its own module
+        tx._safe_parse.HAS_DEFUSEDXML = backend == "defusedxml"
         try:
             report(
                 f"parse_oauth_config [{backend}]",
@@ -111,7 +113,7 @@ def main():
                 "diffs",
             )
         finally:
-            tx.HAS_DEFUSEDXML = original
+            tx._safe_parse.HAS_DEFUSEDXML = original
     try:
         import xmlschema
     except ImportError:

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Make the checkout importable as ansible_collections.tabops.redshift_oauth."""
 
 import sys
@@ -5,7 +7,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS_ROOT = REPO_ROOT / ".collections"
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
 if not (COLLECTIONS_ROOT / "ansible_collections" / "tabops" / "redshift_oauth").exists():
     raise RuntimeError("run scripts/bootstrap first: it links the checkout into .collections/")

@@ -1,20 +1,22 @@
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 
 DOCUMENTATION = r"""
 name: compliance_report
 type: aggregate
-short_description: Write a compliance report set (JSON, JUnit XML, HTML) for a run
+short_description: Fallback writer of the compliance report set when a run ends before its report play
 version_added: 0.1.0
 description:
-  - Collects the results of the rollout modules (C(tableau_artifacts), C(tsm_settings)),
-    run in check mode by C(playbooks/compliance.yml), plus every failed and unreachable
-    host, and writes one report set per run into C(<report_dir>/<UTC run time>/)
-    (C(compliance.json), C(junit.xml), C(report.html)) and a C(latest) link.
-  - Findings per host and artifact are C(compliant), C(drift), C(missing),
-    C(unmanaged_conflict), C(unreachable) or C(error). The exit status a scheduler
-    acts on is in the JSON (C(exit_code)); C(scripts/compliance) returns it.
-  - Secrets are never written, the modules mask them before they return.
+  - C(playbooks/compliance.yml) writes its report set itself, in its last play (the
+    M(tabops.redshift_oauth.compliance_report) action), so C(ansible-playbook tabops.redshift_oauth.compliance),
+    AWX/AAP and ansible-navigator need no callback.
+  - Ansible runs no later play when a play ends for every host (a preflight error stops the run before any host is
+    checked; every checked host down). C(scripts/compliance) enables this callback for those runs. When the report
+    action did not run, it writes the report set from what it saw (the checked hosts' results, failures and
+    unreachable hosts) through the same code, C(plugin_utils/_compliance.py). When the report action ran, it does
+    nothing.
+  - Findings only for the hosts a compliance run checks (the groups C(tableau_server), C(tableau_bridge) and C(tableau_desktop),
+    narrowed by C(--limit)).
 requirements:
   - Enable it, for example C(ANSIBLE_CALLBACKS_ENABLED=tabops.redshift_oauth.compliance_report).
 options:
@@ -36,6 +38,16 @@ options:
     ini:
       - section: tabops_compliance
         key: keep
+  copy_dir:
+    description: A second folder that gets a copy of the report set.
+    type: path
+    env:
+      - name: TABOPS_COMPLIANCE_COPY_DIR
+  prometheus_file:
+    description: Also write the Prometheus metrics to this file (replaced atomically).
+    type: path
+    env:
+      - name: TABOPS_COMPLIANCE_PROMETHEUS_FILE
   result_file:
     description: A file to write the path of this run's report set to (used by C(scripts/compliance)).
     type: path
@@ -47,40 +59,26 @@ import os
 from datetime import datetime, timezone
 
 from ansible import context
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._compliance import (
-    build_report,
-    finding_for_failure,
-    finding_for_reached_host,
-    findings_from_artifacts,
-    findings_from_tsm_settings,
-    prune_report_sets,
-    write_report_set,
-)
-
-ARTIFACTS_ACTIONS = frozenset({"tabops.redshift_oauth.tableau_artifacts", "tableau_artifacts"})
-TSM_SETTINGS_ACTIONS = frozenset({"tabops.redshift_oauth.tsm_settings", "tsm_settings"})
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _compliance as compliance
 
 
-def _collection_version():
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-    for name in ("MANIFEST.json", "galaxy.yml"):
-        path = os.path.join(root, name)
-        if not os.path.exists(path):
-            continue
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        if name == "MANIFEST.json":
-            import json
+def _actions(name):
+    return frozenset({f"tabops.redshift_oauth.{name}", name})
 
-            return json.loads(text).get("collection_info", {}).get("version", "unknown")
-        for line in text.splitlines():
-            if line.startswith("version:"):
-                return line.split(":", 1)[1].strip().strip("'\"")
-    return "unknown"
+
+ARTIFACTS_ACTIONS = _actions("tableau_artifacts")
+TSM_SETTINGS_ACTIONS = _actions("tsm_settings")
+TSM_APPLY_ACTIONS = _actions("tsm_pending_changes")
+REPORT_ACTIONS = _actions("compliance_report")
+
+
+def _truthy(value):
+    return str(value).lower() in ("true", "yes", "1", "on")
 
 
 class CallbackModule(CallbackBase):
@@ -92,14 +90,16 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self._start = datetime.now(timezone.utc)
-        self._findings = []
-        # One "host" finding per host: compliant once its check ran, replaced by a failure.
-        self._host_findings = {}
-        self._hosts = set()
+        self._checked = None
+        self._artifacts = {}
+        self._tsm = {}
+        self._tsm_node = None
+        self._failures = {}
+        self._report_ran = False
         self._playbook = None
         self._remediate = False
 
-    # -- collecting -------------------------------------------------------------------------------------------
+    # -- collecting: the same results the report action reads from hostvars ------------------------------------
 
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.abspath(to_text(playbook._file_name))
@@ -107,73 +107,89 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play):
         manager = play.get_variable_manager()
         inventory = getattr(manager, "_inventory", None)
-        if inventory is not None:
-            self._hosts.update(host.name for host in inventory.get_hosts(play.hosts))
-        remediate = manager.extra_vars.get("tabops_remediate", False) if manager else False
-        self._remediate = self._remediate or str(remediate).lower() in ("true", "yes", "1")
+        if self._checked is None and inventory is not None:
+            try:
+                hosts = inventory.get_hosts(compliance.TABLEAU_HOSTS_PATTERN, ignore_restrictions=True)
+            except AnsibleError:
+                hosts = []
+            self._checked = [host.name for host in hosts]
+        self._remediate = self._remediate or _truthy(manager.extra_vars.get("tabops_remediate", False))
 
     @staticmethod
     def _host_of(result):
         delegated = result._result.get("_ansible_delegated_vars") or {}
         return delegated.get("ansible_delegated_host") or result._host.get_name()
 
-    def v2_runner_on_ok(self, result):
+    def _collect(self, result, outcome):
+        """True when the result is one the findings are made of."""
         action = result._task.action
-        if action in ARTIFACTS_ACTIONS:
-            host = self._host_of(result)
-            self._findings.extend(findings_from_artifacts(host, result._result))
-            self._host_findings.setdefault(host, finding_for_reached_host(host))
-        elif action in TSM_SETTINGS_ACTIONS:
-            self._findings.extend(findings_from_tsm_settings(self._host_of(result), result._result))
+        values = dict(result._result, **outcome)
+        if action in REPORT_ACTIONS:
+            self._report_ran = True
+        elif action in ARTIFACTS_ACTIONS:
+            self._artifacts[result._host.get_name()] = values
+        elif action in TSM_SETTINGS_ACTIONS | TSM_APPLY_ACTIONS:
+            self._tsm_node = self._host_of(result)
+            self._tsm[compliance.TSM_SETTINGS_RESULT_VAR if action in TSM_SETTINGS_ACTIONS else "apply"] = values
+        else:
+            return False
+        return True
+
+    def v2_runner_on_ok(self, result):
+        self._collect(result, {})
+
+    def v2_runner_on_skipped(self, result):
+        self._collect(result, {"skipped": True})
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        if ignore_errors:
-            return
-        host = self._host_of(result)
-        self._record_failure(
-            host, to_text(result._task.get_name()), to_text(result._result.get("msg") or "failed"), False
-        )
+        if not self._collect(result, {"failed": True}) and not ignore_errors:
+            self._failure(result, False)
 
     def v2_runner_on_unreachable(self, result):
-        message = to_text(result._result.get("msg") or "unreachable")
-        self._record_failure(result._host.get_name(), to_text(result._task.get_name()), message, True)
+        if not self._collect(result, {"unreachable": True}):
+            self._failure(result, True)
 
-    def _record_failure(self, host, task_name, message, unreachable):
-        finding = finding_for_failure(host, task_name, message, unreachable)
-        previous = self._host_findings.get(host)
-        if previous is not None and previous["status"] != "compliant":
-            # Keep the first failure as the headline, every later one as an item.
-            previous["items"].extend(finding["items"])
-            return
-        self._host_findings[host] = finding
+    def _failure(self, result, unreachable):
+        self._failures.setdefault(result._host.get_name(), []).append(
+            {
+                "task": to_text(result._task.get_name()),
+                "message": to_text(result._result.get("msg") or ("unreachable" if unreachable else "failed")),
+                "unreachable": unreachable,
+            }
+        )
 
-    # -- reporting --------------------------------------------------------------------------------------------
+    # -- reporting, only when the report play did not run -----------------------------------------------------
 
     def v2_playbook_on_stats(self, stats):
-        end = datetime.now(timezone.utc)
-        inventory = context.CLIARGS.get("inventory") or []
-        meta = {
-            "start": self._start.isoformat(timespec="seconds"),
-            "end": end.isoformat(timespec="seconds"),
-            "playbook": self._playbook,
-            "inventory": [to_text(source) for source in inventory],
-            "mode": "remediate" if self._remediate else ("check" if context.CLIARGS.get("check") else "apply"),
-            "collection": "tabops.redshift_oauth",
-            "collection_version": _collection_version(),
-            "ansible_version": ansible_version,
-        }
-        report = build_report(meta, self._findings + list(self._host_findings.values()), self._hosts)
-        report_dir = self.get_option("report_dir")
-        path = write_report_set(report, report_dir, start=self._start)
-        removed = prune_report_sets(report_dir, self.get_option("keep"))
-        result_file = self.get_option("result_file")
-        if result_file:
-            with open(result_file, "w", encoding="utf-8") as handle:
-                handle.write(path + "\n")
-        counts = ", ".join(
-            f"{status} {count}" for status, count in report["run"]["hosts"].items() if count and status != "total"
+        if self._report_ran:
+            return
+        checked = self._checked or []
+        findings = compliance.run_findings(
+            checked,
+            self._artifacts,
+            tsm_node=self._tsm_node,
+            tsm_settings_result=self._tsm.get(compliance.TSM_SETTINGS_RESULT_VAR),
+            tsm_apply_result=self._tsm.get("apply"),
+            failures=self._failures,
         )
-        self._display.display(
-            f"COMPLIANCE: {report['result']} (exit status {report['exit_code']}); hosts: {counts}; report: {path}"
-            + (f"; pruned {len(removed)} old report set(s)" if removed else "")
+        meta = compliance.run_meta(
+            start=self._start,
+            end=datetime.now(timezone.utc),
+            playbook=self._playbook,
+            inventory=[to_text(source) for source in context.CLIARGS.get("inventory") or []],
+            # This is the compliance playbook's fallback: its checks run in check mode unless remediating.
+            mode=compliance.run_mode(context.CLIARGS.get("check") or not self._remediate, self._remediate),
+            collection_version=compliance.collection_version(),
+            ansible_version=ansible_version,
         )
+        report = compliance.build_report(meta, findings, checked)
+        published = compliance.publish(
+            report,
+            self.get_option("report_dir"),
+            keep=self.get_option("keep"),
+            start=self._start,
+            copy_dir=self.get_option("copy_dir"),
+            prometheus_file=self.get_option("prometheus_file"),
+            result_file=self.get_option("result_file"),
+        )
+        self._display.display(f"COMPLIANCE: {compliance.summary(report)}; report: {published['report_path']}")

@@ -1,5 +1,5 @@
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 
 DOCUMENTATION = r"""
 name: module_counter
@@ -13,6 +13,8 @@ description:
     controller (C(set_fact), C(assert), C(debug), C(validate_argument_spec), ...).
   - A delegated task is counted for the host it ran on (C(delegate_to)), not for the host it ran for.
     Skipped tasks are not counted (nothing ran); failed and unreachable ones are, with their status.
+  - Executions of C(run_once) tasks are also counted under C(run_once) (host, then action, then count), because
+    they run once per run for the whole fleet, not once per host; per-host budgets leave them out.
   - Also records the wall time of every play and task, and the play recap (ok/changed/failed/... per host).
   - Writes everything as one JSON document when the run ends, to O(output_file). Prints nothing.
   - Used by C(benchmarks/bench_rollout.py); not meant for production runs.
@@ -56,6 +58,11 @@ CONTROLLER_ACTIONS = frozenset(
         "validate_argument_spec",
     )
     for name in (short, "ansible.builtin." + short, "ansible.legacy." + short)
+) | frozenset(
+    # The collection's controller-only action (the compliance report set).
+    name
+    for short in ("compliance_report",)
+    for name in (short, "tabops.redshift_oauth." + short)
 )
 
 
@@ -72,6 +79,7 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self._counts = {}  # host -> action -> {"ok": n, "changed": n, "failed": n, "unreachable": n}
+        self._run_once = {}  # host -> action -> n, the executions of run_once tasks
         self._plays = []
         self._task = None
         self._play = None
@@ -128,6 +136,9 @@ class CallbackModule(CallbackBase):
         entry[status] += 1
         if changed:
             entry["changed"] += 1
+        if result._task.run_once:
+            once = self._run_once.setdefault(self._host_of(result), {})
+            once[to_text(result._task.action)] = once.get(to_text(result._task.action), 0) + 1
 
     @staticmethod
     def _has_items(result):
@@ -161,6 +172,7 @@ class CallbackModule(CallbackBase):
         document = {
             "seconds": round(time.perf_counter() - self._start, 4),
             "counts": self._counts,
+            "run_once": self._run_once,
             "controller_actions": sorted(a for a in CONTROLLER_ACTIONS if "." not in a),
             "plays": self._plays,
             "stats": recap,

@@ -1,5 +1,5 @@
-# Copyright (c) tabops contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 
 from __future__ import annotations
 
@@ -45,21 +45,31 @@ options:
         C(OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL) true when redirect URIs are given, else false, and response maps
         ACCESSTOKEN=access_token, REFRESHTOKEN=refresh_token, id-token=id_token,
         access-token-issue-time=issued_at, access-token-expires-in=expires_in, username=CLAIM."
-      - "V(okta) (custom authorization server; C(idp_base_url), C(auth_server) default V(default)):
-        C(https://{idp_base_url}/oauth2/{auth_server}/v1/authorize), C(.../v1/token), C(.../v1/userinfo);
-        username claim V(preferred_username)."
-      - "V(entra) (Microsoft Entra ID v2 endpoints; C(tenant) required, a directory id or verified domain;
-        V(common), V(organizations), V(consumers) are refused):
-        C(https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize) and C(.../v2.0/token), no userinfo URI
-        (user info comes from the ID token), C(OAUTH_CAP_REQUIRES_PROMPT_SELECT_ACCOUNT) true; username claim
-        V(preferred_username) (v2 tokens)."
-      - "V(ping) (PingFederate; C(idp_base_url)): C(https://{idp_base_url}/as/authorization.oauth2),
+      - "V(okta) (custom authorization server; C(idp_base_url) is the Okta domain or the issuer URL
+        V(https://{domain}/oauth2/{authorizationServerId}), C(auth_server) default V(default) or taken from the issuer
+        URL): C(https://{domain}/oauth2/{auth_server}/v1/authorize), C(.../v1/token), C(.../v1/userinfo); username
+        claim V(preferred_username)."
+      - "V(entra) (Microsoft Entra ID v2.0 endpoints; C(tenant), a directory id or verified domain, or an authority
+        URL in C(idp_base_url) such as V(https://login.microsoftonline.com/{tenant}/v2.0), also on the national clouds
+        V(login.microsoftonline.us) and V(login.partner.microsoftonline.cn); V(common), V(organizations),
+        V(consumers) are refused): C(https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize) and
+        C(.../v2.0/token), no userinfo URI (user info comes from the ID token),
+        C(OAUTH_CAP_REQUIRES_PROMPT_SELECT_ACCOUNT) true; username claim V(preferred_username) (v2 tokens)."
+      - "V(ping) (PingFederate; C(idp_base_url) is its base URL): C(https://{idp_base_url}/as/authorization.oauth2),
         C(/as/token.oauth2), C(/idp/userinfo.openid); username claim V(sub)."
-      - "V(keycloak) (C(idp_base_url), C(realm)):
-        C(https://{idp_base_url}/realms/{realm}/protocol/openid-connect/auth), C(.../token), C(.../userinfo);
-        username claim V(preferred_username). Put a legacy V(/auth) prefix into C(idp_base_url)."
+      - "V(keycloak) (C(idp_base_url) is the realm URL V(https://HOST/realms/{realm}), V(/auth/realms/{realm}) before
+        Keycloak 17, or the server URL with C(realm)):
+        C({base}/realms/{realm}/protocol/openid-connect/auth), C(.../token), C(.../userinfo);
+        username claim V(preferred_username)."
       - "V(generic): no URIs (give C(auth_uri), C(token_uri)); username claim V(preferred_username)."
-      - C(idp_base_url) may be a bare host (V(example.okta.com)) or V(https://HOST[:PORT][/PREFIX]).
+      - C(idp_base_url) may be a bare host (V(example.okta.com)) or an V(https) URL. An issuer, authority or realm URL
+        pasted from the IdP's console is recognized; a value given both there and in C(auth_server), C(tenant) or
+        C(realm) must agree. An endpoint or discovery-document URL (C(/.well-known/...)), a query string, V(http),
+        credentials or an unrendered placeholder is refused with a message saying exactly what to put there, so an
+        endpoint is never rendered with a doubled path. Location inputs the chosen preset does not read are refused.
+      - C(client_secret_desktop) is only checked for shapes no real secret has (not text, empty, control characters
+        such as NUL or newline, more than 4096 characters); surrounding whitespace is stripped. It never appears in
+        an error message.
     type: dict
     required: true
   managed_comment:
@@ -85,7 +95,7 @@ EXAMPLES = r"""
         'id': 'custom_redshift_okta',
         'label': 'Okta Redshift',
         'idp': 'okta',
-        'idp_base_url': 'example.okta.com',
+        'idp_base_url': 'https://example.okta.com/oauth2/default',
         'client_id_desktop': okta_desktop_client_id,
         'redirect_ports': [55556, 55557, 55558],
       } | tabops.redshift_oauth.oauth_config_xml(managed_comment='Managed by Ansible (tabops.redshift_oauth)') }}

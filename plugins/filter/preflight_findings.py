@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 

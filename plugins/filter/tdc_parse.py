@@ -1,5 +1,5 @@
-# Copyright (c) tabops contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Amazon Redshift ODBC driver on a host: discovery, versions, test DSNs, isql diagnosis.
 
 Standard library only (runs with the host's Python 3.9+). What is verified and
@@ -64,7 +64,7 @@ def tableau_version_from_text(text):
 
 # --- driver discovery --------------------------------------------------------
 
-# Verified: driver names and library paths (Amazon's docs and the v2 driver's packaging, FACTS.md section 7).
+# Verified: driver names and library paths (Amazon's docs and the v2 driver's packaging, docs/sources.md).
 # Inferred: the version files and the version text in the library; every entry is overridable.
 DEFAULT_DRIVERS = {
     "v2": {
@@ -243,7 +243,7 @@ def tableau_server_version(packages_dir, tsm_path=None, use_tsm=False, run=_run)
 
 # --- DSN ------------------------------------------------------------------
 
-# The keys the driver reads for JwtIamAuthPlugin (FACTS.md section 7, from the driver's source and docs).
+# The keys the driver reads for JwtIamAuthPlugin (docs/sources.md, from the driver's source and docs).
 DRIVER_KEYS = (
     "Driver",
     "Description",
@@ -353,11 +353,29 @@ def check_keys(keys):
         raise OdbcError("the DSN file must not hold %s" % ", ".join(secret))
 
 
-def connection_string(dsn_name, token):
-    """The isql -k connection string; the token goes here, never into a file."""
-    if not token or _VALUE_FORBIDDEN.search(token):
-        raise OdbcError("token: empty or holds a character a connection string cannot carry")
-    return "DSN=%s;web_identity_token=%s" % (dsn_name, token)
+TOKEN_FILE_NAME = "token.dsn"  # noqa: S105 - a file name, not a secret
+
+
+def token_file_dsn(token):
+    """Text of the file DSN that carries the token to the driver: ``[ODBC]`` + ``web_identity_token=<token>``.
+
+    The driver manager reads a ``FILEDSN=<path>`` given in the connection string and adds the file's ``[ODBC]``
+    attributes to what it passes to the driver (unixODBC's SQLDriverConnect), so the token reaches the driver as
+    a connection attribute without being on isql's command line (``/proc/<pid>/cmdline`` is world-readable). The
+    caller writes it 0600 into a 0700 folder of its own and removes it when isql has finished.
+    """
+    if not isinstance(token, str) or not token or _VALUE_FORBIDDEN.search(token):
+        raise OdbcError("token: empty or holds a character a connection string cannot carry (newline, ';', braces)")
+    return "[ODBC]\nweb_identity_token=%s\n" % token
+
+
+def connection_string(dsn_name, token_file):
+    """The isql -k connection string: the DSN (odbc.ini, no token) and the file DSN holding the token."""
+    if not _DSN_NAME_RE.match(dsn_name or ""):
+        raise OdbcError("dsn_name: 1-64 letters, digits, '_', '.', '-' (got %r)" % (dsn_name,))
+    if _VALUE_FORBIDDEN.search(token_file or "") or not os.path.isabs(token_file or ""):
+        raise OdbcError("token file path %r cannot be given in a connection string" % (token_file,))
+    return "DSN=%s;FILEDSN=%s" % (dsn_name, token_file)
 
 
 def parse_ini(text):
@@ -471,10 +489,3 @@ def diagnose_isql(returncode, output):
         "fix": "read the driver messages; raise the driver's LogLevel to see more",
         "messages": messages or lines[-5:],
     }
-
-
-def redact(text, secrets):
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text

@@ -49,3 +49,50 @@ def xml_secret_values(text):
 def maskable(values):
     """Secret values long enough to mask everywhere without blanking ordinary words, sorted."""
     return sorted(value for value in values if value and len(value) >= MIN_MASKABLE_SECRET_LENGTH)
+
+
+def content_secrets(text):
+    """Secret values in a rendered document (raw and parsed form), for Ansible's no_log masking.
+
+    The parsed form matters when the raw text escapes characters (``&amp;``, ``&quot;``, CDATA) that Ansible
+    would otherwise echo decoded: both spellings are masked.
+    """
+    found = set(xml_secret_values(text))
+    try:
+        # Imported here: _tableau_xml uses this module for its own masking.
+        from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
+            document_kind,
+            parse_oauth_config,
+        )
+
+        if document_kind(text) == "oauth_config":
+            parsed = parse_oauth_config(text).get("client_secret_desktop")
+            if parsed:
+                found.add(str(parsed))
+    except (ImportError, ValueError):
+        pass
+    return maskable(found)
+
+
+def _repr_escaped(value, quote):
+    out = []
+    for char in value:
+        if char == quote:
+            out.append("\\" + char)
+        elif char in "'\"":
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)
+
+
+def escaped_forms(secret):
+    """``secret`` as it appears inside Python's repr of a containing string (either quote style), and itself.
+
+    AnsibleModule logs list and dict parameters through ``str()``: a backslash, a quote, a newline or a
+    non-printable character is then escaped, and only an escaped spelling of the secret would match the log.
+    """
+    forms = {secret}
+    for quote in ("'", '"'):
+        forms.add(_repr_escaped(secret, quote))
+    return forms

@@ -1,5 +1,5 @@
 # Copyright: tabops maintainers
-# MIT License (see galaxy.yml)
+# SPDX-License-Identifier: MIT
 """Reading and merging Tableau Server (``tsm``) settings: ODBC extras allowlist, ``oauth.config.clients``.
 
 Standard library only (Python >= 3.9): runs on the Tableau Server initial node with its system Python.
@@ -11,13 +11,18 @@ Tableau documents it. Nothing here logs argv, and every error text is masked wit
 from __future__ import annotations
 
 import copy
+import errno
+import fcntl
 import glob
 import json
 import os
 import re
+import stat
 import subprocess
+import time
 
-REDACTED = "[redacted]"
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, mask_text
+
 DEFAULT_PACKAGES_DIR = "/opt/tableau/tableau_server/packages"
 DEFAULT_ALLOWLIST_KEY = "native_api.odbc_extras_allowlist"
 DEFAULT_OAUTH_CLIENTS_KEY = "oauth.config.clients"
@@ -36,6 +41,8 @@ SECRET_CLIENT_KEYS = frozenset({"oauth.config.client_secret"})
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$")
 _PENDING_LINE_RE = re.compile(r"^\s*(?:[-*]\s*)?([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+)\s*[:=]")
 _RESTART_RE = re.compile(r"\brestart", re.IGNORECASE)
+_STATUS_RE = re.compile(r"^\s*Status:\s*([A-Za-z_]+)\s*$")
+RUNNING_STATUS = "RUNNING"
 # tsm's wording for a key it does not know (stand-in and real tsm: "Unknown key '...'").
 _UNKNOWN_KEY_RE = re.compile(
     r"\b(?:unknown|invalid) (?:configuration )?key\b|\bkey\b[^\n]*\b(?:does not exist|not found)\b", re.IGNORECASE
@@ -92,14 +99,6 @@ def find_tsm(tsm_path=None, packages_dir=DEFAULT_PACKAGES_DIR):
 # ---------------------------------------------------------------------------------------------
 # running tsm
 # ---------------------------------------------------------------------------------------------
-
-
-def mask_text(text, secrets):
-    """Replace every known secret in text (longest first, so overlapping secrets vanish completely)."""
-    text = text or ""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 class TsmClient:
@@ -201,6 +200,47 @@ class TsmClient:
             raise self._failure(args, rc, out, err)
         return mask_text(out, self.secrets)
 
+    def status(self):
+        """(status word or None, detail): ``tsm status`` never raises; a failed call is a status not seen."""
+        args = ["status"]
+        try:
+            rc, out, err = self.run(args)
+        except TsmError as exc:
+            return None, str(exc)
+        if rc != 0:
+            return None, str(self._failure(args, rc, out, err))
+        word = parse_status(out)
+        return word, "Status: %s" % word if word else "no 'Status:' line in the output of tsm status"
+
+
+def parse_status(text):
+    """The overall status word of ``tsm status`` output (``Status: RUNNING`` -> ``RUNNING``), or None.
+
+    Tableau documents the overall line as ``Status: RUNNING`` (or STOPPED, DEGRADED, ...); with ``-v`` per-service
+    lines also start with ``Status:``, so the last line that is only ``Status: WORD`` counts.
+    """
+    found = None
+    for line in (text or "").splitlines():
+        match = _STATUS_RE.match(line)
+        if match:
+            found = match.group(1).upper()
+    return found
+
+
+def wait_until_running(tsm, timeout, interval, clock=time.monotonic, sleep=time.sleep):
+    """Poll ``tsm status`` until it says RUNNING; returns (running, last status seen, seconds waited, checks)."""
+    started = clock()
+    checks = 0
+    while True:
+        word, detail = tsm.status()
+        checks += 1
+        waited = clock() - started
+        if word == RUNNING_STATUS:
+            return True, detail, waited, checks
+        if waited + interval > timeout:
+            return False, detail, waited, checks
+        sleep(interval)
+
 
 def parse_pending_keys(text):
     """Key names from ``tsm pending-changes list`` output (values are never kept: they may hold secrets)."""
@@ -231,6 +271,62 @@ def parse_pending_keys(text):
 # ---------------------------------------------------------------------------------------------
 
 
+# Keys of the Amazon Redshift ODBC driver (and of the other drivers Tableau connects through) are letters, digits
+# and underscores: KeepAlive, SSLMode, group_federation, IdP_Response_Timeout, web_identity_token.
+MAX_ALLOWLIST_ENTRY_LENGTH = 128
+_ODBC_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Long enough for any IdP's client secret, short enough to stop a pasted file.
+MAX_CLIENT_SECRET_LENGTH = 4096
+
+
+def _shown_input(value, limit=40):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def allowlist_entry_problems(entry, separator=","):
+    """Why ``entry`` cannot be an ODBC extras allowlist entry (empty list: it can). Pure; no tsm call.
+
+    Used by tsm_settings before it calls tsm, and by the controller-side preflight before any host is touched.
+    """
+    if not isinstance(entry, str):
+        return ["must be a string (an ODBC key name), got %s %s" % (type(entry).__name__, _shown_input(entry))]
+    if not entry.strip():
+        return ["is empty"]
+    if len(entry) > MAX_ALLOWLIST_ENTRY_LENGTH:
+        return ["is %d characters long; an ODBC key name has at most %d" % (len(entry), MAX_ALLOWLIST_ENTRY_LENGTH)]
+    problems = []
+    if any(ord(char) < 32 or ord(char) == 127 for char in entry):
+        problems.append("%s contains a control character (newline, tab, ...)" % _shown_input(entry))
+    elif any(char.isspace() for char in entry):
+        problems.append("%s contains whitespace" % _shown_input(entry))
+    if separator and separator in entry:
+        problems.append(
+            "%s contains the allowlist separator %r: give one entry per list item" % (_shown_input(entry), separator)
+        )
+    if not problems and not _ODBC_KEY_RE.match(entry):
+        problems.append(
+            "%s is not an ODBC key name: letters, digits and '_', starting with a letter or '_'" % _shown_input(entry)
+        )
+    return problems
+
+
+def client_secret_problems(value):
+    """Shape checks of a server OAuth client secret that no real secret fails (empty list: fine)."""
+    if not isinstance(value, str):
+        return ["must be a string, got %s" % type(value).__name__]
+    if not value:
+        return ["is empty"]
+    problems = []
+    if len(value) > MAX_CLIENT_SECRET_LENGTH:
+        problems.append("is %d characters long (at most %d)" % (len(value), MAX_CLIENT_SECRET_LENGTH))
+    if "\x00" in value:
+        problems.append("contains a NUL character")
+    if "\n" in value or "\r" in value:
+        problems.append("contains a line break (a copy-and-paste slip?)")
+    return problems
+
+
 def split_allowlist(value, separator=","):
     return [part.strip() for part in (value or "").split(separator) if part.strip()]
 
@@ -247,11 +343,10 @@ def merge_allowlist(current, entries, separator=","):
     seen = {entry.lower() for entry in existing}
     added = []
     for entry in entries or []:
-        text = str(entry).strip()
-        if not text:
-            raise ValueError("allowlist_entries: empty entry")
-        if separator in text:
-            raise ValueError("allowlist_entries: entry %r contains the separator %r" % (text, separator))
+        problems = allowlist_entry_problems(entry, separator)
+        if problems:
+            raise ValueError("allowlist_entries: entry %s" % "; ".join(problems))
+        text = entry
         if text.lower() not in seen:
             seen.add(text.lower())
             added.append(text)
@@ -326,7 +421,11 @@ def normalize_desired_clients(clients):
             value = client.get(option)
             if value is not None and not isinstance(value, str):
                 raise ValueError("%s.%s: must be a string (client %s)" % (field, option, client_id))
-            if value is not None and option != "id" and not value.strip():
+            if value is not None and option == "client_secret":
+                problems = client_secret_problems(value)
+                if problems:
+                    raise ValueError("%s.%s: %s (client %s)" % (field, option, "; ".join(problems), client_id))
+            elif value is not None and option != "id" and not value.strip():
                 raise ValueError("%s.%s: must not be empty (client %s)" % (field, option, client_id))
             entry[tsm_field] = value
         desired.append(entry)
@@ -383,3 +482,172 @@ def merge_oauth_clients(current, desired):
 def render_clients(clients):
     """Compact JSON for tsm (tsm stores the string; key order kept as found so other entries stay untouched)."""
     return json.dumps(clients, separators=(",", ":"), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# one rollout at a time on the initial node
+# ---------------------------------------------------------------------------------------------
+
+# The keys this collection sets: one of them still pending from an earlier run means that run's apply failed or
+# was skipped, and the next run applies it.
+LOCK_NAME = "tabops-tsm.lock"
+LOCK_DIRS = ("/run/lock", "/var/lock")
+DEFAULT_LOCK_TIMEOUT = 120
+LOCK_POLL_INTERVAL = 0.5
+
+
+class TsmLockError(TsmError):
+    """The lock file is unsafe to use, or another run held the lock (or its lease) for longer than the timeout."""
+
+
+def default_lock_path():
+    for folder in LOCK_DIRS:
+        if os.path.isdir(folder):
+            return os.path.join(folder, LOCK_NAME)
+    raise TsmLockError("none of %s exists: give lock_file" % ", ".join(LOCK_DIRS))
+
+
+def _open_lock_file(path):
+    """Open (create) the lock file without following a link; refuse a file another user could have planted."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise TsmLockError("lock file %s is a symbolic link: refused (remove it)" % path) from None
+        raise TsmLockError("cannot open the lock file %s: %s" % (path, exc.strerror)) from None
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file"
+    elif info.st_uid != os.geteuid():
+        problem = "is owned by uid %d, not by uid %d that runs this module" % (info.st_uid, os.geteuid())
+    elif info.st_nlink != 1:
+        problem = "has %d hard links" % info.st_nlink
+    if problem:
+        os.close(fd)
+        raise TsmLockError("lock file %s %s: refused (remove it)" % (path, problem))
+    if stat.S_IMODE(info.st_mode) != 0o600:
+        os.fchmod(fd, 0o600)
+    return fd
+
+
+def _read_lock_record(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    try:
+        record = json.loads(data.decode("utf-8") or "{}")
+    except ValueError:
+        record = {}
+    return record if isinstance(record, dict) else {}
+
+
+def _write_lock_record(fd, record):
+    data = json.dumps(record, sort_keys=True).encode("utf-8")
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    os.write(fd, data)
+
+
+def _holder_text(record):
+    lease = record.get("lease") or {}
+    if lease:
+        return "pid %s set %s at %s and has not applied them yet (lease until %s)" % (
+            lease.get("pid"),
+            ", ".join(lease.get("keys") or []) or "tsm keys",
+            time.strftime("%H:%M:%S", time.localtime(lease.get("since", 0))),
+            time.strftime("%H:%M:%S", time.localtime(lease.get("until", 0))),
+        )
+    return "pid %s" % record.get("pid", "unknown")
+
+
+class TsmLock:
+    """``fcntl.flock`` on a root-owned 0600 file in /run/lock around read-merge-set of the tsm keys.
+
+    A run that set keys can leave a *lease* in the file, so that a concurrent run does not read the applied value
+    (tsm may show only that) and overwrite the change before it is applied; tsm_pending_changes ends the lease
+    after its apply (also when the apply failed); an abandoned lease ends at its ``until`` time.
+    """
+
+    def __init__(
+        self, path=None, timeout=DEFAULT_LOCK_TIMEOUT, poll_interval=LOCK_POLL_INTERVAL, lease=None, honour_leases=True
+    ):
+        self.path = path or default_lock_path()
+        self.honour_leases = honour_leases
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.own_lease = lease  # a lease token this run holds already (not waited for)
+        self.fd = None
+        self.waited = 0.0
+
+    def __enter__(self):
+        fd = _open_lock_file(self.path)
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise TsmLockError("cannot lock %s: %s" % (self.path, exc.strerror)) from None
+                record = _read_lock_record(fd)
+            else:
+                record = _read_lock_record(fd)
+                lease = record.get("lease") or {}
+                expired = bool(lease) and lease.get("until", 0) <= time.time()
+                kept = bool(lease) and not expired and (lease.get("token") == self.own_lease or not self.honour_leases)
+                if not lease or expired or kept:
+                    record = {"pid": os.getpid(), "since": time.time()}
+                    if kept:
+                        record["lease"] = lease
+                    _write_lock_record(fd, record)
+                    self.fd = fd
+                    self.waited = time.monotonic() - started
+                    return self
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            waited = time.monotonic() - started
+            if waited + self.poll_interval > self.timeout:
+                os.close(fd)
+                raise TsmLockError(
+                    "another tsm run holds the lock %s: %s; waited %d s (lock_timeout %d s). Run again when it has "
+                    "finished" % (self.path, _holder_text(record), round(waited), self.timeout)
+                )
+            time.sleep(self.poll_interval)
+
+    def grant_lease(self, token, seconds, keys):
+        record = {
+            "pid": os.getpid(),
+            "lease": {
+                "token": token,
+                "pid": os.getpid(),
+                "keys": sorted(keys),
+                "since": time.time(),
+                "until": time.time() + seconds,
+            },
+        }
+        _write_lock_record(self.fd, record)
+
+    def __exit__(self, *exc_info):
+        if self.fd is not None:
+            record = _read_lock_record(self.fd)
+            if not record.get("lease"):
+                _write_lock_record(self.fd, {})
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
+def end_lease(token, path=None, timeout=DEFAULT_LOCK_TIMEOUT):
+    """End the lease ``token`` (tsm_pending_changes, after its apply). True when it was still there."""
+    with TsmLock(path, timeout=timeout, lease=token, honour_leases=False) as lock:
+        record = _read_lock_record(lock.fd)
+        if (record.get("lease") or {}).get("token") == token:
+            _write_lock_record(lock.fd, {"pid": os.getpid()})
+            return True
+    return False

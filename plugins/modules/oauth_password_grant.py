@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 
 from __future__ import annotations
 
@@ -15,13 +15,17 @@ description:
     temporary folder (mode 0700, files 0600), with the parameters Tableau uses (C(IAM=1),
     C(plugin_name=JwtIamAuthPlugin), C(role_arn), C(role_session_name), C(group_federation), C(DbUser),
     C(DbGroups), C(AutoCreate), C(ClusterId), C(Region), C(Database), C(Host), C(Port)).
-  - Runs C(isql -v -k "DSN=<name>;web_identity_token=<token>") with C(ODBCINI)/C(ODBCSYSINI) pointing at that
+  - Runs C(isql -v -k "DSN=<name>;FILEDSN=<folder>/token.dsn") with C(ODBCINI)/C(ODBCSYSINI) pointing at that
     folder, and turns the driver's messages into a diagnosis (SQLState 28000/08001 after a good OAuth flow means
     the IdP or AWS side is misconfigured; a driver that does not load; a role AWS will not let the token assume...).
-  - The token is never written to a file; it is passed to isql in its connection string (so it is visible in the
-    host's process list while isql runs, as in the manual test) and masked in everything returned. Run with
-    pipelining (the playbook sets it) so the module's arguments are not written to the host's disk either.
-  - The temporary folder is removed afterwards, also on failure.
+  - The token never appears on a command line (C(/proc/<pid>/cmdline) is readable by every local user) nor in the
+    C(odbc.ini) DSN. It is written to the file DSN C(token.dsn) (C([ODBC]) section, key C(web_identity_token),
+    mode 0600, in the private folder) whose attributes the driver manager adds to the connection string it passes
+    to the driver (unixODBC's C(SQLDriverConnect) reads C(FILEDSN=)); only the user running the module (and root)
+    can read it. The folder is created on a memory file system when one is available (C($XDG_RUNTIME_DIR),
+    C(/dev/shm)) and removed as soon as isql has finished, also on failure or timeout. The token is masked in
+    everything returned. Run with pipelining (the playbook sets it) so the module's arguments are not written to
+    the host's disk either.
 author:
   - tabops maintainers (@tabops)
 options:
@@ -126,6 +130,7 @@ isql_rc:
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 
@@ -133,15 +138,30 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import (
     DEFAULT_DRIVERS,
+    TOKEN_FILE_NAME,
     OdbcError,
     connection_string,
     diagnose_isql,
     discover_driver,
     newest_customer_bin,
-    redact,
     render_dsn,
     render_odbcinst,
+    token_file_dsn,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import mask_text
+
+
+def argument_spec():
+    return {
+        "connection": {"type": "dict", "required": True},
+        "token": {"type": "str", "required": True, "no_log": True},
+        "driver": {"type": "str", "choices": ["auto", "v1", "v2"], "default": "auto"},
+        "drivers": {"type": "dict", "default": {}},
+        "isql_path": {"type": "path"},
+        "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
+        "dsn_name": {"type": "str", "default": "tabops_redshift_test"},
+        "timeout": {"type": "int", "default": 120},
+    }
 
 
 def choose_driver(wanted, overrides):
@@ -166,26 +186,51 @@ def find_isql(isql_path, packages_dir):
     return shutil.which("isql")
 
 
-def _write(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def private_parent():
+    """A memory file system only this user can write to, else /dev/shm, else the usual temp folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        try:
+            info = os.lstat(runtime)
+        except OSError:
+            info = None
+        if info and stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077:
+            return runtime
+    shared_memory = "/dev/shm"  # noqa: S108 - mkdtemp makes a fresh 0700 folder of a random name in it
+    if os.path.isdir(shared_memory) and os.access(shared_memory, os.W_OK | os.X_OK):
+        return shared_memory
+    return None
+
+
+def _write(folder_fd, name, text):
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder_fd)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
 
 
+def run_isql(module, isql, dsn, odbcinst, token):
+    """Run isql once with the DSN and the token file in a private folder; the folder is gone afterwards."""
+    params = module.params
+    folder = tempfile.mkdtemp(prefix="tabops-dsn-", dir=private_parent())  # mode 0700, a fresh random name
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            _write(folder_fd, "odbc.ini", dsn)
+            _write(folder_fd, "odbcinst.ini", odbcinst)
+            _write(folder_fd, TOKEN_FILE_NAME, token_file_dsn(token))
+        finally:
+            os.close(folder_fd)
+        env = dict(os.environ, ODBCINI=os.path.join(folder, "odbc.ini"), ODBCSYSINI=folder)
+        argv = [isql, "-v", "-k", connection_string(params["dsn_name"], os.path.join(folder, TOKEN_FILE_NAME))]
+        return subprocess.run(  # pylint: disable=ansible-bad-function  # needs a timeout
+            argv, input="quit\n", capture_output=True, text=True, env=env, timeout=params["timeout"], check=False
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "connection": {"type": "dict", "required": True},
-            "token": {"type": "str", "required": True, "no_log": True},
-            "driver": {"type": "str", "choices": ["auto", "v1", "v2"], "default": "auto"},
-            "drivers": {"type": "dict", "default": {}},
-            "isql_path": {"type": "path"},
-            "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
-            "dsn_name": {"type": "str", "default": "tabops_redshift_test"},
-            "timeout": {"type": "int", "default": 120},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     token = params["token"]
     base = {"changed": False, "ok": False, "sqlstate": None, "messages": [], "isql": None, "driver": None}
@@ -207,9 +252,9 @@ def main():
     base["driver"] = {k: driver[k] for k in ("generation", "driver_name", "library", "version", "version_source")}
     try:
         dsn = render_dsn(params["connection"], driver["driver_name"], params["dsn_name"])
-        conn = connection_string(params["dsn_name"], token)
+        token_file_dsn(token)  # refuse a token the file DSN cannot carry before anything is written
     except OdbcError as exc:
-        module.fail_json(msg="redshift_dsn_test: %s" % redact(str(exc), [token]), **base)
+        module.fail_json(msg="redshift_dsn_test: %s" % mask_text(str(exc), [token]), **base)
     base["dsn"] = dsn
     isql = find_isql(params["isql_path"], params["tsm_packages_dir"])
     if isql is None:
@@ -227,35 +272,19 @@ def main():
     if module.check_mode:
         module.exit_json(result="skipped", diagnosis="check mode: isql was not run", fix="", **base)
 
-    folder = tempfile.mkdtemp(prefix="tabops-dsn-")
     try:
-        os.chmod(folder, 0o700)
-        _write(os.path.join(folder, "odbc.ini"), dsn)
-        _write(os.path.join(folder, "odbcinst.ini"), render_odbcinst(driver["driver_name"], driver["library"]))
-        env = dict(os.environ, ODBCINI=os.path.join(folder, "odbc.ini"), ODBCSYSINI=folder)
-        try:
-            completed = subprocess.run(  # pylint: disable=ansible-bad-function  # needs a timeout
-                [isql, "-v", "-k", conn],
-                input="quit\n",
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=params["timeout"],
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            module.exit_json(
-                result="timeout",
-                diagnosis="isql did not finish in %d seconds: the host cannot reach Redshift or the IdP/STS"
-                % params["timeout"],
-                fix="check network access from this host to the cluster endpoint and to STS",
-                **base,
-            )
-        except OSError as exc:
-            module.fail_json(msg="redshift_dsn_test: could not run %s: %s" % (isql, exc), **base)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    output = redact((completed.stdout or "") + "\n" + (completed.stderr or ""), [token])
+        completed = run_isql(module, isql, dsn, render_odbcinst(driver["driver_name"], driver["library"]), token)
+    except subprocess.TimeoutExpired:
+        module.exit_json(
+            result="timeout",
+            diagnosis="isql did not finish in %d seconds: the host cannot reach Redshift or the IdP/STS"
+            % params["timeout"],
+            fix="check network access from this host to the cluster endpoint and to STS",
+            **base,
+        )
+    except (OSError, OdbcError) as exc:
+        module.fail_json(msg="redshift_dsn_test: could not run %s: %s" % (isql, mask_text(str(exc), [token])), **base)
+    output = mask_text((completed.stdout or "") + "\n" + (completed.stderr or ""), [token])
     verdict = diagnose_isql(completed.returncode, output)
     base.update(
         ok=verdict["result"] == "ok",

@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 
 from __future__ import annotations
 
@@ -119,23 +119,8 @@ os:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import (
-    DEFAULT_DRIVERS,
-    OdbcError,
-    discover_driver,
-    os_release,
-    tableau_server_version,
-)
-
-
-def preferred(drivers):
-    for generation in ("v2", "v1"):
-        if drivers[generation]["present"] and drivers[generation]["new_enough"]:
-            return generation
-    for generation in ("v2", "v1"):
-        if drivers[generation]["present"]:
-            return generation
-    return None
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_facts import HostFactsError, host_facts
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import OdbcError
 
 
 def main():
@@ -156,33 +141,14 @@ def main():
         },
         supports_check_mode=True,
     )
-    params = module.params
-    unknown = sorted(set(params["drivers"]) - set(DEFAULT_DRIVERS))
-    if unknown:
-        module.fail_json(msg="drivers: unknown generation(s) %s; use v1 or v2" % ", ".join(unknown))
-    drivers = {}
     try:
-        for generation in DEFAULT_DRIVERS:
-            spec = params["drivers"].get(generation) or {}
-            if not isinstance(spec, dict):
-                module.fail_json(msg="drivers.%s: must be a dict" % generation)
-            for key in ("libraries", "version_files"):
-                if key in spec and isinstance(spec[key], str):
-                    spec[key] = [spec[key]]
-            drivers[generation] = discover_driver(generation, spec, sources=params["version_sources"])
-            drivers[generation]["searched"] = list(spec.get("libraries") or DEFAULT_DRIVERS[generation]["libraries"])
+        facts = host_facts(module.params, field="options")
+    except HostFactsError as exc:
+        # The options are this module's own: name them as the user wrote them.
+        module.fail_json(msg=str(exc).replace("options.", "", 1))
     except OdbcError as exc:
         module.fail_json(msg=str(exc))
-    server = {"version": None, "build": None, "source": None}
-    if params["tableau_server"]:
-        server = tableau_server_version(params["tsm_packages_dir"], params["tsm_path"], params["use_tsm"])
-    module.exit_json(
-        changed=False,
-        drivers=drivers,
-        driver=preferred(drivers),
-        tableau_server=server,
-        os=os_release(params["os_release_path"]),
-    )
+    module.exit_json(changed=False, **facts)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: tabops maintainers
-# MIT License (see galaxy.yml)
+# SPDX-License-Identifier: MIT
 
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ description:
     entity expansion, external entities, over 256 KiB, symbolic links) are reported and never followed or changed.
   - Client secrets (C(clientSecretDesktop)) never appear in results, differences, diffs or error messages. Secrets
     found in O(files[].content) are also added to Ansible's no_log values, so the echoed module arguments are masked.
+  - Runs as root but never works in a user's tree as root. Folders inside a tree owned by a desktop user (the first
+    existing path component not owned by root, for example C(/home/alice)) are read and written by a child process
+    that has dropped to that user; a declared owner that differs from that user is refused. Root keeps Tableau
+    Server folders and root-owned trees. Every path is opened component by component without following symbolic
+    links, files with more than one hard link are refused, and each entry is re-checked (same inode, same state)
+    just before it is changed. See docs/security.md.
+  - One folder's failure (a symbolic link in its path, a corrupt manifest, a full disk) fails that folder only; the
+    other folders are still synced and RV(folders) says what was written where. The task fails after all folders
+    were processed.
+  - Temporary files left by an interrupted run are removed (RV(removed_temp_files)); backups are kept per file up to
+    O(backup_keep). A per-host lock serializes concurrent runs.
+  - Can return the host facts of M(tabops.redshift_oauth.redshift_odbc_facts) in the same call (O(host_facts)).
   - Runs on the host's system Python with the standard library only (Python 3.9 or later); POSIX hosts.
 author:
   - tabops maintainers (@tabops)
@@ -113,6 +125,53 @@ options:
     description: Keep a copy of every replaced or removed file under C(.tabops-backups/) in its folder.
     type: bool
     default: true
+  backup_keep:
+    description:
+      - How many backups to keep per file in C(.tabops-backups/); the oldest are removed first (RV(removed_backups)).
+      - V(0) keeps none (and makes none).
+    type: int
+    default: 5
+  lock_timeout:
+    description:
+      - Seconds to wait for another run of this module on the same host (a per-host lock) before failing with a
+        message naming the process that holds it.
+    type: int
+    default: 60
+  host_facts:
+    description:
+      - When set, also return RV(host_facts), exactly what M(tabops.redshift_oauth.redshift_odbc_facts) returns for
+        the same options, so preflight needs no second round trip.
+    type: dict
+    suboptions:
+      drivers:
+        description: Overrides per driver generation (C(v1), C(v2)); see M(tabops.redshift_oauth.redshift_odbc_facts).
+        type: dict
+        default: {}
+      version_sources:
+        description: Where to read a driver's version, in order.
+        type: list
+        elements: str
+        choices: [package, version_file, library]
+        default: [package, version_file, library]
+      tableau_server:
+        description: Also read the Tableau Server version.
+        type: bool
+        default: false
+      use_tsm:
+        description: Run C(tsm version) first.
+        type: bool
+        default: false
+      tsm_packages_dir:
+        description: Tableau Server's packages folder.
+        type: path
+        default: /opt/tableau/tableau_server/packages
+      tsm_path:
+        description: tsm to run with O(host_facts.use_tsm).
+        type: path
+      os_release_path:
+        description: The os-release file.
+        type: path
+        default: /etc/os-release
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
@@ -267,6 +326,42 @@ created_dirs:
   returned: always
   type: list
   elements: str
+folders:
+  description: One entry per managed folder, in the order of O(managed_dirs).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The managed folder.
+      type: str
+    status:
+      description: C(ok) nothing to do; C(changed) written (or, in check mode, would be); C(error) failed.
+      type: str
+      sample: changed
+    error:
+      description: Why the folder failed, naming the path (null unless C(status) is C(error)).
+      type: str
+    written:
+      description: Paths written, created or removed in this folder (also before an error), in order.
+      type: list
+      elements: str
+removed_temp_files:
+  description: Temporary files of an interrupted earlier run that this run removed (or, in check mode, would).
+  returned: always
+  type: list
+  elements: str
+removed_backups:
+  description: Backups beyond O(backup_keep) that this run removed (or, in check mode, would), oldest first.
+  returned: always
+  type: list
+  elements: str
+host_facts:
+  description:
+    - The host facts (C(drivers), C(driver), C(tableau_server), C(os)), exactly what
+      M(tabops.redshift_oauth.redshift_odbc_facts) returns.
+  returned: when O(host_facts) is set
+  type: dict
 diff:
   description: Before/after texts for C(--diff), secrets masked.
   returned: when diff mode is on and something differs
@@ -277,18 +372,33 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import (
+    DEFAULT_BACKUP_KEEP,
+    DEFAULT_LOCK_TIMEOUT,
     ArtifactError,
-    apply_plan,
-    extract_secrets,
-    manifest_changes,
-    manifest_path,
-    plan_sync,
-    planned_changed,
-    public_unmanaged,
-    report_diff,
-    report_files,
-    restart_needed,
+    HostLock,
+    PosixSync,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_facts import HostFactsError, host_facts
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import OdbcError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
+    content_secrets,
+    escaped_forms,
+    mask_xml_secrets,
+    maskable,
+)
+
+EMPTY_RESULT = {
+    "changed": False,
+    "files": [],
+    "unmanaged": [],
+    "restart_needed": [],
+    "backups": [],
+    "manifests": [],
+    "created_dirs": [],
+    "folders": [],
+    "removed_temp_files": [],
+    "removed_backups": [],
+}
 
 
 def argument_spec():
@@ -323,6 +433,25 @@ def argument_spec():
         },
         "tdc_conflicts": {"type": "str", "choices": ["fail", "warn"], "default": "fail"},
         "backup": {"type": "bool", "default": True},
+        "backup_keep": {"type": "int", "default": DEFAULT_BACKUP_KEEP},
+        "lock_timeout": {"type": "int", "default": DEFAULT_LOCK_TIMEOUT},
+        "host_facts": {
+            "type": "dict",
+            "options": {
+                "drivers": {"type": "dict", "default": {}},
+                "version_sources": {
+                    "type": "list",
+                    "elements": "str",
+                    "choices": ["package", "version_file", "library"],
+                    "default": ["package", "version_file", "library"],
+                },
+                "tableau_server": {"type": "bool", "default": False},
+                "use_tsm": {"type": "bool", "default": False},
+                "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
+                "tsm_path": {"type": "path"},
+                "os_release_path": {"type": "path", "default": "/etc/os-release"},
+            },
+        },
     }
 
 
@@ -336,55 +465,70 @@ class ArtifactsModule(AnsibleModule):
 
     def _log_invocation(self):
         self.register_content_secrets()
-        super()._log_invocation()
+        # The host log gets every document with its secret elements blanked out, whatever the secrets contain
+        # (no_log values alone miss the escaped spellings str() gives a list of dicts).
+        files = self.params.get("files")
+        if isinstance(files, list):
+            self.params["files"] = [
+                dict(item, content=mask_xml_secrets(item.get("content"))) if isinstance(item, dict) else item
+                for item in files
+            ]
+        try:
+            super()._log_invocation()
+        finally:
+            self.params["files"] = files
 
     def register_content_secrets(self):
         for item in self.params.get("files") or []:
-            for secret in extract_secrets(item.get("content") or ""):
-                self.no_log_values.add(secret)
+            if not isinstance(item, dict) or not isinstance(item.get("content"), str):
+                continue
+            for secret in content_secrets(item["content"]):
+                self.no_log_values.update(maskable(escaped_forms(secret)))
 
 
 def main():
     module = ArtifactsModule(argument_spec=argument_spec(), supports_check_mode=True)
     module.register_content_secrets()
-
-    result = {
-        "changed": False,
-        "files": [],
-        "unmanaged": [],
-        "restart_needed": [],
-        "backups": [],
-        "manifests": [],
-        "created_dirs": [],
-    }
+    params = module.params
+    result = dict(EMPTY_RESULT)
     try:
-        plan = plan_sync(module.params["files"], module.params["managed_dirs"], module.params["tdc_conflicts"])
+        sync = PosixSync(
+            params["files"],
+            params["managed_dirs"],
+            tdc_conflicts=params["tdc_conflicts"],
+            backup=params["backup"],
+            backup_keep=params["backup_keep"],
+        )
+    except ArtifactError as exc:
+        # Bad input: nothing on the host was touched.
+        module.fail_json(msg=str(exc), **result)
+    if params["lock_timeout"] < 0:
+        module.fail_json(msg="lock_timeout: %d must be 0 or more seconds" % params["lock_timeout"], **result)
+
+    facts = None
+    if params["host_facts"] is not None:
+        try:
+            facts = host_facts(params["host_facts"])
+        except (HostFactsError, OdbcError) as exc:
+            module.fail_json(msg=str(exc), **result)
+
+    try:
+        with HostLock(params["lock_timeout"]):
+            result = sync.run(check_mode=module.check_mode, diff=module._diff)
     except ArtifactError as exc:
         module.fail_json(msg=str(exc), **result)
-
-    result["files"] = report_files(plan)
-    result["unmanaged"] = public_unmanaged(plan)
-    result["restart_needed"] = restart_needed(plan)
-    result["manifests"] = [manifest_path(d["directory"]["path"]) for d in plan["dirs"] if manifest_changes(d)]
-    result["created_dirs"] = [folder for d in plan["dirs"] for folder in d["create"]]
-    if module._diff:
-        diff = report_diff(plan)
-        if diff:
-            result["diff"] = diff
-    if plan.get("fail_msg"):
-        module.fail_json(msg=plan["fail_msg"], **result)
+    if facts is not None:
+        result["host_facts"] = facts
+    if sync.plan.get("fail_msg"):
+        result.pop("msg", None)
+        module.fail_json(msg=sync.plan["fail_msg"], **result)
     for item in result["unmanaged"]:
         if item["reason"] == "tdc_conflict":
             module.warn("TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"]))
-
-    if module.check_mode:
-        result["changed"] = planned_changed(plan)
-        module.exit_json(**result)
-
-    try:
-        result["changed"], result["backups"] = apply_plan(plan, backup=module.params["backup"])
-    except (ArtifactError, OSError) as exc:
-        module.fail_json(msg="writing Tableau files failed: %s" % exc, **result)
+    message = result.pop("msg", None)
+    if message:
+        # Every folder was processed; what was written is in the result and `changed` says so.
+        module.fail_json(msg=message, **result)
     module.exit_json(**result)
 
 

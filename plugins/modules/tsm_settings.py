@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: tabops maintainers
-# MIT License (see galaxy.yml)
+# SPDX-License-Identifier: MIT
 
 from __future__ import annotations
 
@@ -15,13 +15,27 @@ description:
     the keys whose value differs with C(tsm configuration set -k KEY -v VALUE). Changes stay pending until
     M(tabops.redshift_oauth.tsm_pending_changes) applies them.
   - The ODBC extras allowlist keeps every existing entry in place and appends missing ones (entries compare
-    case-insensitively, like ODBC keys). Its tsm key name was not found in any public source (FACTS.md section 5);
+    case-insensitively, like ODBC keys). Its tsm key name was not found in any public source (docs/sources.md);
     it is O(allowlist_key), probed with C(tsm configuration get); an unknown key fails unless O(allow_force_keys).
   - C(oauth.config.clients) is ONE JSON list for all clients; setting it replaces every entry. The module merges by
     C(oauth.config.id) - other entries stay untouched and in place, an entry with the same id is updated when a field
     differs, new ones are appended. It is set with C(--force-keys), as Tableau documents.
   - Also reports the keys already pending before this run (RV(pending_keys)) so a compliance run can say
     "changes pending but not applied".
+  - Whether C(tsm configuration get) shows a value that was set but not applied yet is not documented by Tableau,
+    so the module depends on neither behaviour. It compares the declared state with what C(get) returns and with
+    C(tsm pending-changes list) - RV(apply_needed) is true when this run set a key, or when a key this collection
+    manages (O(allowlist_key), O(oauth_clients_key)) is still pending from an earlier run whose apply failed or
+    was skipped. M(tabops.redshift_oauth.tsm_pending_changes) then applies it, so every fault converges on the
+    next run.
+  - Read-merge-set runs under a lock on the initial node (C(flock) on a 0600 file in C(/run/lock) that is opened
+    without following links and must be owned by the user running the module). A concurrent run waits up to
+    O(lock_timeout) seconds, then fails naming the holder's pid. With O(lease_seconds), a run that set keys
+    keeps other runs out until its apply has finished (M(tabops.redshift_oauth.tsm_pending_changes) with
+    O(tabops.redshift_oauth.tsm_pending_changes#module:lock_lease) ends the lease), so two concurrent rollouts
+    lose no update even when C(get) shows only applied values. Check mode only reads and takes no lock.
+  - Allowlist entries and client secrets are checked before any tsm call (C(allowlist_entry_problems),
+    C(client_secret_problems) in C(module_utils/_tsm.py), which the controller-side preflight runs too).
   - Client secrets are no_log, masked in results, diffs and errors. tsm itself receives the value on its command
     line (tsm has no option to read it from stdin or a file).
 author:
@@ -85,6 +99,21 @@ options:
     description: Seconds each tsm call may take.
     type: int
     default: 600
+  lock_file:
+    description: The lock file. Default - C(/run/lock/tabops-tsm.lock) (or C(/var/lock/...)).
+    type: path
+  lock_timeout:
+    description: Seconds to wait for a concurrent run's lock (or lease) before failing with its pid.
+    type: int
+    default: 120
+  lease_seconds:
+    description:
+      - When this run sets keys (or finds managed keys pending), keep other runs from reading and setting the keys
+        for up to this many seconds, until M(tabops.redshift_oauth.tsm_pending_changes) ends the lease after its
+        apply. V(0) takes no lease (use it when the changes are left pending on purpose).
+      - Not used in check mode.
+    type: int
+    default: 0
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
@@ -110,10 +139,12 @@ EXAMPLES = r"""
   register: tsm_result
   run_once: true
 
-- name: Apply when something changed
+- name: Apply what this run set, or what an earlier run set and did not apply
   tabops.redshift_oauth.tsm_pending_changes:
     state: applied
-  when: tsm_result.changed
+    expected_pending_keys: "{{ tsm_result.keys_set }}"
+    lock_lease: "{{ tsm_result.lock_lease | default(omit) }}"
+  when: tsm_result.apply_needed
   run_once: true
 """
 
@@ -165,6 +196,25 @@ pending_keys:
   returned: always
   type: list
   elements: str
+apply_needed:
+  description:
+    - True when this run set a key (in check mode - would set one) or a key this collection manages is still
+      pending from an earlier run; M(tabops.redshift_oauth.tsm_pending_changes) should apply.
+  returned: always
+  type: bool
+managed_pending_keys:
+  description: The keys this collection manages that were pending before this run (an earlier apply failed or was skipped).
+  returned: always
+  type: list
+  elements: str
+lock_lease:
+  description: The lease token this run left in the lock file, to pass to M(tabops.redshift_oauth.tsm_pending_changes).
+  returned: when O(lease_seconds) is positive, apply_needed is true and not in check mode
+  type: str
+lock_waited:
+  description: Seconds this run waited for another run's lock.
+  returned: when the lock was taken (not in check mode)
+  type: float
 tsm_path:
   description: The tsm executable used.
   returned: always
@@ -175,14 +225,18 @@ diff:
   type: dict
 """
 
+import binascii
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
     TsmClient,
     TsmError,
+    TsmLock,
     TsmUnknownKeyError,
+    allowlist_entry_problems,
     client_secrets,
     find_tsm,
     mask_clients,
@@ -216,6 +270,9 @@ def argument_spec():
         },
         "oauth_clients_state": {"type": "str", "choices": ["present"], "default": "present"},
         "command_timeout": {"type": "int", "default": 600},
+        "lock_file": {"type": "path"},
+        "lock_timeout": {"type": "int", "default": 120},
+        "lease_seconds": {"type": "int", "default": 0},
     }
 
 
@@ -223,10 +280,107 @@ def _diff_text(key, value):
     return "%s = %s\n" % (key, value)
 
 
+def input_problems(params):
+    """Every problem of the module input, found before tsm is called."""
+    problems = []
+    if not params["allowlist_separator"]:
+        problems.append("allowlist_separator: must not be empty")
+    for index, entry in enumerate(params["allowlist_entries"]):
+        for problem in allowlist_entry_problems(entry, params["allowlist_separator"] or ","):
+            problems.append("allowlist_entries[%d]: %s" % (index, problem))
+    for name in ("lock_timeout", "lease_seconds"):
+        if params[name] < 0:
+            problems.append("%s: must be 0 or more seconds" % name)
+    return problems
+
+
+def read_merge(module, tsm, desired_clients, result):
+    """Read the managed keys and merge the declared state; returns [(key, value, force_keys)] to set."""
+    params = module.params
+    to_set = []
+    before_diff, after_diff = [], []
+    if params["allowlist_entries"]:
+        key = params["allowlist_key"]
+        known = True
+        try:
+            before = tsm.get(key)
+        except TsmUnknownKeyError:
+            known = False
+            before = ""
+            if not params["allow_force_keys"] and key not in result["pending_keys"]:
+                raise TsmError(
+                    "tsm does not know the allowlist key %s (the key name is unverified, see docs/sources.md). "
+                    "Set the right name in tabops_odbc_extras_allowlist_key (module option allowlist_key), "
+                    "or set tabops_tsm_allow_force_keys: true (module option allow_force_keys) to create it "
+                    "with --force-keys." % key
+                ) from None
+        after, added = merge_allowlist(before, params["allowlist_entries"], params["allowlist_separator"])
+        result["allowlist"] = {"key": key, "before": before, "after": after, "added": added, "known_key": known}
+        if added:
+            to_set.append((key, after, not known))
+            before_diff.append(_diff_text(key, before))
+            after_diff.append(_diff_text(key, after))
+
+    if desired_clients:
+        key = params["oauth_clients_key"]
+        try:
+            current_text = tsm.get(key)
+        except TsmUnknownKeyError:
+            current_text = ""
+        current = parse_clients(current_text, key)
+        # Secrets of clients this module does not manage must not leak either.
+        tsm.secrets |= client_secrets(current)
+        for secret in tsm.secrets:
+            module.no_log_values.add(secret)
+        merged, reports = merge_oauth_clients(current, desired_clients)
+        result["oauth_clients"] = reports
+        if merged != current:
+            # The documented way to set this key uses --force-keys (it does not exist until first set).
+            to_set.append((key, render_clients(merged), True))
+            before_diff.append(_diff_text(key, json.dumps(mask_clients(current), indent=2, sort_keys=True)))
+            after_diff.append(_diff_text(key, json.dumps(mask_clients(merged), indent=2, sort_keys=True)))
+    if module._diff:
+        result["diff"] = {"before": "".join(before_diff), "after": "".join(after_diff)}
+    return to_set
+
+
+def converge(module, tsm, desired_clients, result, lock=None):
+    params = module.params
+    result["pending_keys"] = tsm.pending_keys()
+    managed = {params["allowlist_key"], params["oauth_clients_key"]}
+    result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in managed]
+    to_set = read_merge(module, tsm, desired_clients, result)
+    result["keys_set"] = [key for key, _value, _force in to_set]
+    result["changed"] = bool(to_set)
+    result["apply_needed"] = bool(to_set or result["managed_pending_keys"])
+    if module.check_mode:
+        return
+    for key, value, force_keys in to_set:
+        try:
+            tsm.set(key, value, force_keys=force_keys)
+        except TsmUnknownKeyError:
+            raise TsmError("tsm refused the unknown key %s; set allow_force_keys: true to create it" % key) from None
+    if lock is not None and result["apply_needed"] and params["lease_seconds"] > 0:
+        # Still under the flock: no other run reads between the set and the lease. A failed set leaves no lease.
+        token = binascii.hexlify(os.urandom(16)).decode("ascii")
+        lock.grant_lease(token, params["lease_seconds"], set(result["keys_set"] + result["managed_pending_keys"]))
+        result["lock_lease"] = token
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    result = {"changed": False, "oauth_clients": [], "keys_set": [], "pending_keys": []}
+    result = {
+        "changed": False,
+        "oauth_clients": [],
+        "keys_set": [],
+        "pending_keys": [],
+        "managed_pending_keys": [],
+        "apply_needed": False,
+    }
+    problems = input_problems(params)
+    if problems:
+        module.fail_json(msg="; ".join(problems), **result)
     try:
         desired_clients = normalize_desired_clients(params["oauth_clients"])
     except ValueError as exc:
@@ -238,73 +392,15 @@ def main():
         module.fail_json(msg=str(exc), **result)
     result["tsm_path"] = tsm_path
     tsm = TsmClient(tsm_path, timeout=params["command_timeout"], secrets=secrets)
-    to_set = []  # (key, value, force_keys)
-    before_diff, after_diff = [], []
-
     try:
-        result["pending_keys"] = tsm.pending_keys()
-
-        if params["allowlist_entries"]:
-            key = params["allowlist_key"]
-            known = True
-            try:
-                before = tsm.get(key)
-            except TsmUnknownKeyError:
-                known = False
-                before = ""
-                if not params["allow_force_keys"]:
-                    module.fail_json(
-                        msg=(
-                            "tsm does not know the allowlist key %s (the key name is unverified, FACTS.md section 5). "
-                            "Set the right name in tabops_odbc_extras_allowlist_key (module option allowlist_key), "
-                            "or set tabops_tsm_allow_force_keys: true (module option allow_force_keys) to create it "
-                            "with --force-keys." % key
-                        ),
-                        **result,
-                    )
-            try:
-                after, added = merge_allowlist(before, params["allowlist_entries"], params["allowlist_separator"])
-            except ValueError as exc:
-                module.fail_json(msg=str(exc), **result)
-            result["allowlist"] = {"key": key, "before": before, "after": after, "added": added, "known_key": known}
-            if added:
-                to_set.append((key, after, not known))
-                before_diff.append(_diff_text(key, before))
-                after_diff.append(_diff_text(key, after))
-
-        if desired_clients:
-            key = params["oauth_clients_key"]
-            try:
-                current_text = tsm.get(key)
-            except TsmUnknownKeyError:
-                current_text = ""
-            current = parse_clients(current_text, key)
-            # Secrets of clients this module does not manage must not leak either.
-            tsm.secrets |= client_secrets(current)
-            for secret in tsm.secrets:
-                module.no_log_values.add(secret)
-            merged, reports = merge_oauth_clients(current, desired_clients)
-            result["oauth_clients"] = reports
-            if merged != current:
-                # The documented way to set this key uses --force-keys (it does not exist until first set).
-                to_set.append((key, render_clients(merged), True))
-                before_diff.append(_diff_text(key, json.dumps(mask_clients(current), indent=2, sort_keys=True)))
-                after_diff.append(_diff_text(key, json.dumps(mask_clients(merged), indent=2, sort_keys=True)))
-
-        result["keys_set"] = [key for key, _value, _force in to_set]
-        result["changed"] = bool(to_set)
-        if module._diff:
-            result["diff"] = {"before": "".join(before_diff), "after": "".join(after_diff)}
         if module.check_mode:
-            module.exit_json(**result)
-        for key, value, force_keys in to_set:
-            try:
-                tsm.set(key, value, force_keys=force_keys)
-            except TsmUnknownKeyError:
-                module.fail_json(
-                    msg="tsm refused the unknown key %s; set allow_force_keys: true to create it" % key, **result
-                )
-    except TsmError as exc:
+            # Reads only: no lock, so that a compliance run never waits behind a rollout.
+            converge(module, tsm, desired_clients, result)
+        else:
+            with TsmLock(params["lock_file"], timeout=params["lock_timeout"]) as lock:
+                result["lock_waited"] = round(lock.waited, 1)
+                converge(module, tsm, desired_clients, result, lock)
+    except (TsmError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 """Strict AWS ARN parsing and building for the Redshift IAM OAuth setup.

@@ -1,27 +1,40 @@
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
-"""Compliance findings and the report set (JSON, JUnit XML, HTML) of one run.
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Compliance findings and the report set of one run (controller side only).
 
-Controller-side only: the ``compliance_report`` callback feeds it the results
-of the rollout modules run in check mode, and it writes one report set per
-run. The JSON shape is documented in docs/compliance.md and
+One code path from results to reports: the ``compliance_report`` action (the
+last play of ``playbooks/compliance.yml``) reads every checked host's
+registered results, and the ``compliance_report`` callback (the fallback
+``scripts/compliance`` enables for runs that end before that play) passes what
+it saw; both call :func:`run_findings`, :func:`build_report` and
+:func:`publish`. The JSON shape is documented in docs/compliance.md and
 docs/compliance-report.schema.json.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import datetime, timezone
-from xml.sax.saxutils import quoteattr
+from xml.etree import ElementTree
 
 SCHEMA_VERSION = 1
 REPORT_JSON = "compliance.json"
 REPORT_JUNIT = "junit.xml"
 REPORT_HTML = "report.html"
+REPORT_PROMETHEUS = "compliance.prom"
+REPORT_NDJSON = "findings.ndjson"
+REPORT_FILES = (REPORT_JSON, REPORT_JUNIT, REPORT_HTML, REPORT_PROMETHEUS, REPORT_NDJSON)
+LATEST = "latest"
+
+# The hosts a compliance run checks (the play of playbooks/compliance.yml) and what they register.
+TABLEAU_HOSTS_PATTERN = "tableau_server:tableau_bridge:tableau_desktop"
+ARTIFACTS_RESULT_VAR = "tabops_artifacts_result"
+TSM_SETTINGS_RESULT_VAR = "tabops_tsm_settings_result"
+TSM_APPLY_RESULT_VAR = "tabops_tsm_apply_result"
 
 COMPLIANT = "compliant"
 DRIFT = "drift"
@@ -32,21 +45,38 @@ ERROR = "error"
 # Worst first: a cell holding several files shows the worst of them.
 STATUS_SEVERITY = {ERROR: 5, UNREACHABLE: 4, UNMANAGED_CONFLICT: 3, MISSING: 2, DRIFT: 1, COMPLIANT: 0}
 STATUSES = tuple(sorted(STATUS_SEVERITY, key=STATUS_SEVERITY.get))
+DRIFT_STATUSES = frozenset({DRIFT, MISSING, UNMANAGED_CONFLICT})
+FAILURE_STATUSES = frozenset({ERROR, UNREACHABLE})
 
-# Exit status for schedulers (docs/compliance.md).
+# Exit status for schedulers (docs/compliance.md, "Exit status"): an incomplete check (error, unreachable)
+# wins over drift, because "drift" would claim the rest of the fleet was seen; the summary lists both.
 EXIT_COMPLIANT = 0
 EXIT_ERROR = 1
 EXIT_DRIFT = 2
 EXIT_UNREACHABLE = 4
+RESULT_OF_EXIT = {
+    EXIT_COMPLIANT: "compliant",
+    EXIT_DRIFT: "drift",
+    EXIT_UNREACHABLE: "unreachable",
+    EXIT_ERROR: "error",
+}
+
+MODE_CHECK = "check"
+MODE_REMEDIATE = "remediate"
+MODE_APPLY = "apply"
 
 HOST_ARTIFACT = "host"
 UNMANAGED_ARTIFACT = "unmanaged files"
 TSM_ALLOWLIST = "tsm: ODBC extras allowlist"
+TSM_SETTINGS = "tsm: settings"
 TSM_PENDING = "tsm: pending changes"
 TSM_CLIENT_PREFIX = "tsm: OAuth client "
+NOT_CHECKED = "not checked: the run ended before this host"
 
 # The module's file statuses, as findings.
 _FILE_STATUS = {"compliant": COMPLIANT, "drift": DRIFT, "missing": MISSING, "stale": DRIFT, "error": ERROR}
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+HTML_TEMPLATE = "compliance_report.html.j2"
 
 
 def worst(statuses):
@@ -72,54 +102,61 @@ def difference_text(difference):
     )
 
 
+def _item(path, status, messages=(), application=None, action="none", differences=()):
+    return {
+        "path": path,
+        "application": application,
+        "status": status,
+        "action": action,
+        "differences": list(differences),
+        "messages": list(messages),
+    }
+
+
 def _finding(host, artifact, kind, items, message=""):
-    status = worst(item["status"] for item in items)
     return {
         "host": host,
         "artifact": artifact,
         "kind": kind,
-        "status": status,
+        "status": worst(item["status"] for item in items),
         "message": message,
         "items": items,
     }
 
 
+# -- results to findings ----------------------------------------------------------------------------------------
+
+
 def findings_from_artifacts(host, result):
     """Findings of one ``tableau_artifacts`` result: one per artifact, plus stray files."""
     by_artifact = {}
-    for entry in result.get("files", []):
+    for entry in result.get("files") or []:
         status = _FILE_STATUS.get(entry.get("status"), ERROR)
         differences = entry.get("differences") or []
         if entry.get("status") == "stale":
             messages = ["owned by the collection but no longer declared (stale)"]
         elif status == MISSING:
             messages = ["file is missing"]
+        elif status == ERROR and not differences:
+            messages = [str(entry.get("msg") or entry.get("problem") or entry.get("detail") or "check failed")]
         else:
             messages = [difference_text(d) for d in differences]
-        by_artifact.setdefault((entry.get("artifact") or entry.get("path"), entry.get("kind", "")), []).append(
-            {
-                "path": entry.get("path"),
-                "application": entry.get("application"),
-                "status": status,
-                "action": entry.get("action"),
-                "differences": differences,
-                "messages": messages,
-            }
+        key = (entry.get("artifact") or entry.get("path"), entry.get("kind", ""))
+        by_artifact.setdefault(key, []).append(
+            _item(entry.get("path"), status, messages, entry.get("application"), entry.get("action"), differences)
         )
     findings = [
         _finding(host, artifact, kind, items, "; ".join(m for item in items for m in item["messages"][:3]))
-        for (artifact, kind), items in sorted(by_artifact.items())
+        for (artifact, kind), items in sorted(by_artifact.items(), key=lambda pair: (str(pair[0][0]), pair[0][1]))
     ]
     unmanaged = [
-        {
-            "path": entry.get("path"),
-            "application": entry.get("application"),
-            "status": UNMANAGED_CONFLICT,
-            "action": "none",
-            "differences": [],
-            "messages": [f"{entry.get('reason')}: {entry.get('detail', '')}".rstrip(": ")],
-        }
-        for entry in result.get("unmanaged", [])
+        _item(
+            entry.get("path"),
+            UNMANAGED_CONFLICT,
+            [f"{entry.get('reason')}: {entry.get('detail', '')}".rstrip(": ")],
+            entry.get("application"),
+        )
+        for entry in result.get("unmanaged") or []
     ]
     if unmanaged:
         findings.append(
@@ -130,68 +167,57 @@ def findings_from_artifacts(host, result):
 
 def findings_from_tsm_settings(host, result):
     """Findings of one ``tsm_settings`` result (allowlist, each OAuth client, pending changes)."""
-    findings = []
     allowlist = result.get("allowlist") or {}
     added = allowlist.get("added") or []
-    findings.append(
+    allowlist_messages = [f"missing allowlist entry {entry}" for entry in added]
+    findings = [
         _finding(
             host,
             TSM_ALLOWLIST,
             "tsm",
             [
-                {
-                    "path": allowlist.get("key"),
-                    "application": "server",
-                    "status": DRIFT if added else COMPLIANT,
-                    "action": "update" if added else "none",
-                    "differences": [
-                        {"path": f"missing entry {entry}", "expected": entry, "actual": None} for entry in added
-                    ],
-                    "messages": [f"missing allowlist entry {entry}" for entry in added],
-                }
+                _item(
+                    allowlist.get("key"),
+                    DRIFT if added else COMPLIANT,
+                    allowlist_messages,
+                    "server",
+                    "update" if added else "none",
+                    [{"path": f"missing entry {entry}", "expected": entry, "actual": None} for entry in added],
+                )
             ],
-            "; ".join(f"missing allowlist entry {entry}" for entry in added),
+            "; ".join(allowlist_messages),
         )
-    )
+    ]
     for client in result.get("oauth_clients") or []:
         status = {"compliant": COMPLIANT, "missing": MISSING}.get(client.get("status"), DRIFT)
         differences = client.get("differences") or []
         messages = ["OAuth client entry is missing"] if status == MISSING else [difference_text(d) for d in differences]
+        action = "none" if status == COMPLIANT else "update"
         findings.append(
             _finding(
                 host,
                 TSM_CLIENT_PREFIX + str(client.get("id")),
                 "tsm",
-                [
-                    {
-                        "path": "oauth.config.clients",
-                        "application": "server",
-                        "status": status,
-                        "action": "none" if status == COMPLIANT else "update",
-                        "differences": differences,
-                        "messages": messages,
-                    }
-                ],
+                [_item("oauth.config.clients", status, messages, "server", action, differences)],
                 "; ".join(messages),
             )
         )
     pending = result.get("pending_keys") or []
+    pending_message = f"changes pending but not applied: {', '.join(pending)}" if pending else ""
     findings.append(
         _finding(
             host,
             TSM_PENDING,
             "tsm",
             [
-                {
-                    "path": "tsm pending-changes",
-                    "application": "server",
-                    "status": DRIFT if pending else COMPLIANT,
-                    "action": "none",
-                    "differences": [],
-                    "messages": [f"changes pending but not applied: {', '.join(pending)}"] if pending else [],
-                }
+                _item(
+                    "tsm pending-changes",
+                    DRIFT if pending else COMPLIANT,
+                    [pending_message] if pending else [],
+                    "server",
+                )
             ],
-            f"changes pending but not applied: {', '.join(pending)}" if pending else "",
+            pending_message,
         )
     )
     return findings
@@ -199,32 +225,93 @@ def findings_from_tsm_settings(host, result):
 
 def finding_for_reached_host(host):
     """The ``host`` finding of a host whose check ran: compliant, so every checked host has a row."""
-    return _finding(
-        host,
-        HOST_ARTIFACT,
-        "host",
-        [{"path": None, "application": None, "status": COMPLIANT, "action": "none", "differences": [], "messages": []}],
-    )
+    return _finding(host, HOST_ARTIFACT, "host", [_item(None, COMPLIANT)])
 
 
 def finding_for_failure(host, task_name, message, unreachable):
     status = UNREACHABLE if unreachable else ERROR
-    return _finding(
-        host,
-        HOST_ARTIFACT,
-        "host",
-        [
-            {
-                "path": task_name,
-                "application": None,
-                "status": status,
-                "action": "none",
-                "differences": [],
-                "messages": [message],
-            }
-        ],
-        message,
+    return _finding(host, HOST_ARTIFACT, "host", [_item(task_name, status, [message])], message)
+
+
+def failure_of(result, task_name):
+    """``{"task", "message", "unreachable"}`` when a registered result is a failure, else None."""
+    if not isinstance(result, dict):
+        return None
+    if result.get("unreachable"):
+        return {"task": task_name, "message": str(result.get("msg") or "unreachable"), "unreachable": True}
+    if result.get("failed"):
+        return {"task": task_name, "message": str(result.get("msg") or "failed"), "unreachable": False}
+    return None
+
+
+def _ran(result):
+    return isinstance(result, dict) and not result.get("skipped")
+
+
+def run_findings(
+    checked_hosts,
+    artifacts_results,
+    tsm_node=None,
+    tsm_settings_result=None,
+    tsm_apply_result=None,
+    failures=None,
+):
+    """The findings of one run: the one place results become findings (action and callback).
+
+    ``checked_hosts``: the hosts the run checks (the Tableau groups, narrowed by ``--limit``); only
+    these get findings, whatever else the inventory holds. ``artifacts_results``: host -> its
+    ``tableau_artifacts`` result (as registered). ``tsm_*_result``: the tsm node's results.
+    ``failures``: host -> [failure] seen outside those results (the callback's view of other tasks).
+    A checked host with neither a result nor a failure was not reached: an error, never silence.
+    """
+    failures = failures or {}
+    checked = list(dict.fromkeys(checked_hosts))
+    findings = []
+    # Why the run ended, for the hosts it never reached: the first failure anywhere (even outside the checked hosts).
+    first_failure = next(
+        (f" ({host}: {entries[0]['task']}: {entries[0]['message']})" for host, entries in failures.items() if entries),
+        "",
     )
+    for host in checked:
+        result = artifacts_results.get(host)
+        host_failures = list(failures.get(host) or [])
+        failure = failure_of(result, "tableau_artifacts")
+        if failure:
+            host_failures.insert(0, failure)
+        if _ran(result) and not result.get("unreachable"):
+            findings.extend(findings_from_artifacts(host, result))
+        if host_failures:
+            first = host_failures[0]
+            finding = finding_for_failure(host, first["task"], first["message"], first["unreachable"])
+            for later in host_failures[1:]:
+                finding["items"].extend(
+                    finding_for_failure(host, later["task"], later["message"], later["unreachable"])["items"]
+                )
+            finding["status"] = worst(item["status"] for item in finding["items"])
+            findings.append(finding)
+        elif _ran(result):
+            findings.append(finding_for_reached_host(host))
+        else:
+            findings.append(finding_for_failure(host, "run", NOT_CHECKED + first_failure, False))
+    if tsm_node and tsm_node in checked:
+        for result, task_name in ((tsm_settings_result, "tsm_settings"), (tsm_apply_result, "tsm_pending_changes")):
+            failure = failure_of(result, task_name)
+            if failure:
+                findings.append(
+                    _finding(
+                        tsm_node,
+                        TSM_PENDING if task_name == "tsm_pending_changes" else TSM_SETTINGS,
+                        "tsm",
+                        [_item(task_name, UNREACHABLE if failure["unreachable"] else ERROR, [failure["message"]])],
+                        failure["message"],
+                    )
+                )
+            elif task_name == "tsm_settings" and _ran(result):
+                findings.extend(findings_from_tsm_settings(tsm_node, result))
+    return findings
+
+
+# -- the report -------------------------------------------------------------------------------------------------
 
 
 def exit_code(findings):
@@ -233,31 +320,72 @@ def exit_code(findings):
         return EXIT_ERROR
     if UNREACHABLE in statuses:
         return EXIT_UNREACHABLE
-    if statuses & {DRIFT, MISSING, UNMANAGED_CONFLICT}:
+    if statuses & DRIFT_STATUSES:
         return EXIT_DRIFT
     return EXIT_COMPLIANT
 
 
 def overall(code):
-    return {EXIT_COMPLIANT: "compliant", EXIT_DRIFT: "drift", EXIT_UNREACHABLE: "unreachable"}.get(code, "error")
+    return RESULT_OF_EXIT.get(code, "error")
+
+
+def run_mode(check_mode, remediate):
+    """``check`` whenever the checks ran in check mode, however the run was started."""
+    if check_mode:
+        return MODE_CHECK
+    return MODE_REMEDIATE if remediate else MODE_APPLY
+
+
+def collection_version():
+    """The version of the collection this file belongs to (installed: MANIFEST.json; checkout: galaxy.yml)."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    manifest = os.path.join(root, "MANIFEST.json")
+    if os.path.exists(manifest):
+        with open(manifest, encoding="utf-8") as handle:
+            return str(json.load(handle).get("collection_info", {}).get("version", "unknown"))
+    galaxy = os.path.join(root, "galaxy.yml")
+    if os.path.exists(galaxy):
+        with open(galaxy, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("version:"):
+                    return line.split(":", 1)[1].strip().strip("'\"")
+    return "unknown"
+
+
+def run_meta(start, end, playbook, inventory, mode, collection_version, ansible_version):
+    return {
+        "start": start.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "end": end.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "playbook": playbook,
+        "inventory": [str(source) for source in inventory or []],
+        "mode": mode,
+        "collection": "tabops.redshift_oauth",
+        "collection_version": str(collection_version),
+        "ansible_version": str(ansible_version),
+    }
 
 
 def build_report(meta, findings, hosts):
-    """The JSON document of one run. ``hosts``: every host the run was about."""
+    """The JSON document of one run. ``hosts``: every host the run checks (each gets a row)."""
     findings = sorted(findings, key=lambda f: (f["host"], f["artifact"]))
     reported = {f["host"] for f in findings}
     for host in sorted(set(hosts) - reported):
-        findings.append(finding_for_failure(host, "run", "not checked: the run ended before this host", False))
+        findings.append(finding_for_failure(host, "run", NOT_CHECKED, False))
     host_status = {}
     for finding in findings:
         host_status[finding["host"]] = worst([host_status.get(finding["host"], COMPLIANT), finding["status"]])
-    counts = {status: 0 for status in STATUSES}
+    host_counts = dict.fromkeys(STATUSES, 0)
     for status in host_status.values():
-        counts[status] += 1
+        host_counts[status] += 1
+    finding_counts = dict.fromkeys(STATUSES, 0)
+    for finding in findings:
+        finding_counts[finding["status"]] += 1
     code = exit_code(findings)
     return {
         "schema_version": SCHEMA_VERSION,
-        "run": dict(meta, hosts={"total": len(host_status), **counts}),
+        "run": dict(
+            meta, hosts={"total": len(host_status), **host_counts}, findings={"total": len(findings), **finding_counts}
+        ),
         "result": overall(code),
         "exit_code": code,
         "hosts": {host: host_status[host] for host in sorted(host_status)},
@@ -265,168 +393,229 @@ def build_report(meta, findings, hosts):
     }
 
 
+def summary(report):
+    """One line a person reads first: every status present is named, not only the one that set the exit code."""
+    hosts = report["run"]["hosts"]
+    counts = ", ".join(f"{status} {hosts[status]}" for status in reversed(STATUSES) if hosts.get(status))
+    return f"{report['result']} (exit status {report['exit_code']}); hosts: {counts} of {hosts['total']}"
+
+
+def stats_data(report, report_path):
+    """What ``set_stats`` publishes (AWX job artifacts, workflow extra variables): aggregate, not per host."""
+    return {
+        "tabops_compliance_status": report["result"],
+        "tabops_compliance_exit_code": report["exit_code"],
+        "tabops_compliance_mode": report["run"]["mode"],
+        "tabops_compliance_hosts": dict(report["run"]["hosts"]),
+        "tabops_compliance_findings": dict(report["run"]["findings"]),
+        "tabops_compliance_report_path": report_path,
+    }
+
+
+# -- renderings -------------------------------------------------------------------------------------------------
+
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value):
+    """XML 1.0 cannot hold every character a host file may contain: drop the ones it cannot."""
+    return _XML_INVALID.sub("\ufffd", str(value))
+
+
 def render_junit(report):
     """JUnit XML: one testcase per host x artifact; drift is a failure, error/unreachable an error."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>']
     findings = report["findings"]
-    failures = sum(1 for f in findings if f["status"] in (DRIFT, MISSING, UNMANAGED_CONFLICT))
-    errors = sum(1 for f in findings if f["status"] in (ERROR, UNREACHABLE))
-    lines.append(
-        f'<testsuites name="tabops.redshift_oauth compliance" tests="{len(findings)}" '
-        f'failures="{failures}" errors="{errors}">'
+
+    def counts(group):
+        return (
+            str(len(group)),
+            str(sum(1 for f in group if f["status"] in DRIFT_STATUSES)),
+            str(sum(1 for f in group if f["status"] in FAILURE_STATUSES)),
+        )
+
+    tests, failures, errors = counts(findings)
+    root = ElementTree.Element(
+        "testsuites", name="tabops.redshift_oauth compliance", tests=tests, failures=failures, errors=errors
     )
     by_host = {}
     for finding in findings:
         by_host.setdefault(finding["host"], []).append(finding)
     for host, host_findings in by_host.items():
-        host_failures = sum(1 for f in host_findings if f["status"] in (DRIFT, MISSING, UNMANAGED_CONFLICT))
-        host_errors = sum(1 for f in host_findings if f["status"] in (ERROR, UNREACHABLE))
-        lines.append(
-            f'  <testsuite name={quoteattr(host)} tests="{len(host_findings)}" failures="{host_failures}" '
-            f'errors="{host_errors}" timestamp={quoteattr(report["run"].get("start", ""))}>'
+        tests, failures, errors = counts(host_findings)
+        suite = ElementTree.SubElement(
+            root,
+            "testsuite",
+            name=_xml_text(host),
+            tests=tests,
+            failures=failures,
+            errors=errors,
+            timestamp=report["run"].get("start", ""),
         )
         for finding in host_findings:
-            lines.append(f"    <testcase classname={quoteattr(host)} name={quoteattr(finding['artifact'])}>")
-            detail = "\n".join(
-                f"{item.get('path')}: {message}" for item in finding["items"] for message in item["messages"]
+            case = ElementTree.SubElement(
+                suite, "testcase", classname=_xml_text(host), name=_xml_text(finding["artifact"])
             )
-            message = finding["message"] or finding["status"]
-            if finding["status"] in (DRIFT, MISSING, UNMANAGED_CONFLICT):
-                lines.append(
-                    f"      <failure type={quoteattr(finding['status'])} message={quoteattr(message)}>"
-                    f"{html.escape(detail, quote=False)}</failure>"
-                )
-            elif finding["status"] in (ERROR, UNREACHABLE):
-                lines.append(
-                    f"      <error type={quoteattr(finding['status'])} message={quoteattr(message)}>"
-                    f"{html.escape(detail, quote=False)}</error>"
-                )
-            lines.append("    </testcase>")
-        lines.append("  </testsuite>")
-    lines.append("</testsuites>")
-    return "\n".join(lines) + "\n"
+            if finding["status"] == COMPLIANT:
+                continue
+            tag = "failure" if finding["status"] in DRIFT_STATUSES else "error"
+            outcome = ElementTree.SubElement(
+                case, tag, type=finding["status"], message=_xml_text(finding["message"] or finding["status"])
+            )
+            outcome.text = _xml_text(
+                "\n".join(f"{item.get('path')}: {message}" for item in finding["items"] for message in item["messages"])
+            )
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem;color:#1d2330}
-h1{font-size:1.4rem;margin:0 0 .3rem}.meta{color:#555;font-size:.9rem;margin-bottom:1rem}
-.badge{display:inline-block;padding:.15rem .6rem;border-radius:1rem;font-weight:600;color:#fff}
-table.matrix{border-collapse:collapse;margin:1rem 0}
-.matrix th,.matrix td{border:1px solid #cfd4dc;padding:.35rem .6rem;font-size:.85rem;text-align:center}
-.matrix th.host{text-align:left}.matrix thead th{background:#f1f3f6;vertical-align:bottom}
-td.compliant,.badge.compliant{background:#2e8540;color:#fff}td.drift,.badge.drift{background:#e0a100;color:#1d2330}
-td.missing,.badge.missing{background:#e07000;color:#fff}
-td.unmanaged_conflict,.badge.unmanaged_conflict{background:#8e44ad;color:#fff}
-td.unreachable,.badge.unreachable{background:#5d6d7e;color:#fff}td.error,.badge.error{background:#c0392b;color:#fff}
-td.none{background:#fafafa;color:#aaa}td a{color:inherit;text-decoration:none;display:block}
-.finding{border:1px solid #cfd4dc;border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0}
-.finding h3{font-size:1rem;margin:.2rem 0}.finding ul{margin:.3rem 0 .3rem 1.2rem;padding:0}
-code{font-size:.85rem}.legend span{margin-right:.4rem}
-"""
+def anchor(host, artifact):
+    return "f-" + "".join(ch if ch.isalnum() else "-" for ch in f"{host}-{artifact}")
 
 
 def render_html(report):
-    """A self-contained page: the fleet matrix (hosts x artifacts) and each finding's details."""
-    esc = html.escape
+    """A self-contained page (autoescaped template, no external resources): the fleet matrix and the details."""
+    import jinja2  # controller only: Ansible itself needs Jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     findings = report["findings"]
-    hosts = list(report["hosts"])
     artifacts = sorted({f["artifact"] for f in findings}, key=lambda a: (a == HOST_ARTIFACT, a.startswith("tsm"), a))
-    cell = {(f["host"], f["artifact"]): f for f in findings}
+    return environment.get_template(HTML_TEMPLATE).render(
+        report=report,
+        run=report["run"],
+        statuses=STATUSES,
+        hosts=list(report["hosts"]),
+        artifacts=artifacts,
+        cells={(f["host"], f["artifact"]): f for f in findings},
+        problems=[f for f in findings if f["status"] != COMPLIANT],
+        anchor=anchor,
+        compliant=COMPLIANT,
+    )
+
+
+def _epoch(timestamp):
+    return datetime.fromisoformat(timestamp).timestamp()
+
+
+def render_prometheus(report):
+    """Prometheus text format for node_exporter's textfile collector."""
     run = report["run"]
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Compliance {esc(report['result'])} - tabops.redshift_oauth</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f'<h1>Redshift IAM OAuth compliance: <span class="badge {esc(report["result"])}" id="result">'
-        f"{esc(report['result'])}</span></h1>",
-        '<div class="meta">',
-        f"run {esc(run.get('start', ''))} to {esc(run.get('end', ''))} &middot; inventory "
-        f"<code>{esc(', '.join(run.get('inventory', [])))}</code> &middot; tabops.redshift_oauth "
-        f"{esc(str(run.get('collection_version', '')))} &middot; ansible-core {esc(str(run.get('ansible_version', '')))}"
-        f" &middot; exit status {report['exit_code']}<br>",
-        "hosts: "
-        + ", ".join(f"{esc(status)} {count}" for status, count in run["hosts"].items() if status != "total" and count)
-        + f" (of {run['hosts']['total']})",
-        "</div>",
-        '<div class="legend">' + "".join(f'<span class="badge {s}">{s}</span>' for s in STATUSES) + "</div>",
-        '<table class="matrix" id="matrix"><thead><tr><th class="host">host</th>',
+    lines = [
+        "# HELP tabops_compliance_hosts Hosts of the last compliance run, by status.",
+        "# TYPE tabops_compliance_hosts gauge",
+        *(f'tabops_compliance_hosts{{status="{status}"}} {run["hosts"][status]}' for status in STATUSES),
+        "# HELP tabops_compliance_findings Findings (host x artifact) of the last compliance run, by status.",
+        "# TYPE tabops_compliance_findings gauge",
+        *(f'tabops_compliance_findings{{status="{status}"}} {run["findings"][status]}' for status in STATUSES),
+        "# HELP tabops_compliance_last_run_timestamp_seconds When the last compliance run ended (Unix time).",
+        "# TYPE tabops_compliance_last_run_timestamp_seconds gauge",
+        f"tabops_compliance_last_run_timestamp_seconds {_epoch(run['end']):.0f}",
+        "# HELP tabops_compliance_run_duration_seconds How long the last compliance run took.",
+        "# TYPE tabops_compliance_run_duration_seconds gauge",
+        f"tabops_compliance_run_duration_seconds {max(0.0, _epoch(run['end']) - _epoch(run['start'])):.0f}",
+        "# HELP tabops_compliance_exit_code Exit status of the last run: 0 compliant, 2 drift, 4 unreachable, 1 error.",
+        "# TYPE tabops_compliance_exit_code gauge",
+        f"tabops_compliance_exit_code {report['exit_code']}",
     ]
-    out.extend(f"<th>{esc(artifact)}</th>" for artifact in artifacts)
-    out.append("</tr></thead><tbody>")
-    for host in hosts:
-        out.append(f'<tr><th class="host">{esc(host)}</th>')
-        for artifact in artifacts:
-            finding = cell.get((host, artifact))
-            if finding is None:
-                out.append('<td class="none">&ndash;</td>')
-                continue
-            anchor = _anchor(host, artifact)
-            out.append(
-                f'<td class="{esc(finding["status"])}" data-host="{esc(host)}" data-artifact="{esc(artifact)}" '
-                f'title="{esc(finding["message"] or finding["status"])}"><a href="#{anchor}">'
-                f"{esc(finding['status'])}</a></td>"
-            )
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    problems = [f for f in findings if f["status"] != COMPLIANT]
-    out.append(f"<h2>Findings ({len(problems)} not compliant)</h2>")
-    for finding in problems:
-        out.append(
-            f'<div class="finding" id="{_anchor(finding["host"], finding["artifact"])}">'
-            f'<h3><span class="badge {esc(finding["status"])}">{esc(finding["status"])}</span> '
-            f"{esc(finding['host'])} &middot; {esc(finding['artifact'])}</h3><ul>"
-        )
-        for item in finding["items"]:
-            if item["status"] == COMPLIANT:
-                continue
-            messages = "".join(f"<li>{esc(message)}</li>" for message in item["messages"]) or "<li>(no detail)</li>"
-            out.append(f"<li><code>{esc(str(item.get('path')))}</code> ({esc(item['status'])})<ul>{messages}</ul></li>")
-        out.append("</ul></div>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return "\n".join(lines) + "\n"
 
 
-def _anchor(host, artifact):
-    return "f-" + "".join(ch if ch.isalnum() else "-" for ch in f"{host}-{artifact}")
+def render_ndjson(report):
+    """One JSON object per line and finding (Splunk, ELK): each line carries its run's context."""
+    run = report["run"]
+    context = {
+        "timestamp": run["end"],
+        "run_start": run["start"],
+        "mode": run["mode"],
+        "collection": run["collection"],
+        "collection_version": run["collection_version"],
+        "run_result": report["result"],
+    }
+    return "".join(json.dumps({**context, **finding}, sort_keys=True) + "\n" for finding in report["findings"])
+
+
+def render_report_set(report):
+    return {
+        REPORT_JSON: json.dumps(report, indent=2) + "\n",
+        REPORT_JUNIT: render_junit(report),
+        REPORT_HTML: render_html(report),
+        REPORT_PROMETHEUS: render_prometheus(report),
+        REPORT_NDJSON: render_ndjson(report),
+    }
+
+
+# -- files ------------------------------------------------------------------------------------------------------
 
 
 def run_directory_name(start):
     return start.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def write_report_set(report, report_dir, start=None):
-    """Write the run's JSON, JUnit and HTML into ``<report_dir>/<run time>/`` atomically; return that path."""
-    start = start or datetime.now(timezone.utc)
+def _point_latest(report_dir, name):
+    temporary_link = os.path.join(report_dir, LATEST + ".tmp")
+    if os.path.lexists(temporary_link):
+        os.unlink(temporary_link)
+    os.symlink(name, temporary_link)
+    os.replace(temporary_link, os.path.join(report_dir, LATEST))
+
+
+def _install_run_directory(documents, report_dir, name):
+    """Write ``documents`` into ``<report_dir>/<name>[-N]/`` whole (staging folder, one rename)."""
     os.makedirs(report_dir, exist_ok=True)
-    name = run_directory_name(start)
     final = os.path.join(report_dir, name)
     suffix = 1
-    while os.path.exists(final):
+    while os.path.lexists(final):
         suffix += 1
         final = os.path.join(report_dir, f"{name}-{suffix}")
     staging = tempfile.mkdtemp(prefix=".staging-", dir=report_dir)
     try:
-        documents = {
-            REPORT_JSON: json.dumps(report, indent=2, sort_keys=False) + "\n",
-            REPORT_JUNIT: render_junit(report),
-            REPORT_HTML: render_html(report),
-        }
-        for file_name, text in documents.items():
-            with open(os.path.join(staging, file_name), "w", encoding="utf-8") as handle:
-                handle.write(text)
+        for file_name, content in documents.items():
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(os.path.join(staging, file_name), mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as out:
+                out.write(content)
         os.chmod(staging, 0o755)  # noqa: S103 - reports are for people and CI servers to read
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    latest = os.path.join(report_dir, "latest")
-    temporary_link = latest + ".tmp"
-    if os.path.lexists(temporary_link):
-        os.unlink(temporary_link)
-    os.symlink(os.path.basename(final), temporary_link)
-    os.replace(temporary_link, latest)
+    _point_latest(report_dir, os.path.basename(final))
     return final
+
+
+def write_report_set(report, report_dir, start=None):
+    """Write every rendering into ``<report_dir>/<run time>/`` atomically, point ``latest`` at it; return it."""
+    start = start or datetime.now(timezone.utc)
+    return _install_run_directory(render_report_set(report), report_dir, run_directory_name(start))
+
+
+def copy_report_set(run_path, destination_dir):
+    """Copy a written report set to a second place (a persistent or shared folder), whole, with its own latest."""
+    documents = {}
+    for name in REPORT_FILES:
+        with open(os.path.join(run_path, name), "rb") as handle:
+            documents[name] = handle.read()
+    return _install_run_directory(documents, destination_dir, os.path.basename(run_path.rstrip(os.sep)))
+
+
+def write_file_atomically(path, text):
+    """Replace ``path`` in one rename (a reader such as node_exporter never sees half a file)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def prune_report_sets(report_dir, keep):
@@ -437,10 +626,32 @@ def prune_report_sets(report_dir, keep):
         entry
         for entry in os.listdir(report_dir)
         if not entry.startswith(".")
-        and entry != "latest"
+        and entry != LATEST
+        and not os.path.islink(os.path.join(report_dir, entry))
         and os.path.isfile(os.path.join(report_dir, entry, REPORT_JSON))
     )
     removed = runs[:-keep] if len(runs) > keep else []
     for entry in removed:
         shutil.rmtree(os.path.join(report_dir, entry), ignore_errors=True)
     return removed
+
+
+def publish(report, report_dir, keep=0, start=None, copy_dir=None, prometheus_file=None, result_file=None):
+    """Everything a run leaves behind: the report set, pruning, the copy, the textfile and the path marker."""
+    path = write_report_set(report, report_dir, start=start)
+    removed = prune_report_sets(report_dir, keep)
+    copied = None
+    if copy_dir:
+        copied = copy_report_set(path, copy_dir)
+        prune_report_sets(copy_dir, keep)
+    if prometheus_file:
+        write_file_atomically(prometheus_file, render_prometheus(report))
+    if result_file:
+        write_file_atomically(result_file, path + "\n")
+    return {
+        "report_path": path,
+        "report_files": list(REPORT_FILES),
+        "pruned": removed,
+        "copied_to": copied,
+        "prometheus_file": prometheus_file or None,
+    }

@@ -1,5 +1,5 @@
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Where Tableau's applications read OAuth configs and TDC files, per host.
 
 Turns the declared data (``tabops_oauth_configs``, ``tabops_tdc_files``) plus
@@ -33,7 +33,7 @@ DEFAULT_LAYOUTS = {
         "root_home": "/root",
         "desktop_repository": "{home}/Documents/My Tableau Repository",
         "prep_repository": "{home}/Documents/My Tableau Prep Repository",
-        # Linux Bridge (container) uses underscores; FACTS.md marks it unverified.
+        # Linux Bridge (container) uses underscores; unverified (docs/sources.md, "Folders").
         "bridge_repository": "{home}/Documents/My_Tableau_Bridge_Repository",
         "server_data_dir": "/var/opt/tableau/tableau_server",
         "user_group": "{user}",
@@ -125,6 +125,78 @@ def _owner_group(layout, user):
     return user, (group.format(user=user) if group else "")
 
 
+def merged_layout(os_family, layout=None):
+    """(layout family, path templates) for an OS family with the user's overrides applied."""
+    family = os_layout_family(os_family)
+    merged = dict(DEFAULT_LAYOUTS[family])
+    merged.update({key: value for key, value in (layout or {}).items() if value not in (None, "")})
+    return family, merged
+
+
+def host_folders(
+    applications=(),
+    desktop_users=(),
+    bridge_user="root",
+    os_family="Linux",
+    layout=None,
+    server_services=("vizqlserver", "backgrounder", "dataserver"),
+    server_file_owner="root",
+    server_file_group="root",
+    kinds=("oauth_config", "tdc"),
+):
+    """{(kind, application): [folder]} of every folder this host's applications read, and the problems found.
+
+    Computed once per host and managed whether or not a file lands in it (so that a config removed from the
+    data is removed from the host too).
+    """
+    family, layout = merged_layout(os_family, layout)
+    pathmod = _path_module(family)
+    problems = []
+    unknown_apps = sorted(set(applications) - set(TDC_APPLICATIONS))
+    if unknown_apps:
+        problems.append(f"applications: unknown {', '.join(unknown_apps)}; allowed: {', '.join(TDC_APPLICATIONS)}")
+    if any(app in applications for app in ("desktop", "prep")) and not desktop_users:
+        problems.append("tabops_desktop_users: a host that runs Tableau Desktop or Prep needs at least one user")
+    unknown_kinds = sorted(set(kinds) - set(FOLDER_BY_KIND))
+    if unknown_kinds:
+        problems.append(f"kinds: unknown {', '.join(unknown_kinds)}; allowed: {', '.join(FOLDER_BY_KIND)}")
+    folders = {}
+    for application in (app for app in TDC_APPLICATIONS if app in applications):
+        for kind in (kind for kind in FOLDER_BY_KIND if kind in kinds):
+            if application == "server":
+                if kind == "tdc" and layout.get("server_data_dir"):
+                    folders[(kind, application)] = [
+                        _folder(
+                            pathmod.join(layout["server_data_dir"], "data", "tabsvc", service, "Datasources"),
+                            server_file_owner,
+                            server_file_group,
+                        )
+                        for service in server_services
+                    ]
+                continue
+            folders[(kind, application)] = [
+                _folder(_repository_dir(layout, family, application, user, kind), *_owner_group(layout, user))
+                for user in _application_owners(application, desktop_users, bridge_user)
+            ]
+    return folders, problems
+
+
+def managed_dir_list(folders):
+    """The ``managed_dirs`` argument of the host module from :func:`host_folders`' folders, sorted by path."""
+    managed_dirs = {
+        folder["path"]: {**folder, "kind": kind, "application": application, "mode": "0755"}
+        for (kind, application), kind_folders in folders.items()
+        for folder in kind_folders
+    }
+    return sorted(managed_dirs.values(), key=lambda d: d["path"])
+
+
+def default_render(kind, document, managed_comment):
+    if kind == "oauth_config":
+        return render_oauth_config(document, managed_comment=managed_comment)
+    return render_tdc(document, managed_comment=managed_comment)
+
+
 def plan_host_files(
     oauth_configs=(),
     tdc_files=(),
@@ -140,6 +212,7 @@ def plan_host_files(
     server_file_owner="root",
     server_file_group="root",
     kinds=("oauth_config", "tdc"),
+    render=default_render,
 ):
     """Return ``{"files": [...], "managed_dirs": [...]}`` for one host.
 
@@ -147,46 +220,24 @@ def plan_host_files(
     ``bridge``). Every folder the host's applications read from is managed for
     each kind in ``kinds``, holding files or not, so that a config removed from
     the data is removed from the host too. Every problem in the data is collected and raised together as
-    :class:`HostLayoutError`, each naming the config or TDC it came from.
+    :class:`HostLayoutError`, each naming the config or TDC it came from. ``render(kind, document,
+    managed_comment)`` renders one document (the fleet plan passes a memoized one, so each distinct document
+    is rendered once per run).
     """
     family = os_layout_family(os_family)
-    merged_layout = dict(DEFAULT_LAYOUTS[family])
-    merged_layout.update({key: value for key, value in (layout or {}).items() if value not in (None, "")})
     pathmod = _path_module(family)
-    problems = []
     files = []
-
-    unknown_apps = sorted(set(applications) - set(TDC_APPLICATIONS))
-    if unknown_apps:
-        problems.append(f"applications: unknown {', '.join(unknown_apps)}; allowed: {', '.join(TDC_APPLICATIONS)}")
-    if any(app in applications for app in ("desktop", "prep")) and not desktop_users:
-        problems.append("tabops_desktop_users: a host that runs Tableau Desktop or Prep needs at least one user")
-    unknown_kinds = sorted(set(kinds) - set(FOLDER_BY_KIND))
-    if unknown_kinds:
-        problems.append(f"kinds: unknown {', '.join(unknown_kinds)}; allowed: {', '.join(FOLDER_BY_KIND)}")
-
-    # Every folder this host's applications read, per (kind, application): computed once, managed whether
-    # or not a file lands in it (so a config removed from the data is removed from the host too).
-    folders = {}
-    for application in (app for app in TDC_APPLICATIONS if app in applications):
-        for kind in (kind for kind in FOLDER_BY_KIND if kind in kinds):
-            if application == "server":
-                if kind == "tdc" and merged_layout.get("server_data_dir"):
-                    folders[(kind, application)] = [
-                        _folder(
-                            pathmod.join(merged_layout["server_data_dir"], "data", "tabsvc", service, "Datasources"),
-                            server_file_owner,
-                            server_file_group,
-                        )
-                        for service in server_services
-                    ]
-                continue
-            folders[(kind, application)] = [
-                _folder(
-                    _repository_dir(merged_layout, family, application, user, kind), *_owner_group(merged_layout, user)
-                )
-                for user in _application_owners(application, desktop_users, bridge_user)
-            ]
+    folders, problems = host_folders(
+        applications,
+        desktop_users,
+        bridge_user,
+        os_family,
+        layout,
+        server_services,
+        server_file_owner,
+        server_file_group,
+        kinds,
+    )
 
     def place(kind, application, label, file_name, content, mode, artifact):
         if (kind, application) not in folders:
@@ -217,7 +268,7 @@ def plan_host_files(
         if not targets:
             continue
         try:
-            content = render_oauth_config(_strip_rollout_keys(entry), managed_comment=managed_comment)
+            content = render("oauth_config", _strip_rollout_keys(entry), managed_comment)
         except TableauXmlError as exc:
             problems.append(f"{label}: {exc}")
             continue
@@ -238,7 +289,7 @@ def plan_host_files(
         if not targets:
             continue
         try:
-            content = render_tdc(_strip_rollout_keys(entry), managed_comment=managed_comment)
+            content = render("tdc", _strip_rollout_keys(entry), managed_comment)
         except TableauXmlError as exc:
             problems.append(f"{label}: {exc}")
             continue
@@ -254,9 +305,4 @@ def plan_host_files(
 
     if problems:
         raise HostLayoutError(problems)
-    managed_dirs = {
-        folder["path"]: {**folder, "kind": kind, "application": application, "mode": "0755"}
-        for (kind, application), kind_folders in folders.items()
-        for folder in kind_folders
-    }
-    return {"files": files, "managed_dirs": sorted(managed_dirs.values(), key=lambda d: d["path"])}
+    return {"files": files, "managed_dirs": managed_dir_list(folders)}

@@ -1,5 +1,5 @@
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Preflight consistency rules: pure functions from the declared state (and host facts) to findings.
 
 A finding is ``{severity, code, message, fix}`` plus, where known, ``host`` (one
@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError, iam_role_arn
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import (
     MIN_DRIVER_VERSIONS,
     MIN_TABLEAU_SERVER_VERSION,
@@ -22,11 +21,33 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
     compare_versions,
     parse_version,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
+    allowlist_entry_problems,
+    client_secret_problems,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError, iam_role_arn
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import DEFAULT_LAYOUTS, HostLayoutError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
+    KINDS,
+    OS_FAMILIES,
+    Renderer,
+    applications_of,
+    as_bool,
+    compact_files,
+    host_profile,
+    plan_host,
+    plan_inputs,
+    variable,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     PERMISSIONS_SPEC_KEYS,
     redshift_iam_lint,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import REDIRECT_PATH
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
+    REDIRECT_PATH,
+    ServerClientError,
+    server_oauth_clients,
+)
 
 SEVERITIES = ("error", "warning", "info")
 ROLLOUT_KEYS = ("install_on",)
@@ -91,19 +112,12 @@ def finding(severity, code, message, fix, **where):
 
 
 def _is_server(data):
-    return "server" in (data.get("applications") or []) or "tableau_server" in (data.get("groups") or [])
+    # The one rule of _host_plan.applications_of (groups union tabops_applications).
+    return "server" in applications_of(data.get("groups"), data.get("applications"))
 
 
 def _client_apps(data):
-    apps = data.get("applications") or []
-    groups = data.get("groups") or []
-    derived = set(apps)
-    if not apps:
-        if "tableau_bridge" in groups:
-            derived.add("bridge")
-        if "tableau_desktop" in groups:
-            derived.update(("desktop", "prep"))
-    return derived
+    return set(applications_of(data.get("groups"), data.get("applications"))) & set(CLIENT_APPLICATIONS)
 
 
 def _content(config):
@@ -795,3 +809,372 @@ def summarize(findings):
         )
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
     return {"counts": counts, "lines": lines}
+
+
+# --- every variable of the data model, before any host is touched -------------------------------------------------
+
+_TSM_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$")
+_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_UNIT_RE = re.compile(r"^[A-Za-z0-9:_.@\\\-]+$")
+_VERSION_RE = re.compile(r"^\d+(?:\.\d+)*$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+CHOICES = {
+    "tabops_applications": ("server", "desktop", "prep", "bridge"),
+    "tabops_os_family": OS_FAMILIES,
+    "tabops_tdc_conflicts": ("fail", "warn"),
+    "tabops_tsm_apply": ("immediate", "defer"),
+    "tabops_odbc_version_sources": ("package", "version_file", "library"),
+}
+BOOL_VARS = (
+    "tabops_backup",
+    "tabops_group_federation",
+    "tabops_tsm_allow_force_keys",
+    "tabops_tsm_ignore_warnings",
+    "tabops_tsm_wait_for_status",
+    "tabops_preflight_host_checks",
+    "tabops_preflight_driver_required",
+    "tabops_preflight_use_tsm",
+)
+LIST_OF_DICT_VARS = ("tabops_oauth_configs", "tabops_tdc_files", "tabops_redshift_connections")
+PATH_KEYS = tuple(DEFAULT_LAYOUTS["Linux"])
+
+
+def _name_problem(value):
+    """Why ``value`` cannot be a user or group name on any OS (None: it can)."""
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string, got %r" % (value,)
+    if _CONTROL_RE.search(value) or "/" in value or "\\" in value or value in (".", "..") or value.startswith("-"):
+        return "%r is not a user or group name" % value
+    return None
+
+
+def _int_problem(value, minimum):
+    try:
+        number = int(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or (isinstance(value, str) and not value.strip().isdigit()):
+        return "must be a whole number, got %r" % (value,)
+    if number < minimum:
+        return "must be at least %d, got %d" % (minimum, number)
+    return None
+
+
+def _str_list_problems(name, value, check=None):
+    if not isinstance(value, (list, tuple)):
+        return [(name, "must be a list of strings, got %s" % type(value).__name__)]
+    problems = []
+    for index, item in enumerate(value):
+        problem = check(item) if check else (None if isinstance(item, str) else "must be a string")
+        if problem:
+            problems.append(("%s[%d]" % (name, index), problem))
+    return problems
+
+
+def variable_problems(host_vars, inventory_hosts=None):
+    """[(field, problem)] for every data-model variable of one host (unset ones are their defaults)."""
+    value = lambda name: variable(host_vars, name)  # noqa: E731
+    problems = []
+    for name in LIST_OF_DICT_VARS:
+        items = value(name)
+        if not isinstance(items, (list, tuple)):
+            problems.append((name, "must be a list of dicts, got %s" % type(items).__name__))
+            continue
+        problems += [
+            ("%s[%d]" % (name, index), "must be a dict, got %s" % type(item).__name__)
+            for index, item in enumerate(items)
+            if not isinstance(item, dict)
+        ]
+    for name in BOOL_VARS:
+        try:
+            as_bool(value(name))
+        except ValueError as exc:
+            problems.append((name, str(exc)))
+    for name, minimum in (
+        ("tabops_backup_keep", 0),
+        ("tabops_tsm_request_timeout", 1),
+        ("tabops_tsm_status_timeout", 1),
+        ("tabops_tsm_status_poll_interval", 1),
+        ("tabops_tsm_lock_timeout", 0),
+    ):
+        problem = _int_problem(value(name), minimum)
+        if problem:
+            problems.append((name, problem))
+    for name in ("tabops_os_family", "tabops_tdc_conflicts", "tabops_tsm_apply"):
+        if value(name) not in CHOICES[name]:
+            problems.append(
+                (name, "must be one of %s, got %r" % (", ".join(repr(c) for c in CHOICES[name]), value(name)))
+            )
+    for name in ("tabops_applications", "tabops_odbc_version_sources"):
+        choices = CHOICES[name]
+        problems += _str_list_problems(
+            name,
+            value(name),
+            lambda item, c=choices: None if item in c else "must be one of %s, got %r" % (", ".join(c), item),
+        )
+    problems += _str_list_problems("tabops_desktop_users", value("tabops_desktop_users"), _name_problem)
+    for name in ("tabops_bridge_user", "tabops_server_file_owner", "tabops_server_file_group"):
+        problem = _name_problem(value(name))
+        if problem:
+            problems.append((name, problem))
+    problems += _str_list_problems(
+        "tabops_server_services",
+        value("tabops_server_services"),
+        lambda item: (
+            None if isinstance(item, str) and _SERVICE_RE.match(item) else "%r is not a service name" % (item,)
+        ),
+    )
+    separator = value("tabops_odbc_extras_allowlist_separator")
+    if not isinstance(separator, str) or len(separator) != 1 or separator.isalnum() or separator.isspace():
+        problems.append(
+            ("tabops_odbc_extras_allowlist_separator", "must be one punctuation character, got %r" % (separator,))
+        )
+        separator = ","
+    allowlist = value("tabops_odbc_extras_allowlist")
+    if not isinstance(allowlist, (list, tuple)):
+        problems.append(("tabops_odbc_extras_allowlist", "must be a list of ODBC key names"))
+    else:
+        for index, entry in enumerate(allowlist):
+            problems += [
+                ("tabops_odbc_extras_allowlist[%d]" % index, p) for p in allowlist_entry_problems(entry, separator)
+            ]
+    key = value("tabops_odbc_extras_allowlist_key")
+    if not isinstance(key, str) or not _TSM_KEY_RE.match(key):
+        problems.append(
+            (
+                "tabops_odbc_extras_allowlist_key",
+                "must be a tsm key such as native_api.odbc_extras_allowlist, got %r" % (key,),
+            )
+        )
+    url = value("tabops_server_url")
+    if not isinstance(url, str):
+        problems.append(("tabops_server_url", "must be a string"))
+    elif url:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or _CONTROL_RE.search(url):
+            problems.append(("tabops_server_url", "must be Tableau Server's https:// URL, got %r" % url))
+    for name, may_be_empty in (
+        ("tabops_tsm_path", True),
+        ("tabops_tsm_packages_dir", False),
+        ("tabops_tsm_lock_file", True),
+    ):
+        path = value(name)
+        if not isinstance(path, str) or (path and not path.startswith("/")) or (not path and not may_be_empty):
+            problems.append((name, "must be an absolute path%s, got %r" % (" or empty" if may_be_empty else "", path)))
+    unit = value("tabops_bridge_service")
+    if not isinstance(unit, str) or (unit and not _UNIT_RE.match(unit)):
+        problems.append(("tabops_bridge_service", "must be a systemd unit name or empty, got %r" % (unit,)))
+    node = value("tabops_tsm_node")
+    if not isinstance(node, str):
+        problems.append(("tabops_tsm_node", "must be an inventory host name"))
+    elif node and inventory_hosts is not None and node not in inventory_hosts:
+        problems.append(("tabops_tsm_node", "%r is not a host of the inventory" % node))
+    paths = value("tabops_paths")
+    if not isinstance(paths, dict):
+        problems.append(("tabops_paths", "must be a dict of path templates"))
+    else:
+        for path_key, template in sorted(paths.items(), key=lambda kv: str(kv[0])):
+            if path_key not in PATH_KEYS:
+                problems.append(("tabops_paths.%s" % path_key, "unknown key; allowed: %s" % ", ".join(PATH_KEYS)))
+            elif template is not None and (not isinstance(template, str) or _CONTROL_RE.search(template)):
+                problems.append(("tabops_paths.%s" % path_key, "must be a path template string"))
+    versions = value("tabops_preflight_min_driver_versions")
+    if not isinstance(versions, dict):
+        problems.append(("tabops_preflight_min_driver_versions", "must be a dict {v1: version, v2: version}"))
+    else:
+        for generation, version in sorted(versions.items(), key=lambda kv: str(kv[0])):
+            if generation not in ("v1", "v2"):
+                problems.append(
+                    ("tabops_preflight_min_driver_versions.%s" % generation, "unknown key; allowed: v1, v2")
+                )
+            elif not _VERSION_RE.match(str(version)):
+                problems.append(
+                    ("tabops_preflight_min_driver_versions.%s" % generation, "%r is not a version" % (version,))
+                )
+    minimum = value("tabops_preflight_min_server_version")
+    if not _VERSION_RE.match(str(minimum)):
+        problems.append(("tabops_preflight_min_server_version", "%r is not a version such as 2023.3.2" % (minimum,)))
+    supported = value("tabops_preflight_supported_os")
+    if supported is not None and (
+        not isinstance(supported, dict) or not all(isinstance(v, (list, tuple)) for v in supported.values())
+    ):
+        problems.append(("tabops_preflight_supported_os", "must be a dict of OS id to a list of versions"))
+    search = value("tabops_odbc_driver_search")
+    if not isinstance(search, dict) or not all(k in ("v1", "v2") and isinstance(v, dict) for k, v in search.items()):
+        problems.append(("tabops_odbc_driver_search", "must be a dict with keys v1 and/or v2, each a dict"))
+    configs = value("tabops_oauth_configs")
+    for index, config in enumerate(configs if isinstance(configs, (list, tuple)) else ()):
+        block = config.get("server_client") if isinstance(config, dict) else None
+        if isinstance(block, dict) and "client_secret" in block:
+            label = "tabops_oauth_configs[%d] (%s).server_client.client_secret" % (index, config.get("id", "no id"))
+            problems += [(label, p) for p in client_secret_problems(block["client_secret"])]
+    return problems
+
+
+def _grouped(entries):
+    """{(field, problem): [hosts]} preserving first-seen order: group_vars repeat one mistake on every host."""
+    grouped = {}
+    for host, field, problem in entries:
+        members = grouped.setdefault((field, problem), [])
+        if host not in members:
+            members.append(host)
+    return grouped
+
+
+def facts_for_findings(result, is_server):
+    """The ``facts`` of :func:`host_findings` from a registered redshift_odbc_facts / host_facts result."""
+    if not isinstance(result, dict) or result.get("skipped"):
+        return None
+    if result.get("unreachable"):
+        return {"unreachable": True}
+    if result.get("failed"):
+        return {"failed": True, "msg": result.get("msg") or "failed"}
+    return dict(result, is_server=bool(is_server))
+
+
+def host_check_options(host_vars):
+    """The keyword arguments of :func:`host_findings` from a host's variables."""
+    return {
+        "driver_required": as_bool(variable(host_vars, "tabops_preflight_driver_required")),
+        "supported_os": variable(host_vars, "tabops_preflight_supported_os"),
+        "min_versions": variable(host_vars, "tabops_preflight_min_driver_versions"),
+        "min_server": variable(host_vars, "tabops_preflight_min_server_version"),
+    }
+
+
+def finalize(found, everyone):
+    """Give every finding ``hosts`` and a one-line ``summary``; errors first."""
+    everyone = sorted(everyone)
+    order = {"error": 0, "warning": 1, "info": 2}
+    for item in found:
+        if "hosts" not in item:
+            item["hosts"] = [item["host"]] if item.get("host") else everyone
+        item["summary"] = "%s %s [%s]: %s%s" % (
+            item["severity"].upper(),
+            item["code"],
+            ", ".join(item["hosts"]) if len(item["hosts"]) < len(everyone) or len(everyone) == 1 else "all hosts",
+            item["message"],
+            " -- fix: %s" % item["fix"] if item.get("fix") else "",
+        )
+    return sorted(found, key=lambda item: order.get(item["severity"], 3))
+
+
+def summary_lines(findings):
+    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    head = "preflight: %d error(s), %d warning(s), %d info" % (counts["error"], counts["warning"], counts["info"])
+    return counts, [head] + [item["summary"] for item in findings]
+
+
+def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=None):
+    """The fleet plan, once per run: every finding, each distinct document rendered once, every host's files.
+
+    ``hosts_vars`` is ``{host: variables}`` (unset variables take the data model's defaults), ``groups`` the
+    inventory's groups, ``host_facts`` ``{host: registered redshift_odbc_facts result}`` when the hosts were
+    read first (playbooks/preflight.yml). Returns ``{findings, counts, lines, errors, documents, hosts,
+    tsm_node, renders}``; ``hosts[host]`` is ``{profile, inputs, files}`` (files without their
+    content: ``sha256`` names the text in ``documents``) or ``{profile}`` only when the host's data has errors.
+    """
+    renderer = render or Renderer()
+    inventory_hosts = set((groups or {}).get("all") or []) or None
+    profiles = {host: host_profile(host, data, groups) for host, data in hosts_vars.items()}
+    found, bad_vars, layout = [], [], []
+    plans = {}
+    for host in sorted(hosts_vars):
+        data, profile = hosts_vars[host], profiles[host]
+        problems = variable_problems(data, inventory_hosts)
+        bad_vars += [(host, field, problem) for field, problem in problems]
+        if problems or not profile["is_tableau_host"]:
+            plans[host] = {"profile": profile}
+            continue
+        try:
+            plan = plan_host(profile, data, render=renderer)
+        except HostLayoutError as exc:
+            layout += [(host, "", problem) for problem in exc.problems]
+            plans[host] = {"profile": profile}
+            continue
+        plans[host] = {
+            "profile": profile,
+            "inputs": plan_inputs(host, data, groups, KINDS),
+            # managed_dirs are the profile's folders (of the kinds the action manages).
+            "files": compact_files(plan["files"]),
+        }
+        if profile["is_server"]:
+            try:
+                server_oauth_clients(variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url"))
+            except ServerClientError as exc:
+                layout += [(host, "", problem) for problem in exc.problems]
+    for (field, problem), members in _grouped(bad_vars).items():
+        found.append(
+            finding(
+                "error",
+                "variable-invalid",
+                "%s: %s (host%s %s)" % (field, problem, "s" if len(members) > 1 else "", ", ".join(members)),
+                "correct %s (docs/data-model.md)" % field.split("[")[0].split(".")[0],
+                hosts=members,
+                field=field,
+            )
+        )
+    for (_field, problem), members in _grouped(layout).items():
+        found.append(
+            finding(
+                "error",
+                "declared-data-invalid",
+                "%s (host%s %s)" % (problem, "s" if len(members) > 1 else "", ", ".join(members)),
+                "correct the declared data (docs/data-model.md)",
+                hosts=members,
+            )
+        )
+    tsm_nodes = sorted({p["tsm_node"] for p in profiles.values() if p["is_server"] and p["tsm_node"]})
+    if len(tsm_nodes) > 1:
+        found.append(
+            finding(
+                "error",
+                "tsm-node-ambiguous",
+                "the Tableau Server hosts name different tsm nodes: %s" % ", ".join(tsm_nodes),
+                "set tabops_tsm_node once (group_vars/tableau_server) or list one host in tableau_server_initial",
+                field="tabops_tsm_node",
+            )
+        )
+    tsm_node = tsm_nodes[0] if tsm_nodes else next((p["tsm_node"] for p in profiles.values() if p["tsm_node"]), "")
+    if tsm_node in profiles and not profiles[tsm_node]["is_server"]:
+        found.append(
+            finding(
+                "error",
+                "tsm-node-not-a-server",
+                "the tsm node %s is not a Tableau Server host (not in tableau_server, no server in "
+                "tabops_applications)" % tsm_node,
+                "point tabops_tsm_node (or tableau_server_initial) at the cluster's initial node",
+                host=tsm_node,
+                field="tabops_tsm_node",
+            )
+        )
+    if not bad_vars:
+        data = {}
+        for host, host_vars in hosts_vars.items():
+            data[host] = {
+                "groups": profiles[host]["groups"],
+                "applications": profiles[host]["applications"],
+                "oauth_configs": variable(host_vars, "tabops_oauth_configs"),
+                "tdc_files": variable(host_vars, "tabops_tdc_files"),
+                "group_federation": as_bool(variable(host_vars, "tabops_group_federation")),
+                "odbc_extras_allowlist": variable(host_vars, "tabops_odbc_extras_allowlist"),
+                "server_url": variable(host_vars, "tabops_server_url"),
+                "redshift_connections": variable(host_vars, "tabops_redshift_connections"),
+            }
+        found += fleet_findings(data, iam_vars=iam_vars or {})
+    for host, result in sorted((host_facts or {}).items()):
+        if host in hosts_vars and not any(h == host for h, _f, _p in bad_vars):
+            facts = facts_for_findings(result, profiles[host]["is_server"])
+            found += host_findings(host, facts, **host_check_options(hosts_vars[host]))
+    found = finalize(found, hosts_vars)
+    counts, lines = summary_lines(found)
+    return {
+        "findings": found,
+        "counts": counts,
+        "lines": lines,
+        "errors": counts["error"],
+        "documents": dict(renderer.documents),
+        "hosts": plans,
+        "tsm_node": tsm_node,
+        "renders": renderer.renders,
+    }

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 """IAM documents for Redshift IAM OAuth (Tableau) and a lint for their classic mistakes.

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 """Server-level OAuth clients (tsm ``oauth.config.clients``) from the declared configs."""

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Integration tests run real ansible-playbook against a real lab fleet."""
 
 # Imported for its pytest fixture, which tests receive by name.

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """A lab fleet for integration tests: start, inspect, run playbooks, stop.
 
 Tests get a fresh fleet of their own (its own fleet id), reached over real SSH
@@ -133,13 +135,23 @@ class Fleet:
         return json.loads(self.read(host, TSM_STATE))
 
     def snapshot(self, host):
-        """Checksum, mtime, owner and mode of every file the collection could touch on a host.
+        """Type, mode, owner, group, mtime and path of every folder, file and link the collection could touch on a
+        host, plus the checksum of every file: a check-mode run must leave it identical.
 
-        The tsm stand-in's own state (it logs every call) is compared through tsm_state().
+        Fails when the host cannot be read (a failed exec must not give two equal empty snapshots) and when the
+        snapshot is empty. The tsm stand-in's own state (it logs every call) is compared through tsm_state().
         """
         roots = " ".join(WATCHED_ROOTS)
-        find = f"find {roots} -xdev -type f -not -path '*/tsm-standin/*' -printf '%p %T@ %u %m '"
-        listing = self.sh(host, find + " -exec sha256sum {} \\; 2>/dev/null | sort", check=False)
+        script = (
+            f'set -e; roots=\'\'; for r in {roots}; do if [ -e "$r" ]; then roots="$roots $r"; fi; done; '
+            '[ -n "$roots" ] || { echo "no watched folder exists" >&2; exit 3; }; '
+            "find $roots -xdev -not -path '*/tsm-standin' -not -path '*/tsm-standin/*' "
+            "-printf '%y %m %u %g %T@ %p\\n' | LC_ALL=C sort; "
+            "find $roots -xdev -type f -not -path '*/tsm-standin/*' -exec sha256sum {} + | LC_ALL=C sort"
+        )
+        listing = self.sh(host, script)
+        lines = listing.splitlines()
+        assert any(line.startswith("d ") for line in lines), f"{host}: snapshot lists no folder:\n{listing}"
         return listing
 
     def hosts(self):
@@ -188,3 +200,19 @@ def fleet(tmp_path, request):
     finally:
         lab.down()
         shutil.rmtree(tmp_path / "inventory", ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shared_fleet(tmp_path_factory, request):
+    """One lab fleet for every test of a module (sizes from the module's FLEET_SIZE); tests reset what they use."""
+    if lab_available():
+        pytest.skip(lab_available())
+    sizes = getattr(request.module, "FLEET_SIZE", {})
+    fleet_id = "im" + format(abs(hash(request.module.__name__)) % 0xFFFF, "x")
+    workdir = tmp_path_factory.mktemp("shared-fleet")
+    lab = Fleet(fleet_id, workdir, **sizes).up()
+    try:
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(workdir / "inventory", ignore_errors=True)

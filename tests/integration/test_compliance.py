@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Scheduled compliance runs (scripts/compliance, playbooks/compliance.yml) on a real lab fleet."""
 
 import json
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from junitparser import Error, Failure, JUnitXml
 from labfleet import REPO, requires_lab
 
@@ -195,6 +198,13 @@ def test_every_kind_of_drift_is_reported_field_by_field_and_nothing_is_written(f
         assert report["hosts"]["desktop1"] == "unreachable"
         assert finding(report, "desktop1", "host")["status"] == "unreachable"
         assert finding(report, "bridge1", "unmanaged files")["status"] == "unmanaged_conflict"
+        # Unreachable wins the exit status (docs/compliance.md), and the summary still shows the drift.
+        hosts = report["run"]["hosts"]
+        assert (hosts["unreachable"], hosts["unmanaged_conflict"], hosts["drift"]) == (1, 1, 1), hosts
+        assert "compliance: unreachable (exit status 4); hosts: unreachable 1, unmanaged_conflict 1, drift 1" in (
+            completed.stdout
+        )
+        assert report["run"]["findings"]["drift"] >= 3
     finally:
         os.unlink(canary_path)
 
@@ -285,3 +295,107 @@ def test_reports_read_by_a_junit_parser_and_a_browser(fleet, tmp_path):
     # Kept for a person to look at (tests/output is not committed).
     (REPO / "tests" / "output").mkdir(exist_ok=True)
     shutil.copy(shot, REPO / "tests" / "output" / "compliance-report.png")
+
+
+def collection_playbook(fleet, cwd, *options, **variables):
+    """``ansible-playbook tabops.redshift_oauth.compliance`` as AWX or a person runs it: no wrapper, no callback."""
+    vars_file = cwd / f"vars-{len(list(cwd.glob('vars-*.json')))}.json"
+    vars_file.write_text(json.dumps(variables))
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),  # the lab's SSH options; collections from the checkout's link
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_SHOW_CUSTOM_STATS="1",
+        ANSIBLE_NOCOLOR="1",
+    )
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
+    completed = subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "ansible-playbook"),
+            "tabops.redshift_oauth.compliance",
+            "-i",
+            str(fleet.inventory),
+            "-e",
+            f"@{vars_file}",
+            *options,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = json.loads(completed.stdout) if completed.stdout.startswith("{") else {}
+    return completed, output
+
+
+def test_the_collection_playbook_alone_reports_sets_stats_and_fails_on_drift_when_asked(fleet, tmp_path):
+    converge(fleet)
+    set_capability(
+        fleet, "desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml", "OAUTH_CAP_REQUIRE_PKCE", "false"
+    )
+    before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+    reports = tmp_path / "reports"
+
+    completed, output = collection_playbook(fleet, tmp_path, tabops_compliance_report_dir=str(reports))
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr  # drift alone: not a failed job
+    report_path = (reports / "latest").resolve()
+    report = json.loads((report_path / "compliance.json").read_text())
+    assert report["run"]["mode"] == "check"  # run directly, without --check: the checks ran in check mode
+    assert (report["result"], report["exit_code"]) == ("drift", 2)
+    assert report["hosts"]["desktop1"] == "drift"
+    assert sorted(os.listdir(report_path)) == sorted(
+        ["compliance.json", "junit.xml", "report.html", "compliance.prom", "findings.ndjson"]
+    )
+    stats = output["global_custom_stats"]
+    assert (stats["tabops_compliance_status"], stats["tabops_compliance_exit_code"]) == ("drift", 2)
+    assert stats["tabops_compliance_hosts"]["drift"] == 1 and stats["tabops_compliance_report_path"] == str(report_path)
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
+
+    # An AWX check job with the opt-in: red on drift, the report written all the same.
+    completed, output = collection_playbook(
+        fleet, tmp_path, "--check", tabops_compliance_report_dir=str(reports), tabops_compliance_fail_on_drift=True
+    )
+    assert completed.returncode == 2, completed.stdout[-3000:]
+    second = json.loads(((reports / "latest").resolve() / "compliance.json").read_text())
+    assert (second["run"]["mode"], second["result"]) == ("check", "drift")
+    assert (reports / "latest").resolve() != report_path
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
+
+
+def comparable(report):
+    return report["hosts"], [(f["host"], f["artifact"], f["status"], f["message"]) for f in report["findings"]]
+
+
+def test_hosts_outside_the_tableau_groups_change_nothing_in_the_report(fleet, tmp_path):
+    converge(fleet)
+    completed, report, _path = compliance(fleet, tmp_path / "before")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    reachable = yaml.safe_load((fleet.inventory / "hosts.yml").read_text())["all"]["children"]["tableau_server"]
+    tsnode2 = reachable["hosts"]["tsnode2"]
+    (fleet.inventory / "others.yml").write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {"ungrouped-db": {"ansible_connection": "local"}},
+                    "children": {
+                        "monitoring": {
+                            "hosts": {
+                                # A reachable host (the address of a lab node) and one that is down.
+                                "monitor1": {k: v for k, v in tsnode2.items() if k.startswith("ansible_")},
+                                "jumphost-down": {
+                                    "ansible_host": "127.0.0.1",
+                                    "ansible_port": 9,
+                                    "ansible_user": "root",
+                                },
+                            }
+                        }
+                    },
+                }
+            }
+        )
+    )
+    completed, with_others, _path = compliance(fleet, tmp_path / "after")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert comparable(with_others) == comparable(report)
+    assert not {"ungrouped-db", "monitor1", "jumphost-down"} & set(with_others["hosts"])

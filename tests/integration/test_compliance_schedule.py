@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The compliance_schedule role on a lab host acting as the controller host."""
 
 import json
@@ -7,6 +9,7 @@ import subprocess
 import pytest
 import yaml
 from labfleet import REPO, requires_lab
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = [pytest.mark.lab, requires_lab]
 
@@ -39,6 +42,7 @@ def test_systemd_timer_runs_the_entry_point_and_keeps_the_newest_report_sets(fle
         "compliance_schedule_report_dir": str(report_dir),
         "compliance_schedule_keep": 2,
         "compliance_schedule_success_exit_statuses": [0, 2],
+        "compliance_schedule_prometheus_file": str(tmp_path / "textfile" / "tabops_compliance.prom"),
     }
     playbook = schedule_playbook(tmp_path, **role_vars)
 
@@ -79,6 +83,14 @@ def test_systemd_timer_runs_the_entry_point_and_keeps_the_newest_report_sets(fle
     assert len(runs) == 2
     latest = json.loads((report_dir / "latest" / "compliance.json").read_text())
     assert latest["result"] == "compliant"
+    # node_exporter's textfile collector reads the last run's gauges.
+    samples = {
+        (sample.name, sample.labels.get("status")): sample.value
+        for family in text_string_to_metric_families((tmp_path / "textfile" / "tabops_compliance.prom").read_text())
+        for sample in family.samples
+    }
+    assert samples[("tabops_compliance_exit_code", None)] == 0
+    assert samples[("tabops_compliance_hosts", "compliant")] == latest["run"]["hosts"]["total"]
 
     removed = fleet.playbook(str(schedule_playbook(tmp_path, **role_vars, compliance_schedule_state="absent")))
     assert removed.returncode == 0

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The built-in lab fleet end to end: real namespaces, real sshd, real ssh client (`pytest -m lab`, root)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Preflight (playbooks/preflight.yml, run first by site.yml) on a real lab fleet with stand-in ODBC drivers."""
 
 from __future__ import annotations
@@ -28,12 +30,17 @@ def summary(run):
     return result["msg"]
 
 
-def failed_hosts(run):
-    return sorted(
-        host
-        for host, results in run.host_results("Stop on preflight errors").items()
-        if any(r.get("failed") for r in results)
-    )
+def failed_hosts(run, fleet):
+    """The hosts the preflight's errors name (the run stops for all of them: one run_once check)."""
+    named = set()
+    for line in summary(run):
+        if line.startswith("ERROR "):
+            where = line.split("[", 1)[1].split("]", 1)[0]
+            named.update(fleet.hosts() if where == "all hosts" else where.split(", "))
+    return sorted(named)
+
+
+SYNC = "Sync this host's Tableau files in one call"
 
 
 def facts_of(run):
@@ -61,12 +68,12 @@ def test_old_new_and_missing_drivers_give_the_right_findings_and_exit(fleet):
     assert lines[2].startswith("ERROR driver-too-old [tsnode2]: host tsnode2: Redshift ODBC driver v2 2.0.0.11")
     assert "older than 2.0.1.0" in lines[2] and "fix: upgrade the driver to v2 2.0.1.0" in lines[2]
     assert sorted(line.split()[1:3] for line in lines[3:]) == [["driver-ok", "[bridge1]:"], ["driver-ok", "[tsnode1]:"]]
-    assert failed_hosts(run) == ["desktop1", "tsnode2"]
+    assert failed_hosts(run, fleet) == ["desktop1", "tsnode2"]
 
     # The lab default (driver not required) makes a missing driver information, an old one still an error.
     run = fleet.playbook("playbooks/preflight.yml")
     assert run.returncode == 2
-    assert failed_hosts(run) == ["tsnode2"]
+    assert failed_hosts(run, fleet) == ["tsnode2"]
     assert any(line.startswith("INFO driver-missing [desktop1]") for line in summary(run))
 
     install_driver(fleet, "tsnode2", "remove", "v2")
@@ -77,26 +84,46 @@ def test_old_new_and_missing_drivers_give_the_right_findings_and_exit(fleet):
     assert summary(run)[0] == "preflight: 0 error(s), 0 warning(s), 4 info"
 
 
-def test_site_refuses_to_touch_any_host_when_preflight_finds_an_error(fleet):
+def test_site_reports_a_hosts_driver_error_from_its_one_call_and_rolls_out_the_others(fleet):
+    """site.yml reads the host facts in the same call that syncs the files (no second round trip): a host whose
+    driver is too old fails with the finding; the other hosts and the cluster's settings are done. Run
+    playbooks/preflight.yml first to check the hosts without touching any."""
     for host in ("tsnode1", "tsnode2", "bridge1"):
         install_driver(fleet, host, "v2", "2.0.1.0", "package")
     install_driver(fleet, "desktop1", "v1", "1.4.65.1000", "package")
-    before = {host: fleet.snapshot(host) for host in fleet.hosts()}
 
     run = fleet.playbook("playbooks/site.yml", extra_vars=REQUIRED)
     assert run.returncode == 2
-    assert failed_hosts(run) == ["desktop1"]
-    assert run.host_results("Sync this host's OAuth config and TDC files") == {}
-    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
-    assert fleet.tsm_state()["restarts"] == 0 and fleet.tsm_state()["pending"] == {}
+    results = {host: rs[0] for host, rs in run.host_results(SYNC).items()}
+    assert sorted(host for host, result in results.items() if result.get("failed")) == ["desktop1"]
+    assert "ERROR driver-too-old [desktop1]" in results["desktop1"]["msg"]
+    assert [f["code"] for f in results["desktop1"]["preflight"] if f["severity"] == "error"] == ["driver-too-old"]
+    assert [f["code"] for f in results["tsnode1"]["preflight"]] == ["driver-ok"]
+    assert results["tsnode1"]["host_facts"]["drivers"]["v2"]["version"] == "2.0.1.0"
+    assert fleet.tsm_state()["restarts"] == 1
+    assert run.host_results("Read this host's Redshift ODBC driver") == {}  # no second round trip
 
-    # Skipping the host checks (e.g. for compliance runs) lets the rollout go ahead.
+    # Skipping the host checks lets the host pass.
     run = fleet.playbook("playbooks/site.yml", extra_vars=dict(REQUIRED, tabops_preflight_host_checks=False))
     assert run.returncode == 0, run.stdout[-3000:]
-    assert all(
-        r.get("skipped") for rs in run.host_results("Read this host's Redshift ODBC driver").values() for r in rs
-    )
-    assert fleet.tsm_state()["restarts"] == 1
+    assert all("preflight" not in rs[0] for rs in run.host_results(SYNC).values())
+
+
+def test_site_refuses_to_touch_any_host_when_the_declared_data_is_bad(fleet):
+    before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+    data = copy.deepcopy(LAB_DATA)
+    data["tabops_odbc_extras_allowlist"] = ["Foo,Bar", "Key\nOther"]
+    data["tabops_backup_keep"] = -1
+    run = fleet.playbook("playbooks/site.yml", extra_vars=data)
+    assert run.returncode == 2
+    errors = [line for line in summary(run) if line.startswith("ERROR ")]
+    assert len(errors) == 3, errors
+    assert any("tabops_odbc_extras_allowlist[0]" in line and "separator" in line for line in errors)
+    assert any("tabops_odbc_extras_allowlist[1]" in line and "control character" in line for line in errors)
+    assert any(line.startswith("ERROR variable-invalid [all hosts]: tabops_backup_keep") for line in errors)
+    assert run.host_results(SYNC) == {}
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
+    assert fleet.tsm_state()["restarts"] == 0 and fleet.tsm_state()["pending"] == {}
 
 
 @pytest.mark.fleet_size(servers=1, bridges=0, desktops=1)
@@ -145,7 +172,7 @@ def test_a_config_that_differs_in_one_group_is_found_and_its_secret_never_shown(
         " desktop1 and tsnode1 (field: server_client.client_secret) -- fix: a config id must mean the same config"
         " everywhere (only install_on may differ): rename one of them or make them equal"
     ]
-    assert failed_hosts(run) == ["desktop1", "tsnode1"]
+    assert failed_hosts(run, fleet) == ["desktop1", "tsnode1"]
     for verbose in (run, fleet.playbook("playbooks/preflight.yml", verbosity=3)):
         output = verbose.stdout + verbose.stderr
         assert "canary-group-secret-8c1f" not in output
@@ -161,4 +188,4 @@ def test_a_host_that_is_down_is_a_warning_and_the_others_are_checked(fleet):
     lines = summary(run)
     assert any(line.startswith("WARNING host-unreachable [bridge1]") for line in lines), lines
     assert any(line.startswith("ERROR driver-too-old [desktop1]") for line in lines), lines
-    assert failed_hosts(run) == ["desktop1"]
+    assert failed_hosts(run, fleet) == ["desktop1"]

@@ -1,10 +1,12 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Fleet rollout (playbooks/site.yml) on a real lab fleet over SSH."""
 
 import copy
 
 import pytest
 import yaml
-from labfleet import LAB_GROUP_VARS, requires_lab
+from labfleet import LAB_GROUP_VARS, TSM_STATE, requires_lab
 
 pytestmark = [pytest.mark.lab, requires_lab]
 
@@ -17,8 +19,8 @@ LAB_DATA = yaml.safe_load((LAB_GROUP_VARS / "all" / "tabops.yml").read_text())
 def sync_results(run):
     """{host: tableau_artifacts result} of the one sync task per host."""
     found = run.host_results("Sync this host's Tableau files in one call")
-    # The preflight play includes the same role in plan-only mode, where the sync task is skipped.
-    return {host: next(r for r in results if not r.get("skipped")) for host, results in found.items()}
+    assert all(len(results) == 1 for results in found.values()), found
+    return {host: results[0] for host, results in found.items()}
 
 
 def file_actions(run):
@@ -178,3 +180,55 @@ def test_secrets_never_reach_the_output(fleet):
     path = f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml"
     assert "canary-desktop-secret-5b1f" in fleet.read("desktop1", path)
     assert fleet.sh("desktop1", f"stat -c '%U %a' '{path}'").strip() == "analyst1 600"
+
+
+ALLOWLIST = "native_api.odbc_extras_allowlist"
+
+
+def drift_both(fleet):
+    """A hand-edited config on desktop1 and the group_federation entry gone from the applied allowlist."""
+    fleet.write("desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml", "<pluginOAuthConfig/>", "analyst1")
+    script = (
+        "import json; p = %r; d = json.load(open(p)); "
+        "d['configuration'][%r] = 'KeepAlive,SSLMode'; json.dump(d, open(p, 'w'))" % (TSM_STATE, ALLOWLIST)
+    )
+    fleet.sh("tsnode1", f'python3 -c "{script}"')
+
+
+@pytest.mark.fleet_size(servers=1, bridges=0, desktops=1)
+def test_tags_files_and_tsm_each_fix_their_own_drift_only(fleet):
+    assert fleet.playbook("playbooks/site.yml").returncode == 0
+    restarts = fleet.tsm_state()["restarts"]
+    drift_both(fleet)
+
+    files_only = fleet.playbook("playbooks/site.yml", "--tags", "files")
+    assert files_only.returncode == 0, files_only.stdout[-3000:]
+    assert "tabops-lab.okta.example" in fleet.read("desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml")
+    assert sync_results(files_only)["desktop1"]["changed"] is True
+    assert fleet.tsm_state()["configuration"][ALLOWLIST] == "KeepAlive,SSLMode"  # tsm untouched
+    assert not files_only.host_results("Merge the ODBC extras allowlist")
+
+    drift_both(fleet)
+    tsm_only = fleet.playbook("playbooks/site.yml", "--tags", "tsm")
+    assert tsm_only.returncode == 0, tsm_only.stdout[-3000:]
+    assert "group_federation" in fleet.tsm_state()["configuration"][ALLOWLIST].split(",")
+    assert fleet.tsm_state()["restarts"] == restarts + 1
+    assert (
+        fleet.read("desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml").strip()
+        == "<pluginOAuthConfig/>"
+    )
+    assert sync_results(tsm_only) == {}
+
+
+@pytest.mark.fleet_size(servers=2, bridges=1, desktops=2)
+def test_one_host_call_per_tableau_host_and_the_tsm_work_only_on_the_tsm_node(fleet):
+    run = fleet.playbook("playbooks/site.yml")
+    assert run.returncode == 0, run.stdout[-3000:]
+    results = sync_results(run)
+    assert sorted(results) == sorted(fleet.hosts())
+    assert {r["plan_source"] for r in results.values()} == {"fleet plan"}
+    assert all("host_facts" in r for r in results.values())
+    settings = run.host_results("Merge the ODBC extras allowlist")
+    assert sorted(settings) == ["tsnode1"]
+    again = fleet.playbook("playbooks/site.yml")
+    assert again.returncode == 0 and again.changed_tasks() == {}

@@ -1,8 +1,11 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """playbooks/troubleshoot_dsn.yml on a real lab fleet: stand-in drivers and the isql stand-in (tests/lab/odbc/)."""
 
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -111,9 +114,11 @@ def test_each_error_class_is_diagnosed_and_the_token_goes_nowhere(fleet):
         assert CANARY not in completed.stdout + completed.stderr
         record = last_standin_record(fleet, "tsnode1")
         assert record["outcome"] != "assertion", record
-        assert record["token_present"] and record["connect_string_keys"] == ["dsn", "web_identity_token"]
+        assert record["token_present"] and record["connect_string_keys"] == ["dsn", "filedsn"]
+        assert record["filedsn_keys"] == ["web_identity_token"]
         assert (record["odbcini_dir_mode"], record["odbcini_mode"]) == ("0o700", "0o600")
-        assert not fleet.exists("tsnode1", record["odbcini"])
+        assert (record["filedsn_dir_mode"], record["filedsn_mode"]) == ("0o700", "0o600")
+        assert not fleet.exists("tsnode1", record["odbcini"]) and not fleet.exists("tsnode1", record["filedsn"])
 
     dsn = record["dsn"]
     assert dsn == {
@@ -313,4 +318,38 @@ def test_the_token_can_be_typed_at_a_hidden_prompt(fleet):
     assert CANARY not in output
     status, output = run_on_a_terminal(fleet, "tsnode1", CANARY)
     assert status == 0 and "result: ok" in output and CANARY not in output, output[-3000:]
+    assert token_on_disk(fleet, "tsnode1", CANARY) == []
+
+
+PEEK_AS_ANOTHER_USER = r"""
+pid=""
+for i in $(seq 1 400); do
+  pid=$(pgrep -x isql | head -n 1)
+  [ -n "$pid" ] && break
+  sleep 0.05
+done
+[ -n "$pid" ] || { echo "no isql"; exit 3; }
+echo "== cmdline"; runuser -u nobody -- cat /proc/$pid/cmdline | tr '\0' ' '; echo
+echo "== environ"; runuser -u nobody -- cat /proc/$pid/environ 2>&1 | tr '\0' ' '; echo
+file=$(tr '\0' ' ' < /proc/$pid/cmdline | sed -n 's/.*FILEDSN=\([^ ;]*\).*/\1/p')
+echo "== file $file"; stat -c '%a %U' "$file" "$(dirname "$file")"
+echo "== read"; runuser -u nobody -- cat "$file" 2>&1; echo "rc=$?"
+"""
+
+
+@pytest.mark.fleet_size(servers=1, bridges=0, desktops=0)
+def test_another_local_user_cannot_read_the_token_while_isql_runs(fleet):
+    install(fleet, "tsnode1", ("v2", "2.0.1.0", "package"), isql_dir=CUSTOMER_BIN)
+    token = "slow-" + CANARY  # the isql stand-in waits 4 s before it connects
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        rollout = pool.submit(troubleshoot, fleet, "tsnode1", token=token)
+        peek = fleet.sh("tsnode1", PEEK_AS_ANOTHER_USER, check=False)
+        completed, result = rollout.result(timeout=300)
+    assert completed.returncode == 0 and result["result"] == "ok", completed.stdout[-3000:]
+    sections = dict(part.split("\n", 1) for part in peek.split("== ")[1:])
+    assert "FILEDSN=" in sections["cmdline"] and CANARY not in sections["cmdline"], peek
+    assert CANARY not in sections["environ"], peek  # another user cannot read it at all
+    file_section = next(text for name, text in sections.items() if name.startswith("file "))
+    assert file_section.split("\n")[:2] == ["600 root", "700 root"], peek
+    assert CANARY not in sections["read"] and "rc=0" not in sections["read"], peek
     assert token_on_disk(fleet, "tsnode1", CANARY) == []

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Verify a converged lab fleet: files, owners, modes, XML content, tsm state, and no leaks."""
 
 import json

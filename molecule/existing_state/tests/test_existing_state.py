@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Hand-made files survive a converge; the replaced old copy is backed up."""
 
 import json

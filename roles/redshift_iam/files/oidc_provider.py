@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 # Copyright: tabops contributors
 # MIT License (see LICENSE)
 """Create or update an IAM OIDC identity provider; prints {changed, arn, before, after} as JSON.

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """scripts/lab-fleet without a fleet: argument checks, refusals, inventory rendering (no root needed)."""
 
 from __future__ import annotations
@@ -264,3 +266,43 @@ def test_inventory_of_a_half_started_fleet_is_refused(state: Path, action: str):
     assert result.returncode == 2
     assert "fleet 'half' is not up (status 'starting'" in result.stderr
     assert result.stdout == ""
+
+
+def test_mac_hosts_are_opt_in_and_mac_shaped():
+    """`up --macs N`: hosts in tableau_desktop + tableau_desktop_mac, Darwin, /Users homes, staff, no fixed Python."""
+    fleet = lab_fleet.Fleet("lab")
+    subnet = ipaddress.IPv4Network("10.213.77.0/24")
+    default = lab_fleet.plan_hosts(fleet, 3, 2, 2, subnet)
+    assert "mac" not in {host["kind"] for host in default}
+    assert "tableau_desktop_mac" not in lab_fleet.inventory_yaml(fleet, {"hosts": default, "ssh_private_key": "/k"})
+    assert lab_fleet.parse_arguments(["up"]).macs == 0
+
+    hosts = lab_fleet.plan_hosts(fleet, 0, 0, 1, subnet, macs=1)
+    assert [(host["name"], host["groups"]) for host in hosts] == [
+        ("desktop1", ["tableau_desktop"]),
+        ("mac1", ["tableau_desktop", "tableau_desktop_mac"]),
+    ]
+    assert lab_fleet.HOST_NAME_PATTERN.match("mac1")
+    groups = yaml.safe_load(lab_fleet.inventory_yaml(fleet, {"hosts": hosts, "ssh_private_key": "/k"}))["all"][
+        "children"
+    ]
+    assert list(groups["tableau_desktop_mac"]["hosts"]) == ["mac1"]
+    mac = groups["tableau_desktop"]["hosts"]["mac1"]
+    assert mac["tabops_os_family"] == "Darwin"
+    assert mac["tabops_desktop_users"] == list(lab_fleet.MAC_USERS)
+    # Interpreter discovery finds the Mac's Python, as on a real Mac.
+    assert "ansible_python_interpreter" not in mac
+    assert groups["tableau_desktop"]["hosts"]["desktop1"]["ansible_python_interpreter"] == "/usr/bin/python3"
+
+    seed = "\n".join(lab_fleet.seed_commands(hosts[1]))
+    for user in lab_fleet.MAC_USERS:
+        assert f"useradd --create-home --home-dir /Users/{user} --gid staff" in seed
+        assert f"'/Users/{user}/Documents/My Tableau Prep Repository/OAuthConfigs'" in seed
+        assert f"chown -R {user}:staff /Users/{user}/Documents" in seed
+    assert "/home/" not in seed
+
+
+def test_mac_count_is_checked_like_the_others(state: Path):
+    completed = run_lab_fleet("up", "--macs", "-1", state=state)
+    assert completed.returncode == 2
+    assert "--macs -1 is out of range" in completed.stderr

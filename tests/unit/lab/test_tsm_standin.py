@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The lab's `tsm` stand-in (tests/lab/tsm/tsm), run as a real subprocess against a tmp state file."""
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -364,3 +367,86 @@ def test_no_command_is_a_usage_error(tsm: Tsm):
     result = tsm()
     assert result.returncode == 2
     assert "a command is required" in result.stderr
+
+
+# --------------------------------------------------------------------------- fault switches
+
+
+@pytest.mark.parametrize("how", ["state", "env"])
+def test_get_can_show_only_the_applied_value(tsm: Tsm, how: str):
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    tsm("configuration", "set", "-k", "brand.new.key", "-v", "x", "--force-keys")
+    extra = {}
+    if how == "state":
+        assert tsm("--standin-set", "get_shows=applied").returncode == 0
+        assert tsm.data()["standin"]["get_shows"] == "applied"
+    else:
+        extra = {"TSM_STANDIN_GET_SHOWS": "applied"}
+    assert tsm("configuration", "get", "-k", "gateway.public.port", extra_env=extra).stdout == "443\n"
+    # A key that is only pending is unknown to a get that shows applied values.
+    assert tsm("configuration", "get", "-k", "brand.new.key", extra_env=extra).returncode == 1
+    tsm("pending-changes", "apply", "--ignore-prompt")
+    assert tsm("configuration", "get", "-k", "gateway.public.port", extra_env=extra).stdout == "8443\n"
+
+
+def test_get_shows_pending_values_by_default_and_the_env_overrides_the_state(tsm: Tsm):
+    assert tsm.data()["standin"]["get_shows"] == "pending"
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    tsm("--standin-set", "get_shows=applied")
+    pending = tsm("configuration", "get", "-k", "gateway.public.port", extra_env={"TSM_STANDIN_GET_SHOWS": "pending"})
+    assert pending.stdout == "8443\n"
+
+
+def test_an_init_can_choose_the_get_behaviour(tmp_path: Path):
+    tsm = Tsm(tmp_path / "state.json")
+    assert tsm("--standin-init", "--get-shows", "applied").returncode == 0
+    assert tsm.data()["standin"]["get_shows"] == "applied"
+
+
+def test_the_next_apply_can_be_made_to_fail_once(tsm: Tsm):
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    assert tsm("--standin-set", "fail_next_apply=1").returncode == 0
+    failed = tsm("pending-changes", "apply", "--ignore-prompt")
+    assert failed.returncode == 1
+    assert "Job '1' failed" in failed.stderr and "were not applied" in failed.stderr
+    data = tsm.data()
+    assert (data["pending"], data["restarts"]) == ({"gateway.public.port": "8443"}, 0)
+    assert data["apply_log"] == [{"job": 1, "keys": ["gateway.public.port"], "restart": False, "failed": True}]
+    assert data["standin"]["fail_next_apply"] == 0
+    applied = tsm("pending-changes", "apply", "--ignore-prompt")
+    assert applied.returncode == 0
+    assert (tsm.data()["pending"], tsm.data()["restarts"]) == ({}, 1)
+
+
+def test_status_can_be_made_to_stay_down_after_an_apply(tsm: Tsm):
+    tsm("--standin-set", "status_after_apply=STOPPED,DEGRADED")
+    assert tsm("status").stdout == "Status: RUNNING\n"  # nothing applied yet
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    tsm("pending-changes", "apply", "--ignore-prompt")
+    assert [tsm("status").stdout for _ in range(3)] == ["Status: STOPPED\n", "Status: DEGRADED\n", "Status: DEGRADED\n"]
+    assert "is stopped." in tsm("status", "-v").stdout
+    tsm("--standin-set", "status=running")
+    assert tsm("status").stdout == "Status: RUNNING\n"
+
+
+def test_a_slow_get_for_race_tests(tsm: Tsm):
+    tsm("--standin-set", "get_delay=0.5")
+    started = time.monotonic()
+    assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "443\n"
+    assert time.monotonic() - started >= 0.5
+
+
+@pytest.mark.parametrize("assignment", ["nope=1", "get_shows=sometimes", "fail_next_apply"])
+def test_bad_switches_are_refused(tsm: Tsm, assignment: str):
+    result = tsm("--standin-set", assignment)
+    assert result.returncode == 1 and "tsm stand-in" in result.stderr
+
+
+def test_switches_work_on_a_state_seeded_before_they_existed(tsm: Tsm):
+    data = tsm.data()
+    del data["standin"], data["status_queue"]
+    tsm.state.write_text(json.dumps(data))
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "8443\n"
+    assert tsm("pending-changes", "apply", "--ignore-prompt").returncode == 0
+    assert tsm("status").stdout == "Status: RUNNING\n"

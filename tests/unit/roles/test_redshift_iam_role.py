@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The redshift_iam role, run for real with ansible-playbook on localhost (connection=local).
 
 Render: files written, equal to the filters' documents, idempotent, nothing written in check mode.

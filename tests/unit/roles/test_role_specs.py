@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Every role validates its inputs, and the shared data model is specified alike everywhere."""
 
 from pathlib import Path

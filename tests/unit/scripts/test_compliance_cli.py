@@ -1,7 +1,10 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """scripts/compliance: its command line (the runs themselves are tested on the lab fleet)."""
 
 import importlib.machinery
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,16 @@ def test_bad_arguments_are_refused(argv, message, capsys):
         cli.parse_args(argv)
     assert excinfo.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_options_become_the_playbooks_own_variables():
+    args = cli.parse_args(["inv", "out", "--keep", "3", "--remediate", "--prometheus-file", "m.prom"])
+    variables = cli.playbook_variables(args, "/abs/out", "/tmp/x/report.path")
+    assert variables == {
+        "tabops_compliance_report_dir": "/abs/out",
+        "tabops_compliance_keep": 3,
+        "tabops_compliance_result_file": "/tmp/x/report.path",
+        "tabops_compliance_prometheus_file": os.path.abspath("m.prom"),
+        "tabops_remediate": True,
+    }
+    assert "tabops_remediate" not in cli.playbook_variables(cli.parse_args(["inv"]), "/r", "/f")

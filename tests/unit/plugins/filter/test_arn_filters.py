@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The ARN filters: Python entry points, errors as AnsibleFilterError, and a real ansible-playbook run by FQCN."""
 
 import json

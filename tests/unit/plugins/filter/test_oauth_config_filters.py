@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """oauth_config_xml and oauth_config_parse filters: AnsibleFilterError with the config id and every field."""
 
 from __future__ import annotations
@@ -52,12 +54,29 @@ def test_render_then_parse():
             r"oauth config 'custom_redshift_entra': client_secret_desktop: must",
         ),
         ("custom_x", r"^tabops\.redshift_oauth\.oauth_config_xml: input must be a dict, got str$"),
+        (
+            dict(CONFIG, tenant=None, idp_base_url="https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token"),
+            r"^tabops\.redshift_oauth\.oauth_config_xml: oauth config 'custom_redshift_entra': idp_base_url: "
+            r"'https://login\.microsoftonline\.com/contoso\.com/oauth2/v2\.0/token' is the 'token' endpoint, not the "
+            r"authority; put 'https://login\.microsoftonline\.com/contoso\.com/v2\.0' there",
+        ),
+        (
+            dict(CONFIG, client_secret_desktop=SECRET + "\n" + SECRET),
+            r"oauth config 'custom_redshift_entra': client_secret_desktop: contains control or non-XML characters",
+        ),
     ],
 )
 def test_render_errors(config, message):
     with pytest.raises(AnsibleFilterError, match=message) as raised:
         render(config)
     assert SECRET not in str(raised.value)
+
+
+def test_render_reads_an_okta_issuer_url_as_admins_paste_it():
+    config = {"id": "custom_redshift_okta", "idp": "okta", "idp_base_url": "https://acme.okta.com/oauth2/default"}
+    parsed = parse(render(config))
+    assert parsed["auth_uri"] == "https://acme.okta.com/oauth2/default/v1/authorize"
+    assert parsed["token_uri"] == "https://acme.okta.com/oauth2/default/v1/token"
 
 
 def test_render_refuses_bad_managed_comment():

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The policy and lint filters: thin wrappers that turn spec errors into AnsibleFilterError."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """tableau_xml_diff filter."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """tdc_xml and tdc_parse filters."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """The five XML filters inside a real ansible-playbook run (templating, data tagging, error reporting)."""
 
 from __future__ import annotations

@@ -1,21 +1,33 @@
-"""Host-side file sync (_artifacts) on real temporary folders, real files and the real XML parser."""
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Host-side file sync (_artifacts: planner + POSIX transport) on real temporary folders, real files and the real
+XML parser. The pure planner alone is covered in test_artifacts_plan.py, the privilege boundary in
+test_artifacts_posix.py."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _artifacts as artifacts
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
+    content_secrets,
+    mask_xml_secrets,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     render_oauth_config,
     render_tdc,
 )
@@ -51,7 +63,20 @@ def reformat(text):
 
 
 @pytest.fixture
+def traversable_tmp(tmp_path):
+    """A temp folder other users can traverse (pytest's own is 0700): a dropped-privilege worker must reach it."""
+    path = Path(tempfile.mkdtemp(prefix="tabops-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def layout(tmp_path):
+    return _layout(tmp_path)
+
+
+def _layout(tmp_path):
     oauth_dir = tmp_path / "OAuthConfigs"
     tdc_dir = tmp_path / "Datasources"
     dirs = [
@@ -90,12 +115,20 @@ def layout(tmp_path):
     return {"oauth_dir": oauth_dir, "tdc_dir": tdc_dir, "dirs": dirs, "desired": desired, "root": tmp_path}
 
 
-def sync(files, dirs, tdc_conflicts="fail", backup=True):
-    plan = artifacts.plan_sync(files, dirs, tdc_conflicts)
-    predicted = artifacts.planned_changed(plan)
-    changed, backups = artifacts.apply_plan(plan, backup=backup)
-    assert changed == predicted, "check mode prediction must equal what the run does"
-    return plan, changed, backups
+def plan_sync(files, dirs, tdc_conflicts="fail", **options):
+    """The check-mode result: the plan as the module reports it (writes nothing)."""
+    return artifacts.PosixSync(files, dirs, tdc_conflicts, **options).run(check_mode=True, diff=True)
+
+
+def sync(files, dirs, tdc_conflicts="fail", **options):
+    predicted = plan_sync(files, dirs, tdc_conflicts, **options)
+    result = artifacts.PosixSync(files, dirs, tdc_conflicts, **options).run(diff=True)
+    assert result["changed"] == predicted["changed"], "check mode prediction must equal what the run does"
+    assert actions(result) == actions(predicted)
+    assert len(result["backups"]) == len(predicted["backups"])
+    assert result["created_dirs"] == predicted["created_dirs"]
+    assert result["manifests"] == predicted["manifests"]
+    return result, result["changed"], result["backups"]
 
 
 def actions(plan):
@@ -146,7 +179,7 @@ def test_first_run_creates_folders_files_and_manifests(layout):
             }
         },
     }
-    assert artifacts.restart_needed(plan) == ["desktop", "server"]
+    assert plan["restart_needed"] == ["desktop", "server"]
 
 
 def test_missing_parents_are_created_with_the_managed_folder_mode(tmp_path):
@@ -156,27 +189,36 @@ def test_missing_parents_are_created_with_the_managed_folder_mode(tmp_path):
         {"path": str(repository / "Datasources"), "kind": "tdc", "application": "desktop", "mode": "0750"},
     ]
     (tmp_path / "home").mkdir()
-    plan = artifacts.plan_sync([], dirs)
-    expected_oauth = [str(tmp_path / "home" / "analyst"), str(tmp_path / "home" / "analyst" / "Documents")]
-    expected_oauth += [str(repository), str(repository / "OAuthConfigs")]
-    assert plan["dirs"][0]["create"] == expected_oauth
-    assert artifacts.planned_changed(plan) is True
+    plan = plan_sync([], dirs)
+    expected = [str(tmp_path / "home" / "analyst"), str(tmp_path / "home" / "analyst" / "Documents")]
+    expected += [str(repository), str(repository / "OAuthConfigs"), str(repository / "Datasources")]
+    assert plan["created_dirs"] == expected
+    assert plan["changed"] is True
     assert not (tmp_path / "home" / "analyst").exists(), "planning creates nothing"
-    changed, _backups = artifacts.apply_plan(plan)
+    result, changed, _backups = sync([], dirs)
     assert changed is True
+    assert result["created_dirs"] == expected
     for folder in (repository, repository / "OAuthConfigs", repository / "Datasources"):
         assert folder.is_dir()
         assert stat.S_IMODE(folder.stat().st_mode) == 0o750
-    assert artifacts.planned_changed(artifacts.plan_sync([], dirs)) is False
+    assert plan_sync([], dirs)["changed"] is False
 
 
-def test_a_file_in_the_way_of_a_managed_folder_is_refused(tmp_path):
+def test_a_file_in_the_way_of_a_managed_folder_fails_that_folder_only(tmp_path):
     (tmp_path / "Documents").write_text("not a folder")
-    dirs = [{"path": str(tmp_path / "Documents" / "x" / "OAuthConfigs"), "kind": "oauth_config", "application": "prep"}]
-    with pytest.raises(
-        artifacts.ArtifactError, match=r"managed folder .*OAuthConfigs: .*/Documents exists but is not a"
-    ):
-        artifacts.plan_sync([], dirs)
+    dirs = [
+        {"path": str(tmp_path / "Documents" / "x" / "OAuthConfigs"), "kind": "oauth_config", "application": "prep"},
+        {"path": str(tmp_path / "Other" / "OAuthConfigs"), "kind": "oauth_config", "application": "prep"},
+    ]
+    result, changed, _backups = sync([], dirs)
+    first, second = result["folders"]
+    assert first["status"] == "error"
+    assert re.search(r"managed folder .*OAuthConfigs refused: .*/Documents exists but is not a folder", first["error"])
+    assert first["written"] == []
+    assert second["status"] == "changed" and (tmp_path / "Other" / "OAuthConfigs").is_dir()
+    assert changed is True
+    assert (tmp_path / "Documents").read_text() == "not a folder"
+    assert str(tmp_path / "Documents") in result["msg"]
 
 
 def test_second_run_changes_nothing_and_rewrites_no_manifest(layout):
@@ -187,7 +229,7 @@ def test_second_run_changes_nothing_and_rewrites_no_manifest(layout):
     plan, changed, _backups = sync(files, layout["dirs"])
     assert changed is False
     assert {status for status, _action in actions(plan).values()} == {"compliant"}
-    assert artifacts.restart_needed(plan) == []
+    assert plan["restart_needed"] == []
     assert tree_snapshot(layout["root"]) == before
 
 
@@ -223,7 +265,7 @@ def test_semantic_change_is_updated_with_backup(layout):
     assert changed is True
     entry = plan["files"][0]
     assert (entry["status"], entry["action"]) == ("drift", "update")
-    public = artifacts.report_files(plan)[0]
+    public = plan["files"][0]
     assert {"path": "client_id_desktop", "expected": "new-client", "actual": "old-client"} in public["differences"]
     assert {"path": "client_secret_desktop", "expected": REDACTED, "actual": REDACTED} in public["differences"]
     assert target.read_text() == new_text
@@ -248,15 +290,14 @@ def test_backup_can_be_switched_off(layout):
 
 
 def test_two_backups_in_the_same_second_do_not_overwrite(layout):
-    layout["oauth_dir"].mkdir()
-    (layout["oauth_dir"] / "x.xml").write_text("first")
-    stamp = "20260101T000000Z"
-    one = artifacts.backup_file(str(layout["oauth_dir"]), "x.xml", stamp)
-    (layout["oauth_dir"] / "x.xml").write_text("second")
-    two = artifacts.backup_file(str(layout["oauth_dir"]), "x.xml", stamp)
-    assert one != two
-    assert Path(one).read_text() == "first"
-    assert Path(two).read_text() == "second"
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    sync(layout["desired"](oauth_xml(client_id="first")), layout["dirs"], now=now)
+    _result, _changed, one = sync(layout["desired"](oauth_xml(client_id="second")), layout["dirs"], now=now)
+    _result, _changed, two = sync(layout["desired"](oauth_xml(client_id="third")), layout["dirs"], now=now)
+    assert one[0] != two[0]
+    assert two[0] == one[0] + ".1"
+    assert "first" in Path(one[0]).read_text()
+    assert "second" in Path(two[0]).read_text()
 
 
 def test_matching_unowned_file_at_desired_path_is_adopted_without_content_change(layout):
@@ -268,7 +309,7 @@ def test_matching_unowned_file_at_desired_path_is_adopted_without_content_change
     plan, changed, backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
     assert changed is True, "the manifest is written"
     assert actions(plan)["custom_redshift_okta.xml"] == ("compliant", "none")
-    assert artifacts.report_files(plan)[0]["adopted"] is True
+    assert plan["files"][0]["adopted"] is True
     assert backups == []
     assert target.read_text() == hand_made
     manifest = json.loads((layout["oauth_dir"] / artifacts.MANIFEST_NAME).read_text())
@@ -302,7 +343,7 @@ def test_owned_file_no_longer_desired_is_removed_with_backup_and_unowned_files_s
     )
     manifest = json.loads((layout["tdc_dir"] / artifacts.MANIFEST_NAME).read_text())
     assert manifest["files"] == {}
-    assert artifacts.restart_needed(plan) == ["server"]
+    assert plan["restart_needed"] == ["server"]
 
 
 def test_owned_file_already_gone_only_leaves_the_manifest(layout):
@@ -328,13 +369,11 @@ def test_mode_only_drift_is_fixed_in_place_without_backup(layout):
     inode = target.stat().st_ino
     plan, changed, backups = sync(files, layout["dirs"])
     assert changed is True
-    assert artifacts.report_files(plan)[0]["differences"] == [
-        {"path": "file.mode", "expected": "0600", "actual": "0664"}
-    ]
+    assert plan["files"][0]["differences"] == [{"path": "file.mode", "expected": "0600", "actual": "0664"}]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert target.stat().st_ino == inode
     assert backups == []
-    diff = artifacts.report_diff(plan)
+    diff = plan.get("diff", [])
     assert diff == [
         {
             "before_header": str(target) + " (attributes)",
@@ -346,7 +385,8 @@ def test_mode_only_drift_is_fixed_in_place_without_backup(layout):
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="chown to another user needs root")
-def test_owner_and_group_are_enforced_with_a_real_uid(layout):
+def test_owner_and_group_are_enforced_with_a_real_uid(traversable_tmp):
+    layout = _layout(traversable_tmp)
     nobody = 65534
     files = layout["desired"](oauth_xml(), owner=str(nobody), group=str(nobody))
     layout["dirs"][0].update(owner=str(nobody), group=str(nobody), mode="0750")
@@ -354,13 +394,20 @@ def test_owner_and_group_are_enforced_with_a_real_uid(layout):
     target = layout["oauth_dir"] / "custom_redshift_okta.xml"
     assert (target.stat().st_uid, target.stat().st_gid) == (nobody, nobody)
     assert (layout["oauth_dir"].stat().st_uid, stat.S_IMODE(layout["oauth_dir"].stat().st_mode)) == (nobody, 0o750)
-    os.chown(target, 0, 0)
+    os.chown(target, nobody, 0)
     plan, changed, backups = sync(files, layout["dirs"])
     assert changed is True
-    paths = {d["path"] for d in artifacts.report_files(plan)[0]["differences"]}
-    assert paths == {"file.owner", "file.group"}
+    assert [d["path"] for d in plan["files"][0]["differences"]] == ["file.group"]
     assert (target.stat().st_uid, target.stat().st_gid) == (nobody, nobody)
     assert backups == []
+    # The folder is now nobody's: the sync works there as nobody, so a root-owned file it cannot read is left alone.
+    os.chown(target, 0, 0)
+    plan = artifacts.PosixSync(files, layout["dirs"]).run()
+    assert plan["changed"] is False
+    assert plan["files"][0]["status"] == "error"
+    assert "Permission denied" in plan["folders"][0]["error"] and str(target) in plan["folders"][0]["error"]
+    assert (target.stat().st_uid, target.stat().st_gid) == (0, 0)
+    assert target.read_text() == oauth_xml()
 
 
 @pytest.mark.parametrize(
@@ -382,7 +429,7 @@ def test_bad_file_input_names_field_and_file(layout, change, match):
     files = layout["desired"](oauth_xml())
     files[0].update(change)
     with pytest.raises(artifacts.ArtifactError, match=match):
-        artifacts.plan_sync(files, layout["dirs"])
+        plan_sync(files, layout["dirs"])
     assert not layout["oauth_dir"].exists()
 
 
@@ -391,14 +438,14 @@ def test_content_of_other_kind_is_refused(layout):
     with pytest.raises(
         artifacts.ArtifactError, match=r"files\[0\]\.content: artifact custom_redshift_okta is not a valid"
     ):
-        artifacts.plan_sync(files, layout["dirs"])
+        plan_sync(files, layout["dirs"])
 
 
 def test_two_desired_tdcs_of_one_class_in_one_folder_are_refused(layout):
     files = layout["desired"](tdc_text=tdc_xml())
     files.append(dict(files[0], path=str(layout["tdc_dir"] / "redshift-copy.tdc"), artifact="copy"))
     with pytest.raises(artifacts.ArtifactError, match=r"files\[1\]: TDC .*redshift-copy\.tdc has class 'redshift'"):
-        artifacts.plan_sync(files, layout["dirs"])
+        plan_sync(files, layout["dirs"])
 
 
 @pytest.mark.parametrize(
@@ -412,23 +459,40 @@ def test_two_desired_tdcs_of_one_class_in_one_folder_are_refused(layout):
 def test_bad_managed_dir_input_names_field(layout, change, match):
     layout["dirs"][0].update(change)
     with pytest.raises(artifacts.ArtifactError, match=match):
-        artifacts.plan_sync([], layout["dirs"])
+        plan_sync([], layout["dirs"])
 
 
-def test_untrusted_manifest_is_refused_naming_it(layout):
+@pytest.mark.parametrize(
+    ("manifest_text", "match"),
+    [
+        ("{not json", r"manifest .*OAuthConfigs/\.tabops-managed\.json is not valid JSON"),
+        (
+            json.dumps({"managed_by": "someone-else", "files": {}}),
+            r"managed_by is 'someone-else'.*refusing to take over",
+        ),
+        (
+            json.dumps({"managed_by": "tabops.redshift_oauth", "files": {"../../etc/passwd": {}}}),
+            r"entry '\.\./\.\./etc/passwd' is malformed",
+        ),
+        (
+            json.dumps({"managed_by": "tabops.redshift_oauth", "files": {"/etc/passwd": {}}}),
+            r"entry '/etc/passwd' is malformed",
+        ),
+    ],
+)
+def test_untrusted_manifest_fails_its_folder_naming_it_and_the_others_go_on(layout, manifest_text, match):
     layout["oauth_dir"].mkdir()
     manifest = layout["oauth_dir"] / artifacts.MANIFEST_NAME
-    manifest.write_text("{not json")
-    with pytest.raises(
-        artifacts.ArtifactError, match=r"manifest .*OAuthConfigs/\.tabops-managed\.json is not valid JSON"
-    ):
-        artifacts.plan_sync([], layout["dirs"])
-    manifest.write_text(json.dumps({"managed_by": "someone-else", "files": {}}))
-    with pytest.raises(artifacts.ArtifactError, match=r"managed_by is 'someone-else'.*refusing to take over"):
-        artifacts.plan_sync([], layout["dirs"])
-    manifest.write_text(json.dumps({"managed_by": artifacts.MANAGED_BY, "files": {"../../etc/passwd": {}}}))
-    with pytest.raises(artifacts.ArtifactError, match=r"entry '\.\./\.\./etc/passwd' is malformed"):
-        artifacts.plan_sync([], layout["dirs"])
+    manifest.write_text(manifest_text)
+    result, changed, _backups = sync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"])
+    oauth_folder, tdc_folder = result["folders"]
+    assert oauth_folder["status"] == "error" and re.search(match, oauth_folder["error"])
+    assert actions(result)["custom_redshift_okta.xml"] == ("error", "none")
+    assert not (layout["oauth_dir"] / "custom_redshift_okta.xml").exists()
+    assert manifest.read_text() == manifest_text
+    assert tdc_folder["status"] == "changed" and (layout["tdc_dir"] / "redshift.tdc").exists()
+    assert changed is True
+    assert re.search(match, result["msg"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,12 +505,10 @@ def test_unmanaged_tdc_of_same_class_fails_before_anything_is_written(layout):
     rogue = layout["tdc_dir"] / "odbc-redshift.tdc"
     rogue.write_text(tdc_xml("redshift", value="no"))
     before = tree_snapshot(layout["root"])
-    plan = artifacts.plan_sync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail")
-    assert str(rogue) in plan["fail_msg"]
-    with pytest.raises(
-        artifacts.ArtifactError, match=r"TDC conflict, nothing written: .*odbc-redshift\.tdc: unmanaged TDC"
-    ):
-        artifacts.apply_plan(plan)
+    for check_mode in (True, False):
+        result = artifacts.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run(check_mode)
+        assert re.match(r"TDC conflict, nothing written: .*odbc-redshift\.tdc: unmanaged TDC", result["msg"])
+        assert result["changed"] is False and result["created_dirs"] == [] and result["manifests"] == []
     assert tree_snapshot(layout["root"]) == before
     assert not layout["oauth_dir"].exists(), "no folder of the host is touched either"
 
@@ -457,7 +519,7 @@ def test_unmanaged_tdc_conflict_with_warn_is_reported_and_sync_goes_on(layout):
     rogue.write_text(tdc_xml("redshift", value="no"))
     plan, changed, _backups = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"], "warn")
     assert changed is True
-    assert artifacts.public_unmanaged(plan) == [
+    assert plan["unmanaged"] == [
         {
             "path": str(rogue),
             "application": "server",
@@ -474,9 +536,9 @@ def test_unmanaged_tdc_conflict_with_warn_is_reported_and_sync_goes_on(layout):
 def test_unmanaged_tdc_of_other_class_is_no_conflict(layout):
     layout["tdc_dir"].mkdir()
     (layout["tdc_dir"] / "snowflake.tdc").write_text(tdc_xml("snowflake"))
-    plan = artifacts.plan_sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"], "fail")
+    plan = plan_sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"], "fail")
     assert plan["unmanaged"] == []
-    assert "fail_msg" not in plan
+    assert "msg" not in plan
 
 
 def test_stray_custom_config_is_reported_and_never_touched(layout):
@@ -485,7 +547,7 @@ def test_stray_custom_config_is_reported_and_never_touched(layout):
     stray_text = oauth_xml(config_id="custom_old_okta", secret=OLD_SECRET)
     stray.write_text(stray_text)
     plan, _changed, _backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
-    unmanaged = artifacts.public_unmanaged(plan)
+    unmanaged = plan["unmanaged"]
     assert [(u["path"], u["reason"]) for u in unmanaged] == [(str(stray), "stray_custom_config")]
     assert "custom_old_okta" in unmanaged[0]["detail"]
     assert OLD_SECRET not in json.dumps(unmanaged)
@@ -553,7 +615,7 @@ def test_hostile_unmanaged_files_are_reported_quickly_and_nothing_outside_is_rea
     started = time.monotonic()
     plan, _changed, _backups = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"])
     assert time.monotonic() - started < 5
-    unmanaged = artifacts.public_unmanaged(plan)
+    unmanaged = plan["unmanaged"]
     assert [(u["path"], u["reason"], u["status"]) for u in unmanaged] == [
         (str(target), "unparseable", "unmanaged_conflict")
     ]
@@ -580,7 +642,7 @@ def test_hostile_file_at_desired_path_is_drift_and_gets_replaced(layout, outside
         target.symlink_to(outside_secret)
     plan, changed, backups = sync(layout["desired"](tdc_text=tdc_xml()), layout["dirs"])
     assert changed is True
-    entry = artifacts.report_files(plan)[0]
+    entry = plan["files"][0]
     assert (entry["status"], entry["action"]) == ("drift", "update")
     if hostile == "symlink":
         assert entry["differences"][0] == {"path": "file.type", "expected": "regular file", "actual": "symbolic link"}
@@ -588,19 +650,25 @@ def test_hostile_file_at_desired_path_is_drift_and_gets_replaced(layout, outside
     else:
         assert entry["differences"][0]["path"] == "document"
         assert entry["differences"][0]["actual"].startswith("unparseable: ")
-    assert "OUTSIDE-FILE-MARKER" not in json.dumps(artifacts.report_files(plan) + artifacts.report_diff(plan))
+    assert "OUTSIDE-FILE-MARKER" not in json.dumps(plan["files"] + plan.get("diff", []))
     assert not target.is_symlink()
     assert target.read_text() == tdc_xml()
     assert outside_secret.read_text() == "OUTSIDE-FILE-MARKER-93ab"
 
 
-def test_folder_at_desired_path_is_an_error_and_nothing_is_written(layout):
+def test_folder_at_desired_path_is_an_error_for_that_file_only(layout):
     (layout["oauth_dir"] / "custom_redshift_okta.xml").mkdir(parents=True)
-    plan = artifacts.plan_sync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"])
-    assert artifacts.report_files(plan)[0]["status"] == "error"
-    with pytest.raises(artifacts.ArtifactError, match=r"custom_redshift_okta\.xml: file\.type is directory"):
-        artifacts.apply_plan(plan)
-    assert not layout["tdc_dir"].exists()
+    result, changed, _backups = sync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"])
+    assert result["files"][0]["status"] == "error"
+    assert result["files"][0]["differences"] == [
+        {"path": "file.type", "expected": "regular file", "actual": "directory"}
+    ]
+    assert re.search(r"custom_redshift_okta\.xml: directory", result["msg"])
+    assert (layout["oauth_dir"] / "custom_redshift_okta.xml").is_dir()
+    assert result["folders"][0]["status"] == "error"
+    assert (layout["tdc_dir"] / "redshift.tdc").exists(), "the other folder is synced"
+    assert changed is True
+    assert not (layout["oauth_dir"] / artifacts.MANIFEST_NAME).exists(), "nothing owned, nothing claimed"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,29 +678,29 @@ def test_folder_at_desired_path_is_an_error_and_nothing_is_written(layout):
 
 def test_secrets_never_appear_in_results_or_diffs(layout):
     sync(layout["desired"](oauth_xml(secret=OLD_SECRET)), layout["dirs"])
-    plan = artifacts.plan_sync(layout["desired"](oauth_xml(secret=CANARY)), layout["dirs"])
+    plan = plan_sync(layout["desired"](oauth_xml(secret=CANARY)), layout["dirs"])
     everything = json.dumps(
         {
-            "files": artifacts.report_files(plan),
-            "diff": artifacts.report_diff(plan),
-            "unmanaged": artifacts.public_unmanaged(plan),
+            "files": plan["files"],
+            "diff": plan.get("diff", []),
+            "unmanaged": plan["unmanaged"],
         }
     )
     assert CANARY not in everything
     assert OLD_SECRET not in everything
-    diff = artifacts.report_diff(plan)[0]
+    diff = plan.get("diff", [])[0]
     assert "<clientSecretDesktop>%s</clientSecretDesktop>" % REDACTED in diff["after"]
     assert "<clientSecretDesktop>%s</clientSecretDesktop>" % REDACTED in diff["before"]
-    assert artifacts.report_files(plan)[0]["differences"] == [
+    assert plan["files"][0]["differences"] == [
         {"path": "client_secret_desktop", "expected": REDACTED, "actual": REDACTED}
     ]
 
 
 def test_secret_in_a_removed_file_is_masked_in_the_diff(layout):
     sync(layout["desired"](oauth_xml(secret=CANARY)), layout["dirs"])
-    plan = artifacts.plan_sync([], layout["dirs"])
-    assert CANARY not in json.dumps(artifacts.report_diff(plan))
-    assert artifacts.report_diff(plan)[0]["after"] == ""
+    plan = plan_sync([], layout["dirs"])
+    assert CANARY not in json.dumps(plan.get("diff", []))
+    assert plan.get("diff", [])[0]["after"] == ""
 
 
 @pytest.mark.parametrize(
@@ -645,18 +713,18 @@ def test_secret_in_a_removed_file_is_masked_in_the_diff(layout):
     ],
 )
 def test_extract_secrets_for_no_log(text, expected):
-    assert artifacts.extract_secrets(text) == expected
+    assert content_secrets(text) == expected
 
 
 def test_extract_secrets_reads_the_parsed_value_too():
     text = oauth_xml(secret="a&b<c-secret")
-    assert "a&b<c-secret" in artifacts.extract_secrets(text)
-    assert "a&amp;b&lt;c-secret" in artifacts.extract_secrets(text)
+    assert "a&b<c-secret" in content_secrets(text)
+    assert "a&amp;b&lt;c-secret" in content_secrets(text)
 
 
 def test_mask_secrets_handles_attributes_and_multiline():
     text = '<clientSecretDesktop kind="x">\n  s3cret\n</clientSecretDesktop >'
-    assert artifacts.mask_secrets(text) == '<clientSecretDesktop kind="x">%s</clientSecretDesktop >' % REDACTED
+    assert mask_xml_secrets(text) == '<clientSecretDesktop kind="x">%s</clientSecretDesktop >' % REDACTED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -664,21 +732,24 @@ def test_mask_secrets_handles_attributes_and_multiline():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("failing", ["replace", "fsync", "fchmod"])
+@pytest.mark.parametrize("failing", ["rename", "fsync", "fchmod"])
 def test_failure_mid_write_keeps_the_original_and_leaves_no_temp_file(layout, monkeypatch, failing):
     sync(layout["desired"](oauth_xml(client_id="original")), layout["dirs"])
     target = layout["oauth_dir"] / "custom_redshift_okta.xml"
     original = target.read_bytes()
-    plan = artifacts.plan_sync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"])
+    manifest_before = (layout["oauth_dir"] / artifacts.MANIFEST_NAME).read_bytes()
 
     def broken(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(artifacts.os, failing, broken)
-    with pytest.raises(OSError, match="No space left"):
-        artifacts.apply_plan(plan, backup=False)
+    monkeypatch.setattr(_posix.os, failing, broken)
+    result = artifacts.PosixSync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"], backup=False).run()
     monkeypatch.undo()
     assert target.read_bytes() == original
+    assert result["folders"][0]["status"] == "error"
+    assert str(target) in result["folders"][0]["error"] and "No space left on device" in result["folders"][0]["error"]
+    assert result["files"][0]["status"] == "error"
+    assert (layout["oauth_dir"] / artifacts.MANIFEST_NAME).read_bytes() == manifest_before
     leftovers = [name for name in os.listdir(layout["oauth_dir"]) if name.startswith(artifacts.TEMP_PREFIX)]
     assert leftovers == []
     # The next run finishes the job.

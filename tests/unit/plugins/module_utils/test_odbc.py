@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Driver versions, discovery, test DSNs and isql diagnosis (_odbc), with the isql stand-in run for real."""
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
     tableau_server_version,
     tableau_version_from_build,
     tableau_version_from_text,
+    token_file_dsn,
     version_at_least,
 )
 
@@ -254,10 +257,17 @@ def test_render_dsn_rejects_a_bad_dsn_name():
         render_dsn(CONNECTION, "Amazon Redshift ODBC Driver (x64)", "bad name]")
 
 
-def test_connection_string_carries_the_token():
-    assert connection_string("t1", "eyJabc.def") == "DSN=t1;web_identity_token=eyJabc.def"
-    with pytest.raises(OdbcError, match="token"):
-        connection_string("t1", "a;IAM=0")
+def test_the_token_goes_in_a_file_dsn_never_in_the_connection_string():
+    assert token_file_dsn("eyJabc.def") == "[ODBC]\nweb_identity_token=eyJabc.def\n"
+    conn = connection_string("t1", "/dev/shm/tabops-dsn-x/token.dsn")
+    assert conn == "DSN=t1;FILEDSN=/dev/shm/tabops-dsn-x/token.dsn"
+    for bad in ("a;IAM=0", "a\nIAM=0", "", "{x}"):
+        with pytest.raises(OdbcError, match="token"):
+            token_file_dsn(bad)
+    with pytest.raises(OdbcError, match="token file path"):
+        connection_string("t1", "relative/token.dsn")
+    with pytest.raises(OdbcError, match="dsn_name"):
+        connection_string("t1;IAM=0", "/x/token.dsn")
 
 
 # --- isql -> diagnosis, with the stand-in --------------------------------------------
@@ -272,6 +282,8 @@ def run_isql(tmp_path, token, connection=None, library=True, dsn_text=None):
         lib.write_bytes(b"\x7fELF-standin")
     (tmp_path / "odbc.ini").write_text(dsn_text or render_dsn(connection, "Amazon Redshift ODBC Driver (x64)"))
     (tmp_path / "odbcinst.ini").write_text(render_odbcinst("Amazon Redshift ODBC Driver (x64)", str(lib)))
+    token_file = tmp_path / "token.dsn"
+    token_file.write_text(token_file_dsn(token))
     log = tmp_path / "standin.jsonl"
     env = dict(
         os.environ,
@@ -280,7 +292,7 @@ def run_isql(tmp_path, token, connection=None, library=True, dsn_text=None):
         TABOPS_ISQL_STANDIN_LOG=str(log),
     )
     completed = subprocess.run(
-        [HOST_PYTHON, str(ISQL), "-v", "-k", connection_string("tabops_redshift_test", token)],
+        [HOST_PYTHON, str(ISQL), "-v", "-k", connection_string("tabops_redshift_test", str(token_file))],
         input="quit\n",
         capture_output=True,
         text=True,
@@ -314,6 +326,7 @@ def test_each_isql_error_class_is_diagnosed(tmp_path, token, change, library, re
     assert (verdict["result"], verdict["sqlstate"]) == (result, sqlstate), completed.stdout
     assert verdict["diagnosis"] and verdict["fix"]
     assert record["token_present"] is True and token not in json.dumps(record)
+    assert (record["connect_string_keys"], record["filedsn_keys"]) == (["dsn", "filedsn"], ["web_identity_token"])
     if result != "driver-missing":
         assert record["dsn"]["role_arn"] == dict(CONNECTION, **change)["role_arn"]
 
@@ -343,5 +356,20 @@ def test_diagnose_other_outputs(output, result):
     assert diagnose_isql(1, output)["result"] == result
 
 
-def test_redact():
-    assert _odbc.redact("a tok b tok", ["tok", ""]) == "a [redacted] b [redacted]"
+@needs_host_python
+def test_the_stand_in_refuses_a_token_on_the_command_line(tmp_path):
+    """As real isql would accept it: the old way put the token in /proc/<pid>/cmdline for every user to read."""
+    (tmp_path / "odbc.ini").write_text(render_dsn(CONNECTION, "Amazon Redshift ODBC Driver (x64)"))
+    completed = subprocess.run(
+        [HOST_PYTHON, str(ISQL), "-v", "-k", "DSN=tabops_redshift_test;web_identity_token=tok"],
+        input="quit\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, ODBCINI=str(tmp_path / "odbc.ini"), TABOPS_ISQL_STANDIN_LOG=str(tmp_path / "l")),
+        check=False,
+    )
+    assert completed.returncode == 97 and "the token is on the command line" in completed.stderr
+
+
+def test_no_local_masking_helper_is_left():
+    assert not hasattr(_odbc, "redact")

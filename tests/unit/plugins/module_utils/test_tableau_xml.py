@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Rules, rendering, safe parsing and semantic diff of _tableau_xml, checked against the SDK's own XSD and files."""
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ _DROP = object()
 @pytest.fixture(params=["defusedxml", "expat"])
 def xml_backend(request, monkeypatch):
     """Run a test once with defusedxml and once with the stdlib expat fallback used on bare hosts."""
-    monkeypatch.setattr(tx, "HAS_DEFUSEDXML", request.param == "defusedxml")
+    monkeypatch.setattr(tx._safe_parse, "HAS_DEFUSEDXML", request.param == "defusedxml")
     return request.param
 
 
@@ -445,7 +447,7 @@ INVALID_CONFIGS = [
     (
         "secret-wrong-type",
         with_changes(OKTA, client_secret_desktop=[SECRET]),
-        r"client_secret_desktop: must be a string(;|$)",
+        r"client_secret_desktop: must be a string \(got list; quote the secret in YAML so it stays text\)(;|$)",
     ),
     ("not-a-dict", ["custom_x"], r"config: must be a mapping \(got list\)"),
 ]
@@ -725,9 +727,9 @@ def test_kind_mismatch_is_an_error():
 
 def test_both_backends_read_every_sample_identically(monkeypatch):
     for path in SAMPLES + VALID_FIXTURES:
-        monkeypatch.setattr(tx, "HAS_DEFUSEDXML", True)
+        monkeypatch.setattr(tx._safe_parse, "HAS_DEFUSEDXML", True)
         with_defusedxml = tx.parse_oauth_config(path.read_bytes())
-        monkeypatch.setattr(tx, "HAS_DEFUSEDXML", False)
+        monkeypatch.setattr(tx._safe_parse, "HAS_DEFUSEDXML", False)
         assert tx.parse_oauth_config(path.read_bytes()) == with_defusedxml, path.name
 
 
@@ -750,7 +752,7 @@ def test_stdlib_fallback_is_used_when_defusedxml_is_missing():
         f"""
         import sys
         sys.modules["defusedxml"] = None  # makes "import defusedxml" raise ImportError
-        sys.path.insert(0, {str(Path(tx.__file__).parents[5])!r})
+        sys.path.insert(0, {str(Path(tx.__file__).parents[6])!r})
         from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _tableau_xml as tx
         assert tx.HAS_DEFUSEDXML is False
         print(tx.parse_oauth_config(open({str(SAMPLES[0])!r}, "rb").read())["id"])
@@ -789,7 +791,7 @@ def test_module_utils_runs_on_python39_with_only_the_standard_library():
         f"""
         import sys
         sys.modules["defusedxml"] = None
-        sys.path.insert(0, {str(Path(tx.__file__).parents[5])!r})
+        sys.path.insert(0, {str(Path(tx.__file__).parents[6])!r})
         from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _tableau_xml as tx
         text = tx.render_oauth_config({OKTA!r})
         assert tx.parse_oauth_config(text) == tx.normalize_oauth_config({OKTA!r})

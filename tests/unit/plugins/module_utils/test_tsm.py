@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """tsm settings logic (_tsm) against the real tsm stand-in process (tests/lab/tsm/tsm) and real temp folders."""
 
 from __future__ import annotations
@@ -7,6 +9,8 @@ import os
 import stat
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -120,8 +124,9 @@ def test_merge_allowlist_keeps_existing_entries_and_appends(current, entries, se
 @pytest.mark.parametrize(
     ("entries", "separator", "match"),
     [
-        (["a,b"], ",", r"allowlist_entries: entry 'a,b' contains the separator ','"),
-        ([" "], ",", r"allowlist_entries: empty entry"),
+        (["a,b"], ",", r"allowlist_entries: entry 'a,b' contains the allowlist separator ','"),
+        ([" "], ",", r"allowlist_entries: entry is empty"),
+        (["a b"], ",", r"allowlist_entries: entry 'a b' contains whitespace"),
         (["a"], "", r"allowlist_separator: must not be empty"),
     ],
 )
@@ -424,3 +429,247 @@ def test_runs_on_the_standard_library_alone():
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------------------------
+# input checks (also run by the controller-side preflight)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entry", ["group_federation", "KeepAlive", "SSLMode", "IdP_Response_Timeout", "_x1", "a" * 128]
+)
+def test_real_odbc_key_names_are_accepted(entry):
+    assert tsm_utils.allowlist_entry_problems(entry) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "separator", "problem"),
+    [
+        ("Foo,Bar", ",", "contains the allowlist separator ','"),
+        ("Foo;Bar", ";", "contains the allowlist separator ';'"),
+        (5, ",", "must be a string (an ODBC key name), got int 5"),
+        (None, ",", "must be a string (an ODBC key name), got NoneType"),
+        ("group\nfederation", ",", "contains a control character"),
+        ("tab\there", ",", "contains a control character"),
+        ("two words", ",", "contains whitespace"),
+        ("x" * (1024 * 1024), ",", "is 1048576 characters long; an ODBC key name has at most 128"),
+        ("a" * 129, ",", "at most 128"),
+        ("", ",", "is empty"),
+        ("  ", ",", "is empty"),
+        ("1abc", ",", "is not an ODBC key name"),
+        ("Key=Value", ",", "is not an ODBC key name"),
+        ("{braced}", ",", "is not an ODBC key name"),
+        ("native.key", ",", "is not an ODBC key name"),
+    ],
+)
+def test_bad_allowlist_entries_are_named(entry, separator, problem):
+    problems = tsm_utils.allowlist_entry_problems(entry, separator)
+    assert problems and any(problem in text for text in problems), problems
+    # A huge entry is never quoted whole in the message.
+    assert all(len(text) < 200 for text in problems)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["s3cr3t", "a b c", "quote'and\"both", "back\\slash", "ünïcödé-秘密", " leading-space", "x" * 4096, "$(rm -rf /)"],
+)
+def test_client_secret_shapes_a_real_secret_can_have_pass(secret):
+    assert tsm_utils.client_secret_problems(secret) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "is empty"),
+        (None, "must be a string"),
+        (12345, "must be a string"),
+        ("abc\ndef", "line break"),
+        ("abc\r", "line break"),
+        ("a\x00b", "NUL"),
+        ("x" * 4097, "at most 4096"),
+    ],
+)
+def test_client_secret_shape_problems(value, problem):
+    problems = tsm_utils.client_secret_problems(value)
+    assert any(problem in text for text in problems), problems
+
+
+def test_a_bad_client_secret_is_refused_by_name_without_quoting_it():
+    with pytest.raises(ValueError) as caught:
+        tsm_utils.normalize_desired_clients(
+            [{"id": "redshift:custom_redshift_okta", "client_id": "c", "client_secret": CANARY + "\n"}]
+        )
+    assert "oauth_clients[0].client_secret: contains a line break" in str(caught.value)
+    assert CANARY not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# status after the apply
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Status: RUNNING\n", "RUNNING"),
+        ("node1: tsnode1\n    Status: Gateway 'node1:0' is running.\nStatus: DEGRADED\n", "DEGRADED"),
+        ("Status: STOPPED", "STOPPED"),
+        ("Cannot connect to server\n", None),
+        ("", None),
+    ],
+)
+def test_parse_status(text, word):
+    assert tsm_utils.parse_status(text) == word
+
+
+def standin_switch(read_state, client, *assignments):
+    rc, _out, err = client.run(["--standin-set", *assignments])
+    assert rc == 0, err
+
+
+def test_wait_until_running_sees_the_server_come_back(standin):
+    client, read_state = standin
+    standin_switch(read_state, client, "status_after_apply=STOPPED,DEGRADED,RUNNING")
+    client.set("gateway.public.port", "8443")
+    client.apply()
+    running, last, _waited, checks = tsm_utils.wait_until_running(client, timeout=30, interval=0.1)
+    assert (running, last, checks) == (True, "Status: RUNNING", 3)
+
+
+def test_wait_until_running_gives_up_with_the_last_status(standin):
+    client, read_state = standin
+    standin_switch(read_state, client, "status=STOPPED")
+    started = time.monotonic()
+    running, last, waited, checks = tsm_utils.wait_until_running(client, timeout=1.0, interval=0.2)
+    assert (running, last) == (False, "Status: STOPPED")
+    # Bounded by the timeout plus one slow `tsm status` call (the machine may be busy).
+    assert checks >= 2 and time.monotonic() - started < 15
+
+
+def test_a_failing_tsm_status_is_a_status_not_seen(tmp_path):
+    broken = tmp_path / "tsm"
+    broken.write_text('#!/bin/sh\necho "Could not connect to the TSM controller" >&2\nexit 1\n')
+    broken.chmod(stat.S_IRWXU)
+    word, detail = tsm_utils.TsmClient(str(broken)).status()
+    assert word is None and "Could not connect to the TSM controller" in detail
+
+
+def test_a_failing_apply_keeps_the_changes_pending_and_says_why(standin):
+    client, read_state = standin
+    standin_switch(read_state, client, "fail_next_apply=1")
+    client.set("native_api.odbc_extras_allowlist", "KeepAlive,SSLMode,group_federation")
+    with pytest.raises(tsm_utils.TsmError, match=r"pending-changes apply --ignore-prompt failed \(exit 1\): .*failed"):
+        client.apply()
+    assert client.pending_keys() == ["native_api.odbc_extras_allowlist"]
+    assert read_state()["restarts"] == 0
+    client.apply()
+    assert client.pending_keys() == [] and read_state()["restarts"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the lock on the initial node
+# ---------------------------------------------------------------------------------------------
+
+HOLD_LOCK = """
+import sys, time
+sys.path.insert(0, %r)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import TsmLock
+with TsmLock(sys.argv[1], timeout=5):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_lock(path, seconds):
+    """Another process holding the lock; returns it once it holds the lock."""
+    collections = str(Path(__file__).resolve().parents[4] / ".collections")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK % collections, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_lock_file_is_private_and_a_second_holder_waits(tmp_path):
+    path = tmp_path / "tabops-tsm.lock"
+    holder = hold_lock(path, 1.5)
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert json.loads(path.read_text())["pid"] == holder.pid
+        started = time.monotonic()
+        with tsm_utils.TsmLock(str(path), timeout=20, poll_interval=0.1) as lock:
+            assert 0.5 < lock.waited < 15
+            assert json.loads(path.read_text())["pid"] == os.getpid()
+        assert time.monotonic() - started < 20
+    finally:
+        holder.wait(timeout=30)
+
+
+def test_lock_timeout_names_the_holder_pid(tmp_path):
+    path = tmp_path / "tabops-tsm.lock"
+    holder = hold_lock(path, 5)
+    try:
+        with (
+            pytest.raises(tsm_utils.TsmLockError) as caught,
+            tsm_utils.TsmLock(str(path), timeout=1, poll_interval=0.2),
+        ):
+            pass
+        assert "pid %d" % holder.pid in str(caught.value)
+        assert "lock_timeout 1 s" in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lease_keeps_other_runs_out_until_it_ends(tmp_path):
+    path = str(tmp_path / "tabops-tsm.lock")
+    with tsm_utils.TsmLock(path) as lock:
+        lock.grant_lease("token-a", 60, {"native_api.odbc_extras_allowlist"})
+    refused = pytest.raises(tsm_utils.TsmLockError, match=r"set native_api\.odbc_extras_allowlist at .* not applied")
+    with refused, tsm_utils.TsmLock(path, timeout=0.5, poll_interval=0.1):
+        pass
+    # The holder of the lease gets in; ending it lets everybody in.
+    with tsm_utils.TsmLock(path, timeout=1, lease="token-a"):
+        pass
+    ended = []
+    threading.Timer(0.5, lambda: ended.append(tsm_utils.end_lease("token-a", path))).start()
+    with tsm_utils.TsmLock(path, timeout=10, poll_interval=0.1) as lock:
+        assert lock.waited >= 0.4
+    assert ended == [True]
+    assert tsm_utils.end_lease("token-a", path) is False
+
+
+def test_an_abandoned_lease_expires(tmp_path):
+    path = str(tmp_path / "tabops-tsm.lock")
+    with tsm_utils.TsmLock(path) as lock:
+        lock.grant_lease("token-dead", 0.5, {"oauth.config.clients"})
+    with tsm_utils.TsmLock(path, timeout=10, poll_interval=0.1) as lock:
+        assert lock.waited >= 0.3
+
+
+def test_a_planted_lock_file_is_refused(tmp_path):
+    target = tmp_path / "root-only"
+    target.write_text("x")
+    link = tmp_path / "link.lock"
+    link.symlink_to(target)
+    with pytest.raises(tsm_utils.TsmLockError, match="is a symbolic link: refused"):
+        tsm_utils.TsmLock(str(link)).__enter__()
+    assert target.read_text() == "x"
+    hard = tmp_path / "hard.lock"
+    os.link(target, hard)
+    with pytest.raises(tsm_utils.TsmLockError, match="has 2 hard links"):
+        tsm_utils.TsmLock(str(hard)).__enter__()
+    fifo = tmp_path / "fifo.lock"
+    os.mkfifo(fifo)
+    with pytest.raises(tsm_utils.TsmLockError, match="is not a regular file"):
+        tsm_utils.TsmLock(str(fifo)).__enter__()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to plant a file owned by another user")
+def test_a_lock_file_owned_by_another_user_is_refused(tmp_path):
+    planted = tmp_path / "planted.lock"
+    planted.write_text("{}")
+    os.chown(planted, 65534, 65534)
+    with pytest.raises(tsm_utils.TsmLockError, match="is owned by uid 65534"):
+        tsm_utils.TsmLock(str(planted)).__enter__()

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Every module documents its options exactly as its argument_spec declares them."""
 
 import importlib

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """redshift_odbc_facts, redshift_dsn_test and oauth_password_grant run for real by ansible-playbook on localhost.
 
 The driver is a stand-in library in a temp folder, isql is tests/lab/odbc/isql, the token endpoint a stand-in
@@ -11,6 +13,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -159,12 +162,79 @@ def test_dsn_test_runs_isql_with_the_dsn_and_cleans_up(tmp_path, token, result, 
     assert out["driver"]["generation"] == "v2" and out["driver"]["version"] == "2.0.1.0"
     (record,) = standin_log(tmp_path)
     assert record["outcome"] != "assertion", record
-    assert record["connect_string_keys"] == ["dsn", "web_identity_token"] and record["token_present"]
+    assert record["connect_string_keys"] == ["dsn", "filedsn"] and record["token_present"]
+    assert record["filedsn_keys"] == ["web_identity_token"]
+    assert (record["filedsn_mode"], record["filedsn_dir_mode"]) == ("0o600", "0o700")
+    assert not os.path.exists(record["filedsn"])
     assert record["dsn"]["role_arn"] == CONNECTION["role_arn"] and record["dsn"]["group_federation"] == "1"
     assert record["odbcini_mode"] == "0o600" and record["odbcini_dir_mode"] == "0o700"
     assert not os.path.exists(record["odbcini"]) and not os.path.exists(os.path.dirname(record["odbcini"]))
     assert token not in raw and token not in log.read_text()
     assert "web_identity_token" not in out["dsn"]
+
+
+def isql_processes():
+    """pid -> command line of every running isql stand-in."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                    argv = handle.read().split(b"\0")
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[1] == str(ISQL).encode():
+                found[int(entry)] = argv
+    return found
+
+
+def as_nobody(*argv):
+    return subprocess.run(["runuser", "-u", "nobody", "--", *argv], capture_output=True, timeout=30, check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/sbin/runuser"), reason="needs root and runuser")
+def test_another_local_user_cannot_see_the_token_while_isql_runs(tmp_path):
+    token = "slow-" + TOKEN
+    log = tmp_path / "standin.jsonl"
+    done = {}
+
+    def run():
+        done["result"] = run_task(
+            tmp_path,
+            "tabops.redshift_oauth.redshift_dsn_test",
+            dsn_args(tmp_path, token=token),
+            environment={"TABOPS_ISQL_STANDIN_LOG": str(log)},
+        )
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    seen = {}
+    deadline = time.monotonic() + 120
+    while worker.is_alive() and not seen and time.monotonic() < deadline:
+        seen = isql_processes()
+        time.sleep(0.05)
+    assert seen, "the isql stand-in never ran"
+    pid, argv = next(iter(seen.items()))
+    connect = next(arg for arg in argv if b"FILEDSN=" in arg).decode()
+    token_file = next(part for part in connect.split(";") if part.startswith("FILEDSN="))[len("FILEDSN=") :]
+    cmdline = as_nobody("cat", "/proc/%d/cmdline" % pid)
+    environ = as_nobody("cat", "/proc/%d/environ" % pid)
+    file_read = as_nobody("cat", token_file)
+    listing = as_nobody("ls", os.path.dirname(token_file))
+    file_mode = oct(os.stat(token_file).st_mode & 0o777)
+    worker.join(timeout=180)
+    rc, out, raw = done["result"]
+    assert rc == 0 and out["result"] == "ok", raw
+    # What another user can read of the running isql: its command line, never the token in it.
+    assert cmdline.returncode == 0 and b"FILEDSN=" in cmdline.stdout
+    assert token.encode() not in cmdline.stdout
+    assert token.encode() not in environ.stdout  # /proc/<pid>/environ is the owner's only
+    assert file_read.returncode != 0 and token.encode() not in file_read.stdout
+    assert listing.returncode != 0
+    assert file_mode == "0o600"
+    assert token_file.startswith(("/dev/shm/", os.environ.get("XDG_RUNTIME_DIR") or "/dev/shm/"))
+    assert not os.path.exists(token_file) and not os.path.exists(os.path.dirname(token_file))
+    assert token not in raw and token not in log.read_text()
 
 
 def test_dsn_test_never_shows_the_token_even_at_vvv(tmp_path):

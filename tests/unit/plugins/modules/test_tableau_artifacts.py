@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """tableau_artifacts run for real: ansible-playbook against localhost with the host's /usr/bin/python3.
 
 The host Python has no defusedxml and no ansible: the module and its module_utils must run on the standard
@@ -15,7 +17,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, run_local_task
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, run_local_task, run_module_logged
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_oauth_config, render_tdc
 
@@ -113,12 +117,28 @@ def actions(result):
     return sorted((entry["path"], entry["status"], entry["action"]) for entry in result["files"])
 
 
-def test_host_python_really_lacks_defusedxml():
-    # The module runs on this interpreter below; without defusedxml it uses the hardened stdlib fallback.
-    probe = subprocess.run([HOST_PYTHON, "-c", "import defusedxml"], capture_output=True, check=False)
-    if probe.returncode == 0:
-        pytest.skip("this machine's /usr/bin/python3 has defusedxml; the stdlib fallback is covered elsewhere")
-    assert probe.returncode != 0
+def test_module_utils_work_without_defusedxml_on_the_host_python():
+    # Managed hosts often lack defusedxml: with it made unimportable, the hardened expat fallback must be the
+    # parser in use and still refuse a DTD.
+    probe = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'defusedxml':\n"
+        "            raise ImportError('blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "sys.path.insert(0, %r)\n"
+        "from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (\n"
+        "    _safe_parse, parse_tdc)\n"
+        "assert _safe_parse.defusedxml is None, 'defusedxml was used'\n"
+        "try:\n"
+        '    parse_tdc(\'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><connection-customization/>\')\n'
+        "except ValueError as exc:\n"
+        "    print('refused:', exc)\n"
+    ) % str(ANSIBLE_PLAYBOOK.parents[2] / ".collections")
+    completed = subprocess.run([HOST_PYTHON, "-I", "-S", "-c", probe], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("refused:"), completed.stdout
 
 
 def test_check_mode_predicts_the_real_run_and_writes_nothing(host):
@@ -222,15 +242,15 @@ def test_secrets_stay_out_of_verbose_output_and_diffs(host):
 
 
 def test_secrets_are_masked_in_the_injected_invocation(host):
-    # With ANSIBLE_INJECT_INVOCATION the module arguments (the rendered content) come back in the result.
-    rc, result, raw = run_playbook(
-        host["tmp"], host["args"](oauth_xml(secret=CANARY)), extra_env={"ANSIBLE_INJECT_INVOCATION": "1"}
+    # With ANSIBLE_INJECT_INVOCATION the module echoes its arguments (the rendered content) in its result. The
+    # action drops the echo on the controller; the module itself must already have masked it.
+    module_args = host["args"](oauth_xml(secret=CANARY))["tabops.redshift_oauth.tableau_artifacts"]
+    result, _logged = run_module_logged(
+        host["tmp"], "tableau_artifacts", dict(module_args, _ansible_inject_invocation=True), check=True
     )
-    assert rc == 0, raw
     echoed = result["invocation"]["module_args"]["files"][0]["content"]
     assert "<clientIdDesktop>tableau-desktop</clientIdDesktop>" in echoed
     assert CANARY not in json.dumps(result)
-    assert CANARY not in raw
 
 
 def test_tdc_conflict_fails_the_host_before_writing(host):
@@ -272,3 +292,117 @@ def test_owner_group_set_on_real_files(host):
     target = host["oauth_dir"] / "custom_redshift_okta.xml"
     assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
     assert host["oauth_dir"].stat().st_uid == 65534
+
+
+SECRET_ALPHABET = st.one_of(
+    st.sampled_from(["\\", '"', "'", "\n", "\t", "\r", "&", "<", ">", "]]>", "%", "{", "}", "$", "é", "\u2028", "😀"]),
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+)
+
+
+def xml_escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=st.lists(SECRET_ALPHABET, min_size=6, max_size=24).map("".join).filter(lambda s: len(s.strip()) >= 6))
+def test_the_host_log_of_the_invocation_never_holds_a_secret(tmp_path, secret):
+    # The module runs for real (its own main(), real AnsibleModule); only the host log is captured at syslog/journal.
+    # The document is written by hand, as any caller may pass it: the secret goes in XML-escaped, newlines and all.
+    placeholder = "PLACEHOLDER-SECRET-0000"
+    content = oauth_xml(secret=placeholder).replace(placeholder, xml_escape(secret))
+    folder = tmp_path / "OAuthConfigs"
+    args = {
+        "files": [{"path": str(folder / "custom_redshift_okta.xml"), "content": content, "kind": "oauth_config"}],
+        "managed_dirs": [{"path": str(folder), "kind": "oauth_config", "application": "desktop"}],
+        "lock_timeout": 30,
+    }
+    result, logged = run_module_logged(tmp_path, "tableau_artifacts", args)
+    assert any("Invoked with" in line for line in logged), logged
+    assert any("<clientSecretDesktop>" in line for line in logged), "the documents are logged (masked)"
+    spellings = {secret, xml_escape(secret), json.dumps(secret)[1:-1]}
+    spellings |= {repr(secret)[1:-1], repr(secret + "'\"")[1:-4]}
+    core = secret.strip()
+    everything = "\n".join(logged)
+    for spelling in spellings | {core}:
+        assert spelling not in everything, "secret spelling %r logged" % spelling
+    assert secret not in json.dumps(result)
+
+
+def test_a_second_concurrent_run_waits_then_fails_naming_the_holder(host):
+    # Hold the module's own per-host lock the way a running module does, then start a run with a short timeout.
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import HostLock
+
+    task = host["args"](oauth_xml())
+    task["tabops.redshift_oauth.tableau_artifacts"]["lock_timeout"] = 2
+    before = snapshot(host["root"])
+    with HostLock(timeout=0) as held:
+        rc, result, raw = run_playbook(host["tmp"], task)
+    assert rc != 0, raw
+    assert "(pid %d) holds the host lock %s" % (os.getpid(), held.path) in result["msg"]
+    assert snapshot(host["root"]) == before
+    rc, result, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    assert result["changed"] is True
+
+
+def test_host_facts_in_the_same_call_equal_redshift_odbc_facts(host):
+    options = {"tableau_server": False, "version_sources": ["version_file", "library"]}
+    rc, facts, raw = run_playbook(host["tmp"], {"tabops.redshift_oauth.redshift_odbc_facts": options})
+    assert rc == 0, raw
+    task = host["args"](oauth_xml())
+    task["tabops.redshift_oauth.tableau_artifacts"]["host_facts"] = options
+    rc, result, raw = run_playbook(host["tmp"], task, check=True)
+    assert rc == 0, raw
+    assert result["host_facts"] == {key: facts[key] for key in ("drivers", "driver", "tableau_server", "os")}
+    assert result["host_facts"]["os"], "the OS was read"
+
+
+def test_one_broken_folder_fails_the_task_after_the_others_were_written(host):
+    # The desktop repository is a symlink to a folder elsewhere: refused, never followed; the server folders sync.
+    elsewhere = host["tmp"] / "elsewhere"
+    elsewhere.mkdir()
+    repository = host["oauth_dir"].parent
+    repository.rmdir()
+    repository.symlink_to(elsewhere)
+    if os.geteuid() == 0:
+        # Planted by a user, not by root (a root-owned link in a root-owned path is system layout, followed).
+        os.lchown(repository, 65534, 65534)
+    rc, result, raw = run_playbook(host["tmp"], host["args"](oauth_xml(), tdc_xml()))
+    assert rc != 0, raw
+    assert result["failed"] is True and result["changed"] is True
+    by_path = {folder["path"]: folder for folder in result["folders"]}
+    broken = by_path[str(host["oauth_dir"])]
+    assert broken["status"] == "error" and broken["written"] == []
+    assert "%s is a symbolic link (not followed)" % repository in broken["error"]
+    assert str(repository) in result["msg"]
+    for folder in host["tdc_dirs"]:
+        assert by_path[str(folder)]["status"] == "changed"
+        assert str(folder / "redshift.tdc") in by_path[str(folder)]["written"]
+        assert (folder / "redshift.tdc").read_text() == tdc_xml()
+    assert list(elsewhere.iterdir()) == [], "nothing was created through the link"
+    assert [entry["status"] for entry in result["files"] if entry["kind"] == "oauth_config"] == ["error"]
+
+
+def test_leftover_temp_files_and_old_backups_are_removed_as_predicted(host):
+    task = host["args"](oauth_xml(client_id="v0"))
+    module_args = task["tabops.redshift_oauth.tableau_artifacts"]
+    module_args["backup_keep"] = 2
+    for version in range(1, 5):
+        module_args["files"][0]["content"] = oauth_xml(client_id="v%d" % version)
+        rc, _result, raw = run_playbook(host["tmp"], task)
+        assert rc == 0, raw
+    backups = sorted((host["oauth_dir"] / ".tabops-backups").iterdir())
+    assert len(backups) == 2, backups
+    leftover = host["oauth_dir"] / ".tabops-tmp-interrupted"
+    leftover.write_text("half a file")
+    rc, predicted, raw = run_playbook(host["tmp"], task, check=True)
+    assert rc == 0, raw
+    assert predicted["removed_temp_files"] == [str(leftover)] and leftover.exists()
+    assert predicted["changed"] is True
+    rc, done, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    assert done["removed_temp_files"] == predicted["removed_temp_files"]
+    assert not leftover.exists()
+    rc, again, raw = run_playbook(host["tmp"], task)
+    assert again["changed"] is False and again["removed_temp_files"] == []

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """tsm_pending_changes run for real: ansible-playbook on localhost (host /usr/bin/python3) against the tsm stand-in."""
 
 from __future__ import annotations
@@ -5,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, REPO_ROOT, run_local_task
@@ -138,3 +141,94 @@ def test_missing_state_fails_with_tsm_message(server):
     rc, result, _raw = run_playbook(server, {"state": "listed"})
     assert rc != 0
     assert result["msg"].startswith("tsm pending-changes list failed (exit 1): tsm stand-in: no state at")
+
+
+ALLOWLIST = "native_api.odbc_extras_allowlist"
+
+
+def test_a_failing_apply_fails_clearly_keeps_the_changes_pending_and_the_next_apply_converges(server):
+    server["standin"]("configuration", "set", "-k", ALLOWLIST, "-v", "KeepAlive,SSLMode,group_federation")
+    server["standin"]("--standin-set", "fail_next_apply=1")
+    rc, result, raw = run_playbook(server, {"state": "applied", "status_poll_interval": 1})
+    assert rc != 0
+    assert result["msg"].startswith("tsm pending-changes apply --ignore-prompt failed (exit 1): ")
+    assert "Job '1' failed" in result["msg"] and "the changes stay pending" in result["msg"]
+    assert result["pending_keys"] == [ALLOWLIST]
+    state = server["read_state"]()
+    assert (state["restarts"], list(state["pending"])) == (0, [ALLOWLIST])
+    assert state["configuration"][ALLOWLIST] == "KeepAlive,SSLMode"
+
+    rc, result, raw = run_playbook(server, {"state": "applied", "status_poll_interval": 1})
+    assert rc == 0, raw
+    assert (result["changed"], result["remaining_keys"], result["status"]) == (True, [], "Status: RUNNING")
+    state = server["read_state"]()
+    assert (state["restarts"], state["pending"]) == (1, {})
+    assert state["configuration"][ALLOWLIST] == "KeepAlive,SSLMode,group_federation"
+
+
+def test_the_apply_waits_until_the_server_runs_again(server):
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    server["standin"]("--standin-set", "status_after_apply=STOPPED,DEGRADED,RUNNING")
+    rc, result, raw = run_playbook(server, {"state": "applied", "status_poll_interval": 1, "status_timeout": 60})
+    assert rc == 0, raw
+    assert result["status"] == "Status: RUNNING" and result["status_waited"] >= 1.5
+    statuses = [entry for entry in server["read_state"]()["audit"] if entry["argv"] == ["status"]]
+    assert len(statuses) == 3
+
+
+def test_a_server_that_stays_down_fails_with_the_last_status_and_the_time_waited(server):
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    server["standin"]("--standin-set", "status_after_apply=STOPPED")
+    started = time.monotonic()
+    rc, result, raw = run_playbook(server, {"state": "applied", "status_poll_interval": 1, "status_timeout": 3})
+    assert rc != 0
+    assert (
+        "Tableau Server is not running after tsm pending-changes apply: last status seen 'Status: STOPPED'"
+        in (result["msg"])
+    )
+    assert "status_timeout 3 s" in result["msg"] and "after waiting" in result["msg"]
+    assert result["changed"] is True and server["read_state"]()["restarts"] == 1
+    assert time.monotonic() - started < 60
+
+    # Without the wait the same apply is reported as done.
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8444")
+    rc, result, raw = run_playbook(server, {"state": "applied", "wait_for_status": False})
+    assert rc == 0, raw
+    assert "status" not in result
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"status_poll_interval": 0}, "status_poll_interval: must be a positive number of seconds"),
+        ({"status_timeout": -1}, "status_timeout: must be 0 or more seconds"),
+    ],
+)
+def test_bad_wait_options_fail_before_tsm_is_called(server, args, message):
+    rc, result, _raw = run_playbook(server, dict({"state": "applied"}, **args))
+    assert rc != 0 and message in result["msg"]
+    assert server["read_state"]()["audit"] == []
+
+
+def test_the_lease_of_the_settings_run_ends_after_the_apply_also_when_it_failed(server):
+    lock_file = server["tmp"] / "tabops-tsm.lock"
+    lock_file.write_text(
+        json.dumps(
+            {
+                "pid": 1,
+                "lease": {
+                    "token": "t-1",
+                    "pid": 1,
+                    "keys": [ALLOWLIST],
+                    "since": time.time(),
+                    "until": time.time() + 600,
+                },
+            }
+        )
+    )
+    lock_file.chmod(0o600)
+    server["standin"]("configuration", "set", "-k", ALLOWLIST, "-v", "KeepAlive,SSLMode,x")
+    server["standin"]("--standin-set", "fail_next_apply=1")
+    rc, result, _raw = run_playbook(server, {"state": "applied", "lock_lease": "t-1", "lock_file": str(lock_file)})
+    assert rc != 0 and "failed" in result["msg"]
+    assert "lease" not in json.loads(lock_file.read_text() or "{}")

@@ -1,10 +1,14 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """tsm_settings run for real: ansible-playbook on localhost (host /usr/bin/python3) against the tsm stand-in."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, REPO_ROOT, run_local_task
@@ -41,13 +45,27 @@ def server(tmp_path):
     def read_state():
         return json.loads(state.read_text())
 
-    return {"tmp": tmp_path, "state": state, "packages": packages, "read_state": read_state}
+    def switch(*assignments):
+        subprocess.run(
+            [HOST_PYTHON, str(STANDIN), "--standin-set", *assignments], env=env, check=True, capture_output=True
+        )
+
+    lock_file = tmp_path / "tabops-tsm.lock"
+    return {
+        "tmp": tmp_path,
+        "state": state,
+        "packages": packages,
+        "read_state": read_state,
+        "switch": switch,
+        "lock_file": lock_file,
+    }
 
 
 def run_playbook(server, module_args, check=False, diff=False, verbosity=0, json_output=True):
     """Run tsm_settings once on localhost; returns (rc, task result or None, raw output)."""
+    defaults = {"tsm_packages_dir": str(server["packages"]), "lock_file": str(server["lock_file"])}
     task = {
-        "tabops.redshift_oauth.tsm_settings": dict({"tsm_packages_dir": str(server["packages"])}, **module_args),
+        "tabops.redshift_oauth.tsm_settings": dict(defaults, **module_args),
         "environment": {"TSM_STANDIN_STATE": str(server["state"])},
     }
     return run_local_task(
@@ -208,3 +226,194 @@ def test_missing_tsm_fails_clearly(server, tmp_path):
     rc, result, _raw = run_playbook(server, dict(desired_args(), tsm_packages_dir=str(empty)))
     assert rc != 0
     assert "no executable customer-bin.*/tsm under tsm_packages_dir %s" % empty in result["msg"]
+
+
+# ---------------------------------------------------------------------------------------------
+# input checks: refused before any tsm call
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("Foo,Bar", "allowlist_entries[1]: 'Foo,Bar' contains the allowlist separator ','"),
+        (5, "allowlist_entries[1]: '5' is not an ODBC key name"),
+        ("group\nfederation", "allowlist_entries[1]: 'group\\nfederation' contains a control character"),
+        ("x" * (1024 * 1024), "allowlist_entries[1]: is 1048576 characters long; an ODBC key name has at most 128"),
+    ],
+)
+def test_a_bad_allowlist_entry_is_refused_before_any_tsm_call(server, entry, problem):
+    rc, result, _raw = run_playbook(server, {"allowlist_entries": ["group_federation", entry]})
+    assert rc != 0
+    assert problem in result["msg"]
+    assert len(result["msg"]) < 500
+    assert server["read_state"]()["audit"] == [], "tsm was called"
+
+
+def test_a_client_secret_with_a_line_break_is_refused_before_any_tsm_call(server):
+    args = desired_args(secret=CANARY + "\n")
+    rc, result, raw = run_playbook(server, args)
+    assert rc != 0
+    assert "oauth_clients[0].client_secret: contains a line break" in result["msg"]
+    assert CANARY not in raw
+    assert server["read_state"]()["audit"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# the role: set, apply when needed, converge after a failed apply - with both `get` behaviours
+# ---------------------------------------------------------------------------------------------
+
+GET_BEHAVIOURS = ["pending", "applied"]
+
+
+def run_role(server, variables, check=False, extra_args=()):
+    """roles/server_settings on localhost (as the initial node); returns (rc, {task name: result}, raw)."""
+    play = {
+        "hosts": "localhost",
+        "gather_facts": False,
+        "environment": {"TSM_STANDIN_STATE": str(server["state"])},
+        "vars": dict(
+            {
+                "tabops_tsm_node": "localhost",
+                "tabops_tsm_packages_dir": str(server["packages"]),
+                "tabops_tsm_lock_file": str(server["lock_file"]),
+                "tabops_tsm_status_poll_interval": 1,
+                "tabops_tsm_status_timeout": 3,
+            },
+            **variables,
+        ),
+        "tasks": [
+            {
+                "name": "server settings",
+                "ansible.builtin.include_role": {"name": "tabops.redshift_oauth.server_settings"},
+            }
+        ],
+    }
+    playbook = server["tmp"] / ("role-%d.yml" % time.monotonic_ns())
+    playbook.write_text(json.dumps([play]))
+    inventory = server["tmp"] / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % HOST_PYTHON)
+    env = dict(os.environ, ANSIBLE_HOME=str(server["tmp"] / ".ansible-home"), ANSIBLE_NOCOLOR="1")
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    env.pop("TSM_STANDIN_STATE", None)
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook), *(["--check"] if check else []), *extra_args]
+    completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    raw = completed.stdout + completed.stderr
+    results = {}
+    for task in json.loads(completed.stdout)["plays"][0]["tasks"]:
+        # Included role tasks are named "<role> : <task>".
+        results[task["task"]["name"].split(" : ", 1)[-1]] = task["hosts"]["localhost"]
+    return completed.returncode, results, raw
+
+
+SETTINGS_TASK = "Merge the ODBC extras allowlist and the server-level OAuth clients (once per cluster)"
+APPLY_TASK = "Apply pending changes once per cluster (restarts Tableau Server) and wait until it runs"
+ROLE_VARS = {"tabops_group_federation": True, "tabops_odbc_extras_allowlist": ["IdP_Response_Timeout"]}
+EXPECTED_ALLOWLIST = "KeepAlive,SSLMode,group_federation,IdP_Response_Timeout"
+
+
+def applied_allowlist(server):
+    return server["read_state"]()["configuration"]["native_api.odbc_extras_allowlist"]
+
+
+@pytest.mark.parametrize("get_shows", GET_BEHAVIOURS)
+def test_a_failed_apply_converges_on_the_next_run_and_check_mode_predicts_it(server, get_shows):
+    server["switch"]("get_shows=" + get_shows, "fail_next_apply=1")
+    rc, results, raw = run_role(server, ROLE_VARS)
+    assert rc != 0
+    failure = results[APPLY_TASK]
+    assert failure["failed"] and "Job '1' failed" in failure["msg"], failure
+    assert "the changes stay pending; the next run applies them" in failure["msg"]
+    state = server["read_state"]()
+    assert state["pending"]["native_api.odbc_extras_allowlist"] == EXPECTED_ALLOWLIST
+    assert state["restarts"] == 0
+
+    # The next run, predicted by check mode: the pending key is applied.
+    rc, predicted, raw = run_role(server, ROLE_VARS, check=True)
+    assert rc == 0, raw
+    assert predicted[SETTINGS_TASK]["apply_needed"] is True
+    assert predicted[SETTINGS_TASK]["managed_pending_keys"] == ["native_api.odbc_extras_allowlist"]
+    assert predicted[APPLY_TASK]["changed"] is True
+    assert server["read_state"]()["restarts"] == 0
+
+    rc, results, raw = run_role(server, ROLE_VARS)
+    assert rc == 0, raw
+    assert results[SETTINGS_TASK]["apply_needed"] is True
+    # get shows the pending value: nothing to set; get shows only the applied one: set again (same value).
+    assert results[SETTINGS_TASK]["keys_set"] == (
+        [] if get_shows == "pending" else ["native_api.odbc_extras_allowlist"]
+    )
+    assert results[APPLY_TASK]["changed"] is True
+    assert results[APPLY_TASK]["status"] == "Status: RUNNING"
+    assert predicted[APPLY_TASK]["changed"] == results[APPLY_TASK]["changed"]
+    state = server["read_state"]()
+    assert applied_allowlist(server) == EXPECTED_ALLOWLIST
+    assert (state["pending"], state["restarts"]) == ({}, 1)
+
+    # Converged: a third run changes nothing and applies nothing.
+    rc, results, raw = run_role(server, ROLE_VARS)
+    assert rc == 0, raw
+    assert results[SETTINGS_TASK]["changed"] is False and results[SETTINGS_TASK]["apply_needed"] is False
+    assert results[APPLY_TASK].get("skipped") is True
+    assert server["read_state"]()["restarts"] == 1
+
+
+@pytest.mark.parametrize("get_shows", GET_BEHAVIOURS)
+def test_a_server_that_stays_down_after_the_apply_fails_the_run(server, get_shows):
+    server["switch"]("get_shows=" + get_shows, "status_after_apply=DEGRADED,STOPPED")
+    started = time.monotonic()
+    rc, results, _raw = run_role(server, ROLE_VARS)
+    assert rc != 0
+    message = results[APPLY_TASK]["msg"]
+    assert "Tableau Server is not running after tsm pending-changes apply" in message
+    assert "last status seen 'Status: STOPPED'" in message and "status_timeout 3 s" in message
+    assert time.monotonic() - started < 120
+    assert applied_allowlist(server) == EXPECTED_ALLOWLIST  # applied; only the health check failed
+
+
+def rollout_with(server, entry):
+    return run_role(server, {"tabops_odbc_extras_allowlist": [entry]})
+
+
+@pytest.mark.parametrize("get_shows", GET_BEHAVIOURS)
+def test_two_concurrent_rollouts_lose_no_update(server, get_shows):
+    # A slow read makes the two runs' read-merge-set overlap unless the lock serializes them.
+    server["switch"]("get_shows=" + get_shows, "get_delay=1.5")
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda entry: rollout_with(server, entry), ["EntryFromRunA", "EntryFromRunB"]))
+    assert time.monotonic() - started < 240
+    for rc, _results, raw in runs:
+        assert rc == 0, raw
+    applied = applied_allowlist(server).split(",")
+    assert {"KeepAlive", "SSLMode", "EntryFromRunA", "EntryFromRunB"} <= set(applied), applied
+    assert server["read_state"]()["pending"] == {}
+    waits = sorted(results[SETTINGS_TASK]["lock_waited"] for _rc, results, _raw in runs)
+    assert waits[1] > 0.5, "the second run did not wait for the first"
+
+
+def test_a_second_run_waits_for_the_lock_then_fails_naming_the_holder(server):
+    holder = subprocess.Popen(
+        [
+            HOST_PYTHON,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'{\"pid\": %d}' % os.getpid()); print('held', flush=True); "
+            "time.sleep(30)",
+            str(server["lock_file"]),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        rc, result, _raw = run_playbook(server, dict(desired_args(), lock_timeout=2))
+        assert rc != 0
+        assert "another tsm run holds the lock %s: pid %d" % (server["lock_file"], holder.pid) in result["msg"]
+        assert "lock_timeout 2 s" in result["msg"]
+        assert time.monotonic() - started < 60
+        assert set_calls(server["read_state"]()) == []
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Strict ARN parsing and building: a table of valid and invalid ARNs, and build -> parse round trips."""
 
 import re

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Compliance findings, exit status and the report set (JSON, JUnit XML, HTML)."""
 
 import json
@@ -165,7 +167,7 @@ def test_report_set_is_written_whole_and_old_ones_pruned(tmp_path):
         for day in (1, 2, 3)
     ]
     assert [Path(p).name for p in paths] == ["20261101T023000Z", "20261102T023000Z", "20261103T023000Z"]
-    assert sorted(os.listdir(paths[-1])) == ["compliance.json", "junit.xml", "report.html"]
+    assert sorted(os.listdir(paths[-1])) == sorted(compliance.REPORT_FILES)
     assert os.readlink(tmp_path / "latest") == "20261103T023000Z"
     ET.parse(Path(paths[-1]) / "junit.xml")
     assert json.loads((Path(paths[-1]) / "compliance.json").read_text()) == report
@@ -174,3 +176,156 @@ def test_report_set_is_written_whole_and_old_ones_pruned(tmp_path):
     # The same second twice does not overwrite the first set.
     again = compliance.write_report_set(report, tmp_path, start=datetime(2026, 11, 3, 2, 30, tzinfo=timezone.utc))
     assert Path(again).name == "20261103T023000Z-2"
+
+
+# -- one code path from results to findings (the report action and the fallback callback) ---------------------
+
+
+def test_only_the_checked_hosts_get_findings_whatever_else_has_results():
+    results = {"desk1": artifacts_result(), "db1": artifacts_result("drift")}
+    findings = compliance.run_findings(["desk1"], results)
+    assert {f["host"] for f in findings} == {"desk1"}
+    report = compliance.build_report(META, findings, ["desk1"])
+    assert (report["hosts"], report["exit_code"]) == ({"desk1": "compliant"}, 0)
+
+
+@pytest.mark.parametrize("os_family", ["Linux", "Windows", "Darwin"])
+def test_every_os_gets_the_same_statuses_from_the_same_result_shape(os_family):
+    result = dict(artifacts_result("drift", [{"path": "scopes", "expected": "a", "actual": "b"}]), os_family=os_family)
+    findings = compliance.run_findings([f"{os_family}-host"], {f"{os_family}-host": result})
+    assert {f["artifact"]: f["status"] for f in findings} == {
+        "custom_okta": "drift",
+        "redshift": "compliant",
+        "host": "compliant",
+    }
+
+
+def test_failed_unreachable_skipped_and_missing_results():
+    results = {
+        "down": {"unreachable": True, "msg": "ssh: connect to host down port 22: Connection refused"},
+        "broken": {"failed": True, "msg": "disk full writing /x", "files": artifacts_result()["files"]},
+        "skipped": {"skipped": True},
+    }
+    failures = {"other": [{"task": "Preflight summary", "message": "bad id", "unreachable": False}]}
+    findings = compliance.run_findings(["down", "broken", "skipped", "never"], results, failures=failures)
+    report = compliance.build_report(META, findings, ["down", "broken", "skipped", "never"])
+    assert report["hosts"] == {"broken": "error", "down": "unreachable", "never": "error", "skipped": "error"}
+    by_host = {f["host"]: f for f in report["findings"] if f["artifact"] == "host"}
+    assert by_host["down"]["message"].startswith("ssh: connect")
+    assert by_host["broken"]["message"] == "disk full writing /x"
+    # The files a failed call still reported are findings too.
+    assert any(f["host"] == "broken" and f["artifact"] == "custom_okta" for f in report["findings"])
+    assert by_host["never"]["message"] == compliance.NOT_CHECKED + " (other: Preflight summary: bad id)"
+    assert "other" not in report["hosts"]
+    jsonschema.validate(report, SCHEMA)
+
+
+def test_tsm_results_are_read_on_the_tsm_node_only_and_their_failures_are_errors():
+    tsm = {"allowlist": {"key": "k", "added": []}, "oauth_clients": [], "pending_keys": []}
+    findings = compliance.run_findings(["ts1", "ts2"], {"ts1": {}, "ts2": {}}, tsm_node="ts1", tsm_settings_result=tsm)
+    assert {(f["host"], f["artifact"]) for f in findings if f["kind"] == "tsm"} == {
+        ("ts1", compliance.TSM_ALLOWLIST),
+        ("ts1", compliance.TSM_PENDING),
+    }
+    failed = compliance.run_findings(
+        ["ts1"], {"ts1": {}}, tsm_node="ts1", tsm_settings_result=tsm, tsm_apply_result={"failed": True, "msg": "boom"}
+    )
+    apply = next(f for f in failed if f["artifact"] == compliance.TSM_PENDING and f["status"] == "error")
+    assert apply["message"] == "boom"
+    # The tsm node outside the checked hosts (--limit): not reported.
+    assert not [f for f in compliance.run_findings(["d1"], {"d1": {}}, "ts1", tsm) if f["host"] == "ts1"]
+
+
+@pytest.mark.parametrize(
+    ("check_mode", "remediate", "mode"),
+    [(True, False, "check"), (True, True, "check"), (False, True, "remediate"), (False, False, "apply")],
+)
+def test_mode_says_check_whenever_the_checks_ran_in_check_mode(check_mode, remediate, mode):
+    assert compliance.run_mode(check_mode, remediate) == mode
+
+
+def test_summary_and_counts_show_drift_beside_unreachable():
+    findings = compliance.run_findings(
+        ["a", "b", "c"],
+        {
+            "a": artifacts_result("drift", [{"path": "x", "expected": 1, "actual": 2}]),
+            "b": {"unreachable": True},
+            "c": {},
+        },
+    )
+    report = compliance.build_report(META, findings, ["a", "b", "c"])
+    assert report["exit_code"] == 4
+    assert compliance.summary(report) == "unreachable (exit status 4); hosts: unreachable 1, drift 1, compliant 1 of 3"
+    assert report["run"]["findings"]["drift"] == 1 and report["run"]["findings"]["unreachable"] == 1
+    stats = compliance.stats_data(report, "/r/1")
+    assert stats["tabops_compliance_hosts"]["drift"] == 1 and stats["tabops_compliance_exit_code"] == 4
+
+
+# -- the renderings ops tools read -------------------------------------------------------------------------------
+
+
+def test_prometheus_textfile_parses_and_counts_every_status():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    report = report_with_everything()
+    families = {family.name: family for family in text_string_to_metric_families(compliance.render_prometheus(report))}
+    hosts = {sample.labels["status"]: sample.value for sample in families["tabops_compliance_hosts"].samples}
+    assert hosts == {status: report["run"]["hosts"][status] for status in compliance.STATUSES}
+    findings = {sample.labels["status"]: sample.value for sample in families["tabops_compliance_findings"].samples}
+    assert sum(findings.values()) == len(report["findings"])
+    assert families["tabops_compliance_exit_code"].samples[0].value == report["exit_code"]
+    stamp = families["tabops_compliance_last_run_timestamp_seconds"].samples[0].value
+    assert stamp == datetime.fromisoformat(META["end"]).timestamp()
+    assert all(family.type == "gauge" for family in families.values())
+
+
+def test_ndjson_is_one_self_describing_line_per_finding():
+    report = report_with_everything()
+    lines = compliance.render_ndjson(report).splitlines()
+    assert len(lines) == len(report["findings"])
+    first = json.loads(lines[0])
+    assert {k: first[k] for k in ("timestamp", "mode", "run_result")} == {
+        "timestamp": META["end"],
+        "mode": "check",
+        "run_result": report["result"],
+    }
+    assert [json.loads(line)["artifact"] for line in lines] == [f["artifact"] for f in report["findings"]]
+
+
+def test_junit_survives_characters_xml_cannot_hold(tmp_path):
+    findings = [compliance.finding_for_failure("h\x01st", "task", 'bell \x07 and <tag> & "quotes"', False)]
+    report = compliance.build_report(META, findings, ["h\x01st"])
+    path = tmp_path / "junit.xml"
+    path.write_text(compliance.render_junit(report))
+    case = next(case for suite in JUnitXml.fromfile(str(path)) for case in suite)
+    assert case.classname == "h\ufffdst"
+    assert case.result[0].message == 'bell \ufffd and <tag> & "quotes"'
+
+
+def test_html_comes_from_the_shipped_template_with_autoescaping():
+    template = Path(compliance.TEMPLATES) / compliance.HTML_TEMPLATE
+    assert template.is_file()
+    report = report_with_everything()
+    page = compliance.render_html(report)
+    assert "<script>" not in page and "ssh: connect refused &amp; &lt;script&gt;" in page
+    assert 'id="summary"' in page and "unreachable 1" in page
+    assert "<link" not in page and "src=" not in page
+
+
+def test_publish_copies_prunes_and_writes_the_textfile_atomically(tmp_path):
+    report = report_with_everything()
+    for day in (1, 2, 3):
+        published = compliance.publish(
+            report,
+            str(tmp_path / "reports"),
+            keep=2,
+            start=datetime(2026, 11, day, 2, 30, tzinfo=timezone.utc),
+            copy_dir=str(tmp_path / "share"),
+            prometheus_file=str(tmp_path / "textfile" / "tabops.prom"),
+            result_file=str(tmp_path / "result.path"),
+        )
+    assert sorted(os.listdir(tmp_path / "share")) == ["20261102T023000Z", "20261103T023000Z", "latest"]
+    assert published["copied_to"] == str(tmp_path / "share" / "20261103T023000Z")
+    assert (tmp_path / "result.path").read_text() == published["report_path"] + "\n"
+    assert os.listdir(tmp_path / "textfile") == ["tabops.prom"]
+    assert (tmp_path / "textfile" / "tabops.prom").read_text() == compliance.render_prometheus(report)

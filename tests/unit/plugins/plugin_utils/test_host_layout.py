@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Where each host's OAuth configs and TDC files go (controller-side planning)."""
 
 import pytest

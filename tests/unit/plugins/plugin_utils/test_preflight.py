@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Preflight consistency rules: each misconfiguration produces exactly its finding; a correct setup none."""
 
 from __future__ import annotations
@@ -399,3 +401,109 @@ def test_the_filter_documents_itself():
     )
     doc = json.loads(completed.stdout)["tabops.redshift_oauth.preflight_findings"]
     assert doc["doc"]["short_description"] and doc["examples"] and doc["return"]["_value"]["contains"]["summary"]
+
+
+# --- every variable, before any host is touched (issue 10 item 5) ---------------------------------------------------
+
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (  # noqa: E402
+    fleet_plan,
+    variable_problems,
+)
+
+PLAN_GROUPS = {"all": ["ts1", "desk1"], "tableau_server": ["ts1"], "tableau_desktop": ["desk1"]}
+
+
+def _plan_vars(**extra):
+    base = {"tabops_desktop_users": ["ann"]}
+    base.update(extra)
+    return {
+        "ts1": dict(base, group_names=["tableau_server"]),
+        "desk1": dict(base, group_names=["tableau_desktop"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field", "words"),
+    [
+        ("tabops_odbc_extras_allowlist", ["Foo,Bar"], "tabops_odbc_extras_allowlist[0]", "separator"),
+        ("tabops_odbc_extras_allowlist", [5], "tabops_odbc_extras_allowlist[0]", "must be a string"),
+        ("tabops_odbc_extras_allowlist", ["Key\nOther"], "tabops_odbc_extras_allowlist[0]", "control character"),
+        ("tabops_odbc_extras_allowlist", ["A" * 1024 * 1024], "tabops_odbc_extras_allowlist[0]", "characters long"),
+        ("tabops_odbc_extras_allowlist", "KeepAlive", "tabops_odbc_extras_allowlist", "list"),
+        ("tabops_odbc_extras_allowlist_separator", ", ", "tabops_odbc_extras_allowlist_separator", "one punctuation"),
+        ("tabops_odbc_extras_allowlist_key", "no key", "tabops_odbc_extras_allowlist_key", "tsm key"),
+        ("tabops_backup_keep", -1, "tabops_backup_keep", "at least 0"),
+        ("tabops_backup_keep", "many", "tabops_backup_keep", "whole number"),
+        ("tabops_tsm_request_timeout", 0, "tabops_tsm_request_timeout", "at least 1"),
+        ("tabops_backup", "maybe", "tabops_backup", "true or false"),
+        ("tabops_group_federation", [], "tabops_group_federation", "true or false"),
+        ("tabops_tdc_conflicts", "ignore", "tabops_tdc_conflicts", "must be one of"),
+        ("tabops_tsm_apply", "later", "tabops_tsm_apply", "must be one of"),
+        ("tabops_os_family", "Plan9", "tabops_os_family", "must be one of"),
+        ("tabops_applications", ["cloud"], "tabops_applications[0]", "must be one of"),
+        ("tabops_desktop_users", ["../etc"], "tabops_desktop_users[0]", "not a user"),
+        ("tabops_desktop_users", "ann", "tabops_desktop_users", "list of strings"),
+        ("tabops_bridge_user", "", "tabops_bridge_user", "non-empty"),
+        ("tabops_server_services", ["vizql server"], "tabops_server_services[0]", "service name"),
+        ("tabops_server_url", "http://tableau.example", "tabops_server_url", "https"),
+        ("tabops_tsm_packages_dir", "opt/tableau", "tabops_tsm_packages_dir", "absolute path"),
+        ("tabops_tsm_node", "nosuchhost", "tabops_tsm_node", "not a host of the inventory"),
+        ("tabops_paths", {"desktop_repo": "/x"}, "tabops_paths.desktop_repo", "unknown key"),
+        ("tabops_paths", "/home", "tabops_paths", "dict"),
+        ("tabops_bridge_service", "bridge; reboot", "tabops_bridge_service", "unit name"),
+        ("tabops_preflight_min_driver_versions", {"v3": "1"}, "tabops_preflight_min_driver_versions.v3", "unknown"),
+        ("tabops_preflight_min_server_version", "latest", "tabops_preflight_min_server_version", "not a version"),
+        ("tabops_odbc_driver_search", {"v1": "x"}, "tabops_odbc_driver_search", "dict"),
+        ("tabops_odbc_version_sources", ["rpm"], "tabops_odbc_version_sources[0]", "must be one of"),
+        ("tabops_oauth_configs", {"id": "x"}, "tabops_oauth_configs", "list of dicts"),
+        ("tabops_tdc_files", ["redshift"], "tabops_tdc_files[0]", "must be a dict"),
+        ("tabops_redshift_connections", "lab", "tabops_redshift_connections", "list of dicts"),
+    ],
+)
+def test_every_bad_variable_is_an_error_naming_field_and_hosts(name, value, field, words):
+    problems = variable_problems({name: value}, inventory_hosts={"ts1", "desk1"})
+    assert [f for f, _p in problems] == [field], problems
+    assert words in problems[0][1]
+    plan = fleet_plan(_plan_vars(**{name: value}), PLAN_GROUPS)
+    errors = [f for f in plan["findings"] if f["severity"] == "error"]
+    assert [(e["code"], e["field"], e["hosts"]) for e in errors] == [("variable-invalid", field, ["desk1", "ts1"])]
+    assert errors[0]["message"].startswith(field + ": ") and "hosts desk1, ts1" in errors[0]["message"]
+    assert plan["hosts"]["ts1"].get("files") is None  # nothing planned for a host with bad data
+
+
+def test_good_defaults_and_strings_from_extra_vars_pass():
+    assert variable_problems({}) == []
+    assert (
+        variable_problems({"tabops_backup": "false", "tabops_backup_keep": "3", "tabops_group_federation": "yes"}) == []
+    )
+
+
+def test_a_server_client_secret_that_no_real_secret_has_is_refused_without_showing_it():
+    configs = [
+        {
+            "id": "custom_redshift_okta",
+            "idp": "okta",
+            "idp_base_url": "https://corp.okta.example",
+            "client_id_desktop": "d",
+            "server_client": {"client_id": "s", "client_secret": "canary-secret-77\n"},
+        }
+    ]
+    plan = fleet_plan(_plan_vars(tabops_oauth_configs=configs, tabops_server_url="https://t.example"), PLAN_GROUPS)
+    errors = [f for f in plan["findings"] if f["severity"] == "error"]
+    assert [e["field"] for e in errors] == [
+        "tabops_oauth_configs[0] (custom_redshift_okta).server_client.client_secret"
+    ]
+    assert "line break" in errors[0]["message"]
+    assert "canary-secret-77" not in repr(plan["findings"]) + repr(plan["lines"])
+
+
+def test_a_document_that_does_not_render_is_an_error_naming_the_config_and_hosts():
+    configs = [
+        {"id": "redshift_okta", "idp": "okta", "idp_base_url": "https://corp.okta.example", "client_id_desktop": "d"}
+    ]
+    plan = fleet_plan(_plan_vars(tabops_oauth_configs=configs), PLAN_GROUPS)
+    errors = [f for f in plan["findings"] if f["severity"] == "error"]
+    assert [e["code"] for e in errors] == ["declared-data-invalid"]
+    assert "tabops_oauth_configs[0] (redshift_okta)" in errors[0]["message"] and "custom_" in errors[0]["message"]
+    assert errors[0]["hosts"] == ["desk1"]
+    assert plan["lines"][0] == "preflight: 1 error(s), 0 warning(s), 0 info"

@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Redshift IAM policies (compared with whole expected documents, the Tableau help page's example included) and lint."""
 
 import json
@@ -21,13 +23,8 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_ia
     validate_policy_document,
 )
 
-HELP_PAGE = (
-    Path(__file__).resolve().parents[4].parent
-    / "shared"
-    / "reference"
-    / "tableau-help-page"
-    / "set-up-amazon-redshift-iam-oauth.txt"
-)
+# The help page's example policy, copied with its URL into the repository (no file outside it is read).
+HELP_PAGE = Path(__file__).resolve().parents[2] / "fixtures" / "tableau-help-page" / "example-policy.txt"
 
 # The spec that mirrors the help page: one cluster, database dev, user name from the token,
 # AutoCreate, one group and the aws:userid condition.

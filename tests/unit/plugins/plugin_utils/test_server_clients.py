@@ -1,3 +1,5 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
 """Server-level OAuth clients (tsm oauth.config.clients) derived from the declared configs."""
 
 import pytest

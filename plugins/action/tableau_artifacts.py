@@ -1,0 +1,221 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Action for ``tabops.redshift_oauth.tableau_artifacts``: a host's whole Tableau state in one task.
+
+Like ``template`` handing off to ``copy``: the controller-side work happens here and the host sees one module
+call. Per host: :func:`host_profile` (what the host runs) -> its files (looked up in the fleet plan the preflight
+published as ``tabops_fleet_plan``, or rendered here, each distinct document once per process) -> one call of the
+host module (POSIX) or of ``plugin_utils/_windows_sync.sync`` (Windows) that syncs the files and returns the host
+facts -> this host's preflight findings (driver, Tableau Server version, OS) -> one result.
+
+With ``files`` and ``managed_dirs`` given, the arguments go to the module unchanged (the low-level use).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, content_secrets, maskable
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
+    CONTEXT_VARS,
+    DEFAULTS,
+    KINDS,
+    HostLayoutError,
+    as_bool,
+    expand_files,
+    host_profile,
+    plan_host,
+    plan_inputs,
+    variable,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
+    facts_for_findings,
+    finalize,
+    host_check_options,
+    host_findings,
+)
+
+display = Display()
+
+MODULE = "tabops.redshift_oauth.tableau_artifacts"
+FLEET_PLAN_VAR = "tabops_fleet_plan"
+PASS_THROUGH_ARGS = ("files", "managed_dirs")
+# Arguments of this action that are not the module's (the module gets them as its own options or not at all).
+ACTION_ARGS = frozenset({"kinds", "plan_only", "host_checks"})
+MODULE_OPTIONS_FROM_VARS = {
+    "tdc_conflicts": "tabops_tdc_conflicts",
+    "backup": "tabops_backup",
+    "backup_keep": "tabops_backup_keep",
+}
+_module_options = None
+
+
+def module_options():
+    """The host module's option names (read once per process; H1's new options are passed only when it has them)."""
+    global _module_options
+    if _module_options is None:
+        try:
+            module = importlib.import_module(
+                "ansible_collections.tabops.redshift_oauth.plugins.modules.tableau_artifacts"
+            )
+            _module_options = frozenset(module.argument_spec())
+        except Exception:  # pylint: disable=broad-except  # an unreadable module: pass only the base options
+            _module_options = frozenset({"files", "managed_dirs", "tdc_conflicts", "backup"})
+    return _module_options
+
+
+def _mask(value, secrets):
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _mask(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item, secrets) for item in value]
+    return value
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def _host_vars(self, task_vars):
+        host_vars = {}
+        for name in (*DEFAULTS, *CONTEXT_VARS):
+            if name in task_vars:
+                try:
+                    host_vars[name] = self._templar.template(task_vars[name])
+                except AnsibleError as exc:
+                    raise AnsibleError("%s: %s" % (name, to_text(exc))) from None
+        return host_vars
+
+    def _planned_files(self, host, host_vars, task_vars, profile, kinds):
+        """(files, managed_dirs, source): from the fleet plan when it was made from this host's data, else here."""
+        fleet = task_vars.get(FLEET_PLAN_VAR)
+        entry = fleet.get("hosts", {}).get(host) if isinstance(fleet, dict) else None
+        inputs = plan_inputs(host, host_vars, task_vars.get("groups"), KINDS) if entry else None
+        if entry and entry.get("files") is not None and entry.get("inputs") == inputs:
+            try:
+                files = expand_files([f for f in entry["files"] if f["kind"] in kinds], fleet["documents"])
+                dirs = [d for d in entry["profile"]["folders"] if d["kind"] in kinds]
+                return files, dirs, "fleet plan"
+            except (KeyError, TypeError):
+                pass  # an incomplete plan: render here
+        plan = plan_host(profile, host_vars, kinds=kinds)
+        return plan["files"], plan["managed_dirs"], "rendered"
+
+    def _call_host(self, profile, module_args, task_vars):
+        if profile and profile["layout_family"] == "Windows":
+            try:
+                windows = importlib.import_module(
+                    "ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._windows_sync"
+                )
+            except ImportError as exc:
+                return {
+                    "failed": True,
+                    "msg": "%s: Windows hosts need plugins/plugin_utils/_windows_sync.py (%s)" % (profile["host"], exc),
+                }
+            return windows.sync(self, task_vars, module_args)
+        return self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        unknown = sorted(set(args) - module_options() - ACTION_ARGS - {"host_facts", "lock_timeout"})
+        if unknown:
+            return dict(result, failed=True, msg="tableau_artifacts: unknown arguments %s" % ", ".join(unknown))
+        host = task_vars.get("inventory_hostname", "")
+
+        if any(name in args for name in PASS_THROUGH_ARGS):
+            # Low-level use: the caller planned the files; the module validates its own arguments.
+            module_args = {k: v for k, v in args.items() if k not in ACTION_ARGS}
+            secrets = self._secrets(module_args.get("files"))
+            try:  # only its OS family matters here (which transport)
+                profile = host_profile(host, self._host_vars(task_vars), task_vars.get("groups"))
+            except AnsibleError as exc:
+                return dict(result, failed=True, msg="host %s: %s" % (host, exc))
+            result.update(self._call_host(profile, module_args, task_vars))
+            return _mask(self._clean(result), secrets)
+
+        try:
+            host_vars = self._host_vars(task_vars)
+        except AnsibleError as exc:
+            return dict(result, failed=True, msg="host %s: %s" % (host, exc))
+        kinds = args.get("kinds", list(KINDS))
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        profile = host_profile(host, host_vars, task_vars.get("groups"))
+        result["profile"] = {k: v for k, v in profile.items() if k not in ("problems", "folders")}
+        try:
+            files, managed_dirs, source = self._planned_files(host, host_vars, task_vars, profile, kinds)
+        except HostLayoutError as exc:
+            return dict(result, failed=True, msg="host %s: %s" % (host, "; ".join(exc.problems)))
+        result["plan_source"] = source
+        if not profile["is_tableau_host"]:
+            return dict(
+                result, skipped=True, msg="host %s runs no Tableau application (groups, tabops_applications)" % host
+            )
+        if as_bool(args.get("plan_only", False)):
+            # Preflight use: rendered and laid out, no host contacted.
+            result["files"] = [{k: v for k, v in f.items() if k != "content"} for f in files]
+            result["managed_dirs"] = managed_dirs
+            return dict(result, changed=False)
+
+        options = module_options()
+        module_args = {"files": files, "managed_dirs": managed_dirs}
+        for option, var in MODULE_OPTIONS_FROM_VARS.items():
+            if option in options:
+                module_args[option] = args.get(option, variable(host_vars, var))
+        if "lock_timeout" in args and "lock_timeout" in options:
+            module_args["lock_timeout"] = args["lock_timeout"]
+        host_checks = as_bool(args.get("host_checks", variable(host_vars, "tabops_preflight_host_checks")))
+        if host_checks and "host_facts" in options and profile["layout_family"] == "Linux":
+            module_args["host_facts"] = {
+                "drivers": variable(host_vars, "tabops_odbc_driver_search"),
+                "version_sources": variable(host_vars, "tabops_odbc_version_sources"),
+                "tableau_server": profile["is_server"],
+                "use_tsm": as_bool(variable(host_vars, "tabops_preflight_use_tsm")),
+                "tsm_packages_dir": variable(host_vars, "tabops_tsm_packages_dir"),
+            }
+        # The module registers these as no_log values host-side; here they leave every controller-side output.
+        secrets = self._secrets(files)
+        module_result = self._call_host(profile, module_args, task_vars)
+        result.update(module_result)
+        if module_args.get("host_facts") and "host_facts" in module_result:
+            facts = facts_for_findings(module_result["host_facts"], profile["is_server"])
+            findings = finalize(host_findings(host, facts, **host_check_options(host_vars)), [host])
+            result["preflight"] = findings
+            errors = [f["summary"] for f in findings if f["severity"] == "error"]
+            for item in findings:
+                if item["severity"] == "warning":
+                    display.warning(item["summary"])
+            if errors and not result.get("failed"):
+                result["failed"] = True
+                result["msg"] = "preflight: %s" % "; ".join(errors)
+        if result.get("restart_needed") and not result.get("failed"):
+            result.setdefault("msg", "restart %s to pick up the changed files" % ", ".join(result["restart_needed"]))
+        return _mask(self._clean(result), secrets)
+
+    @staticmethod
+    def _secrets(files):
+        found = set()
+        for item in files or ():
+            content = item.get("content") if isinstance(item, dict) else None
+            if isinstance(content, str):
+                found.update(content_secrets(content))
+        return sorted(maskable(found), key=len, reverse=True)
+
+    @staticmethod
+    def _clean(result):
+        # The module's echoed arguments hold every file's text: never returned (the result says what changed).
+        result.pop("invocation", None)
+        return result

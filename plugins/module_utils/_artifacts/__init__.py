@@ -1,0 +1,57 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Host-side sync of Tableau files (OAuth configs, TDCs): manifest of owned files, atomic write, backup, conflicts.
+
+``_plan`` decides (pure, shared by every OS: the Windows transport calls it on the controller); ``_posix`` observes
+and performs on POSIX hosts behind a privilege boundary (see docs/security.md). Standard library only.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (  # noqa: F401
+    APPLICATIONS,
+    BACKUP_DIR_MODE,
+    BACKUP_DIR_NAME,
+    DEFAULT_BACKUP_KEEP,
+    DEFAULT_DIR_MODE,
+    DEFAULT_FILE_MODE,
+    KIND_SUFFIX,
+    KINDS,
+    MANAGED_BY,
+    MANIFEST_NAME,
+    TEMP_PREFIX,
+    ArtifactError,
+    decode_document,
+    finish_host,
+    normalize_request,
+    parse_manifest,
+    parse_mode,
+    plan_host,
+    planned_changed,
+    render_manifest,
+    report_diff,
+    report_files,
+    restart_needed,
+    sha256_bytes,
+    utc_stamp,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._posix import (  # noqa: F401
+    DEFAULT_LOCK_TIMEOUT,
+    HostLock,
+    PosixSync,
+    drop_privileges,
+    open_tree,
+    resolve_gid,
+    resolve_uid,
+    run_as,
+    worker_for,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (  # noqa: F401
+    REDACTED,
+    content_secrets,
+    mask_xml_secrets,
+)
+
+# Names callers used before the split.
+mask_secrets = mask_xml_secrets
+extract_secrets = content_secrets

@@ -1,0 +1,971 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""The decisions of the Tableau file sync, the same on every OS: request -> observations -> plan -> operations.
+
+PURE: no filesystem, no user database, no clock. The POSIX transport (``_posix``, on the host) and the Windows
+transport (``plugin_utils/_windows_sync``, on the controller) build observations (see docs/design.md, "One action
+per host"), call ``plan_host`` and perform the operations it lists; ``finish_host`` turns what they did into the
+module result. Paths are handled with the ``paths`` module given (``posixpath`` or ``ntpath``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
+    REDACTED,
+    mask_xml_secrets,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
+    MAX_DOCUMENT_BYTES,
+    TableauXmlError,
+    diff_documents,
+    document_kind,
+    parse_oauth_config,
+    parse_tdc,
+)
+
+MANAGED_BY = "tabops.redshift_oauth"
+MANIFEST_NAME = ".tabops-managed.json"
+BACKUP_DIR_NAME = ".tabops-backups"
+TEMP_PREFIX = ".tabops-tmp-"
+KINDS = ("oauth_config", "tdc")
+APPLICATIONS = ("desktop", "prep", "bridge", "server")
+KIND_SUFFIX = {"oauth_config": ".xml", "tdc": ".tdc"}
+DEFAULT_FILE_MODE = "0644"
+DEFAULT_DIR_MODE = "0755"
+MANIFEST_MODE = 0o644
+# Backups hold client secrets: only the owner of the managed folder may read them.
+BACKUP_DIR_MODE = 0o700
+DEFAULT_BACKUP_KEEP = 5
+
+_MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
+_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+
+
+class ArtifactError(ValueError):
+    """Bad input or a host state this module refuses to act on; the message names field, host path and file."""
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def utc_stamp(now):
+    """Backup suffix from an aware datetime (the caller reads the clock)."""
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def parse_mode(value, field):
+    """Octal string ('0640') -> int; names the field when malformed."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = "%o" % value
+    text = str(value).strip()
+    if not _MODE_RE.match(text):
+        raise ArtifactError("%s: mode %r is not an octal string such as '0640'" % (field, value))
+    mode = int(text, 8)
+    if mode & ~0o7777:
+        raise ArtifactError("%s: mode %r is out of range" % (field, value))
+    return mode
+
+
+def decode_document(data):
+    """bytes -> (text, problem)."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, "not UTF-8 text (byte %d)" % exc.start
+
+
+def problem_text(exc):
+    # The parser's message may quote document text; mask secrets it might carry.
+    return mask_xml_secrets(" ".join(str(exc).split())) or exc.__class__.__name__
+
+
+def _no_resolver(value, field):
+    """Without a user database (the controller planning for Windows): numeric ids only, names kept as given."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return int(text) if text.isdigit() else None
+
+
+# ---------------------------------------------------------------------------------------------
+# input validation
+# ---------------------------------------------------------------------------------------------
+
+
+def _norm_abs_path(value, field, paths):
+    if not isinstance(value, str) or not value:
+        raise ArtifactError("%s: path is required" % field)
+    if "\x00" in value:
+        raise ArtifactError("%s: path contains a NUL byte" % field)
+    if not paths.isabs(value):
+        raise ArtifactError("%s: path %r must be absolute" % (field, value))
+    normalized = paths.normpath(value)
+    if normalized != value.rstrip(paths.sep) and normalized != value:
+        raise ArtifactError("%s: path %r is not normalized (use %r)" % (field, value, normalized))
+    return normalized
+
+
+def normalize_request(files, managed_dirs, paths=posixpath, resolve_user=None, resolve_group=None):
+    """Validate the module input; returns (files, dirs) as lists of dicts with resolved ids and modes.
+
+    ``resolve_user(owner, field)`` / ``resolve_group`` map names to ids (raising ArtifactError for unknown ones);
+    without them only numeric ids resolve.
+    """
+    resolve_user = resolve_user or _no_resolver
+    resolve_group = resolve_group or _no_resolver
+    if not isinstance(managed_dirs, list) or not managed_dirs:
+        raise ArtifactError("managed_dirs: at least one managed folder is required")
+    dirs = []
+    dir_by_path = {}
+    for index, item in enumerate(managed_dirs):
+        field = "managed_dirs[%d]" % index
+        if not isinstance(item, dict):
+            raise ArtifactError("%s: must be a dict" % field)
+        path = _norm_abs_path(item.get("path"), field + ".path", paths)
+        kind = item.get("kind")
+        if kind not in KINDS:
+            raise ArtifactError("%s.kind: %r is not one of %s (folder %s)" % (field, kind, ", ".join(KINDS), path))
+        application = item.get("application")
+        if application not in APPLICATIONS:
+            raise ArtifactError(
+                "%s.application: %r is not one of %s (folder %s)" % (field, application, ", ".join(APPLICATIONS), path)
+            )
+        if path in dir_by_path:
+            raise ArtifactError("%s.path: folder %s is listed twice" % (field, path))
+        entry = {
+            "path": path,
+            "kind": kind,
+            "application": application,
+            "owner": item.get("owner") or None,
+            "group": item.get("group") or None,
+            "uid": resolve_user(item.get("owner"), field + ".owner (folder %s)" % path),
+            "gid": resolve_group(item.get("group"), field + ".group (folder %s)" % path),
+            "mode": parse_mode(item.get("mode") or DEFAULT_DIR_MODE, field + ".mode (folder %s)" % path),
+        }
+        dirs.append(entry)
+        dir_by_path[path] = entry
+
+    desired = []
+    seen_paths = {}
+    for index, item in enumerate(files or []):
+        field = "files[%d]" % index
+        if not isinstance(item, dict):
+            raise ArtifactError("%s: must be a dict" % field)
+        path = _norm_abs_path(item.get("path"), field + ".path", paths)
+        where = " (file %s)" % path
+        if path in seen_paths:
+            raise ArtifactError("%s.path: %s is also declared by files[%d]" % (field, path, seen_paths[path]))
+        seen_paths[path] = index
+        name = paths.basename(path)
+        if name.startswith(".") or name == MANIFEST_NAME:
+            raise ArtifactError("%s.path: hidden file names are reserved for the collection%s" % (field, where))
+        kind = item.get("kind")
+        if kind not in KINDS:
+            raise ArtifactError("%s.kind: %r is not one of %s%s" % (field, kind, ", ".join(KINDS), where))
+        if not name.endswith(KIND_SUFFIX[kind]):
+            raise ArtifactError(
+                "%s.path: a %s file must end with %s or Tableau will not load it%s"
+                % (field, kind, KIND_SUFFIX[kind], where)
+            )
+        parent = paths.dirname(path)
+        managed = dir_by_path.get(parent)
+        if managed is None:
+            raise ArtifactError(
+                "%s.path: parent folder %s is not one of managed_dirs (%s)%s"
+                % (field, parent, ", ".join(sorted(dir_by_path)), where)
+            )
+        if managed["kind"] != kind:
+            raise ArtifactError(
+                "%s.kind: %s does not match the kind %s of managed folder %s%s"
+                % (field, kind, managed["kind"], parent, where)
+            )
+        application = item.get("application") or managed["application"]
+        if application not in APPLICATIONS:
+            raise ArtifactError(
+                "%s.application: %r is not one of %s%s" % (field, application, ", ".join(APPLICATIONS), where)
+            )
+        content = item.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise ArtifactError("%s.content: rendered document text is required%s" % (field, where))
+        artifact = item.get("artifact") or name
+        encoded = content.encode("utf-8")
+        if len(encoded) > MAX_DOCUMENT_BYTES:
+            raise ArtifactError(
+                "%s.content: %d bytes is over Tableau's %d KiB limit (artifact %s)%s"
+                % (field, len(encoded), MAX_DOCUMENT_BYTES // 1024, artifact, where)
+            )
+        try:
+            actual_kind = document_kind(content)
+            parsed = parse_tdc(content) if kind == "tdc" else parse_oauth_config(content)
+        except TableauXmlError as exc:
+            raise ArtifactError(
+                "%s.content: artifact %s is not a valid %s document: %s%s"
+                % (field, artifact, kind, problem_text(exc), where)
+            ) from None
+        if actual_kind != kind:
+            raise ArtifactError(
+                "%s.content: artifact %s is a %s document but kind is %s%s"
+                % (field, artifact, actual_kind, kind, where)
+            )
+        desired.append(
+            {
+                "index": index,
+                "path": path,
+                "name": name,
+                "dir": parent,
+                "kind": kind,
+                "application": application,
+                "artifact": str(artifact),
+                "content": content,
+                "data": encoded,
+                "parsed": parsed,
+                "owner": item.get("owner") or None,
+                "group": item.get("group") or None,
+                "uid": resolve_user(item.get("owner"), field + ".owner" + where),
+                "gid": resolve_group(item.get("group"), field + ".group" + where),
+                "mode": parse_mode(item.get("mode") or DEFAULT_FILE_MODE, field + ".mode" + where),
+            }
+        )
+
+    # Two desired TDCs of one class in one folder: Tableau would apply only one of them.
+    classes = {}
+    for item in desired:
+        if item["kind"] != "tdc":
+            continue
+        key = (item["dir"], item["parsed"].get("class"))
+        if key in classes:
+            raise ArtifactError(
+                "files[%d]: TDC %s has class %r like %s in the same folder; Tableau applies only one TDC per class"
+                % (item["index"], item["path"], key[1], classes[key])
+            )
+        classes[key] = item["path"]
+    return desired, dirs
+
+
+def check_options(tdc_conflicts="fail", backup_keep=DEFAULT_BACKUP_KEEP):
+    if tdc_conflicts not in ("fail", "warn"):
+        raise ArtifactError("tdc_conflicts: %r is not one of fail, warn" % (tdc_conflicts,))
+    if isinstance(backup_keep, bool) or not isinstance(backup_keep, int) or backup_keep < 0:
+        raise ArtifactError("backup_keep: %r must be a whole number, 0 or more" % (backup_keep,))
+
+
+# ---------------------------------------------------------------------------------------------
+# manifest
+# ---------------------------------------------------------------------------------------------
+
+
+def render_manifest(files):
+    """Deterministic manifest text: sorted keys, fixed indentation, trailing newline, no timestamps."""
+    document = {"managed_by": MANAGED_BY, "files": files}
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def parse_manifest(data, path):
+    """Manifest bytes -> {name: entry}; raises ArtifactError for a manifest it cannot trust (names the path)."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArtifactError("manifest %s is not valid JSON (%s); fix or remove it" % (path, exc)) from None
+    if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
+        raise ArtifactError("manifest %s: expected an object with a 'files' object; fix or remove it" % path)
+    if document.get("managed_by") != MANAGED_BY:
+        raise ArtifactError(
+            "manifest %s: managed_by is %r, not %r; refusing to take over"
+            % (path, document.get("managed_by"), MANAGED_BY)
+        )
+    files = {}
+    for name, entry in document["files"].items():
+        if (
+            not isinstance(entry, dict)
+            or "/" in name
+            or "\\" in name
+            or "\x00" in name
+            or name in ("", ".", "..")
+            or name.startswith(".")
+            or ":" in name
+        ):
+            raise ArtifactError("manifest %s: entry %r is malformed; fix or remove it" % (path, name))
+        files[name] = {
+            "kind": entry.get("kind"),
+            "artifact": entry.get("artifact"),
+            "sha256": entry.get("sha256"),
+        }
+    return files
+
+
+def observed_names(desired_names, manifest_files, listing, kind):
+    """Names a transport must observe in a folder: desired, manifest-listed and every file of the folder's kind."""
+    suffix = KIND_SUFFIX[kind]
+    names = set(desired_names) | set(manifest_files or ())
+    names |= {name for name in listing if not name.startswith(".") and name.lower().endswith(suffix)}
+    return sorted(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# planning
+# ---------------------------------------------------------------------------------------------
+
+
+def _owner_text(entry, key_id, key_name):
+    if entry.get(key_name):
+        return str(entry[key_name])
+    if entry.get(key_id) is not None:
+        return str(entry[key_id])
+    return None
+
+
+def _attribute_differences(item, observed):
+    differences = []
+    if item["uid"] is not None and observed.get("uid") is not None and observed["uid"] != item["uid"]:
+        differences.append(
+            {"path": "file.owner", "expected": item["owner"], "actual": _owner_text(observed, "uid", "owner")}
+        )
+    elif item["uid"] is None and item["owner"] and observed.get("owner") and observed["owner"] != item["owner"]:
+        differences.append({"path": "file.owner", "expected": item["owner"], "actual": observed["owner"]})
+    if item["gid"] is not None and observed.get("gid") is not None and observed["gid"] != item["gid"]:
+        differences.append(
+            {"path": "file.group", "expected": item["group"], "actual": _owner_text(observed, "gid", "group")}
+        )
+    elif item["gid"] is None and item["group"] and observed.get("group") and observed["group"] != item["group"]:
+        differences.append({"path": "file.group", "expected": item["group"], "actual": observed["group"]})
+    if observed.get("mode") is not None and observed["mode"] != item["mode"]:
+        differences.append(
+            {"path": "file.mode", "expected": "%04o" % item["mode"], "actual": "%04o" % observed["mode"]}
+        )
+    return differences
+
+
+def _error(entry, what, detail):
+    entry.update(
+        status="error", action="none", differences=[{"path": what, "expected": "regular file", "actual": detail}]
+    )
+    return entry
+
+
+def _plan_desired(item, observed, owned_before):
+    """Compare one desired file with its observation. Returns a plan entry."""
+    entry = {
+        "path": item["path"],
+        "artifact": item["artifact"],
+        "application": item["application"],
+        "kind": item["kind"],
+        "status": "compliant",
+        "action": "none",
+        "differences": [],
+        "_name": item["name"],
+        "_item": item,
+        "_rewrite": False,
+        "_exists": False,
+        "_owned_before": owned_before,
+        "_before_text": "",
+        "_observed": observed,
+    }
+    kind = observed.get("type", "absent")
+    if kind == "absent":
+        entry.update(status="missing", action="create", _rewrite=True)
+        return entry
+    entry["_exists"] = True
+    if kind == "directory":
+        return _error(entry, "file.type", "directory")
+    if observed.get("nlink", 1) > 1 and kind == "file":
+        # A hard link may be another user's file: never compared, changed, chowned or shown.
+        return _error(entry, "file.links", "%d hard links (refused: not compared, not changed)" % observed["nlink"])
+    if kind in ("symlink", "other"):
+        entry.update(
+            status="drift",
+            action="update",
+            _rewrite=True,
+            differences=[
+                {
+                    "path": "file.type",
+                    "expected": "regular file",
+                    "actual": "symbolic link" if kind == "symlink" else "special file",
+                }
+            ],
+        )
+        return entry
+    differences = []
+    data = observed.get("data")
+    problem = None
+    if data is None:
+        if observed.get("sha256") is not None and not observed.get("problem"):
+            # Not read (Windows): the hash says whether the bytes are the desired ones.
+            if observed["sha256"] != sha256_bytes(item["data"]):
+                problem = "content not read and its sha256 differs"
+        else:
+            problem = observed.get("problem") or "not read"
+    else:
+        text, problem = decode_document(data)
+        if problem is None:
+            entry["_before_text"] = text
+            try:
+                differences = diff_documents(item["content"], text)
+            except TableauXmlError as exc:
+                problem = problem_text(exc)
+    if problem is not None:
+        differences = [
+            {"path": "document", "expected": "parseable %s" % item["kind"], "actual": "unparseable: " + problem}
+        ]
+    entry["_current_sha256"] = observed.get("sha256") or (sha256_bytes(data) if data is not None else None)
+    entry["differences"] = list(differences) + _attribute_differences(item, observed)
+    if differences:
+        entry.update(status="drift", action="update", _rewrite=True)
+    elif entry["differences"]:
+        entry.update(status="drift", action="update")
+    return entry
+
+
+def _plan_stale(directory, name, manifest_entry, observed, paths):
+    entry = {
+        "path": paths.join(directory["path"], name),
+        "artifact": manifest_entry.get("artifact") or name,
+        "application": directory["application"],
+        "kind": manifest_entry.get("kind") or directory["kind"],
+        "status": "stale",
+        "action": "remove",
+        "differences": [{"path": "file", "expected": "absent", "actual": "present"}],
+        "_name": name,
+        "_before_text": "",
+        "_observed": observed,
+    }
+    kind = observed.get("type", "absent")
+    if kind == "absent":
+        # Owned but already gone: only the manifest entry goes.
+        entry.update(action="none", differences=[])
+    elif kind == "directory":
+        _error(entry, "file.type", "directory (owned name, not removed)")
+    elif kind == "file" and observed.get("nlink", 1) > 1:
+        _error(entry, "file.links", "%d hard links (refused: not removed)" % observed["nlink"])
+    elif observed.get("data") is not None:
+        text, _problem = decode_document(observed["data"])
+        entry["_before_text"] = text or ""
+    return entry
+
+
+def _scan_unmanaged(directory, observation, owned_names, desired_names, desired_tdc_classes, paths):
+    """Files in a managed folder that the collection neither owns nor declares."""
+    found = []
+    suffix = KIND_SUFFIX[directory["kind"]]
+    for name in sorted(observation.get("entries") or {}):
+        if name.startswith(".") or not name.lower().endswith(suffix):
+            continue
+        if name in owned_names or name in desired_names:
+            continue
+        observed = observation["entries"][name]
+        base = {"path": paths.join(directory["path"], name), "application": directory["application"]}
+        base["kind"] = directory["kind"]
+        kind = observed.get("type")
+        problem = observed.get("problem")
+        if kind == "symlink":
+            problem = "is a symbolic link (not followed)"
+        elif kind == "directory":
+            continue
+        elif kind == "other":
+            problem = "is not a regular file"
+        elif observed.get("nlink", 1) > 1:
+            problem = "has %d hard links (not read)" % observed["nlink"]
+        text = None
+        if problem is None:
+            if observed.get("data") is None:
+                continue
+            text, problem = decode_document(observed["data"])
+        parsed = None
+        if problem is None:
+            try:
+                actual_kind = document_kind(text)
+                if actual_kind != directory["kind"]:
+                    problem = "is a %s document in a %s folder" % (actual_kind, directory["kind"])
+                elif actual_kind == "tdc":
+                    parsed = parse_tdc(text)
+                else:
+                    parsed = parse_oauth_config(text)
+            except TableauXmlError as exc:
+                problem = problem_text(exc)
+        if problem is not None:
+            found.append(dict(base, status="unmanaged_conflict", reason="unparseable", detail=problem))
+            continue
+        if directory["kind"] == "tdc":
+            tdc_class = parsed.get("class")
+            if tdc_class in desired_tdc_classes:
+                found.append(
+                    dict(
+                        base,
+                        status="unmanaged_conflict",
+                        reason="tdc_conflict",
+                        detail="unmanaged TDC has class %r like the managed %s; Tableau applies only one TDC per class"
+                        % (tdc_class, desired_tdc_classes[tdc_class]),
+                    )
+                )
+        else:
+            config_id = parsed.get("id") or parsed.get("oauth_config_id") or ""
+            if str(config_id).startswith("custom_"):
+                found.append(
+                    dict(
+                        base,
+                        status="unmanaged_conflict",
+                        reason="stray_custom_config",
+                        detail="unmanaged custom OAuth config %s (dbclass %s)" % (config_id, parsed.get("dbclass")),
+                    )
+                )
+    return found
+
+
+def _backup_key(backup_name, file_name):
+    """(stamp, counter) when ``backup_name`` is a backup of ``file_name``, else None."""
+    prefix = file_name + "."
+    if not backup_name.startswith(prefix):
+        return None
+    rest = backup_name[len(prefix) :].split(".")
+    if not _STAMP_RE.match(rest[0]) or len(rest) > 2 or (len(rest) == 2 and not rest[1].isdigit()):
+        return None
+    return rest[0], int(rest[1]) if len(rest) == 2 else 0
+
+
+def _next_manifest(entries, previous):
+    """The manifest files mapping after the planned actions; entries of untouched files keep their sha256."""
+    files = {}
+    for entry in entries:
+        if entry["status"] == "stale":
+            continue
+        name = entry["_name"]
+        if entry["status"] == "error":
+            # Not touched: ownership stays as it was.
+            if name in previous:
+                files[name] = dict(previous[name])
+            continue
+        item = entry["_item"]
+        old = previous.get(name)
+        if entry["_rewrite"]:
+            digest = sha256_bytes(item["data"])
+        elif old and old.get("sha256"):
+            digest = old["sha256"]
+        else:
+            digest = entry.get("_current_sha256") or sha256_bytes(item["data"])
+        files[name] = {"kind": item["kind"], "artifact": item["artifact"], "sha256": digest}
+    return files
+
+
+def _folder_error(folder_plan, message):
+    folder_plan["error"] = message
+    for entry in folder_plan["entries"]:
+        _error(entry, "folder", message)
+        entry["differences"][0]["expected"] = "usable folder"
+    folder_plan["operations"] = []
+    return folder_plan
+
+
+def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep=DEFAULT_BACKUP_KEEP, paths=posixpath):
+    """Plan one managed folder from its observation. Never raises for host state: problems become errors."""
+    path = directory["path"]
+    mine = [item for item in desired if item["dir"] == path]
+    folder_plan = {
+        "directory": directory,
+        "path": path,
+        "error": None,
+        "entries": [],
+        "unmanaged": [],
+        "operations": [],
+        "created_dirs": [],
+        "manifest": None,
+        "backups": [],
+        "removed_backups": [],
+        "removed_temp_files": [],
+        "manifest_changed": False,
+    }
+    state = observation.get("state")
+    entries_seen = observation.get("entries") or {}
+    manifest_observed = observation.get("manifest")
+    manifest = {}
+    manifest_before = None
+    problem = None
+    if state == "refused":
+        problem = "managed folder %s refused: %s" % (path, observation.get("detail") or "not a real folder")
+    elif isinstance(manifest_observed, dict) and manifest_observed.get("problem"):
+        problem = "manifest %s %s; fix or remove it" % (paths.join(path, MANIFEST_NAME), manifest_observed["problem"])
+    elif isinstance(manifest_observed, dict):
+        try:
+            manifest = parse_manifest(manifest_observed["data"], paths.join(path, MANIFEST_NAME))
+            manifest_before = manifest_observed["data"].decode("utf-8")
+        except ArtifactError as exc:
+            problem = str(exc)
+    desired_names = {item["name"] for item in mine}
+    for item in mine:
+        observed = entries_seen.get(item["name"], {"type": "absent"})
+        folder_plan["entries"].append(_plan_desired(item, observed, item["name"] in manifest))
+    for name in sorted(set(manifest) - desired_names):
+        observed = entries_seen.get(name, {"type": "absent"})
+        folder_plan["entries"].append(_plan_stale(directory, name, manifest[name], observed, paths))
+    if problem:
+        return _folder_error(folder_plan, problem)
+
+    tdc_classes = {item["parsed"].get("class"): item["path"] for item in mine if item["kind"] == "tdc"}
+    folder_plan["unmanaged"] = _scan_unmanaged(directory, observation, set(manifest), desired_names, tdc_classes, paths)
+
+    operations = folder_plan["operations"]
+    if state == "absent":
+        for folder in observation.get("missing") or [path]:
+            operations.append(
+                {
+                    "op": "mkdir",
+                    "path": folder,
+                    "mode": directory["mode"],
+                    "uid": directory["uid"],
+                    "gid": directory["gid"],
+                }
+            )
+            folder_plan["created_dirs"].append(folder)
+    for temp_name in observation.get("temp_files") or []:
+        operations.append({"op": "remove_temp", "path": paths.join(path, temp_name)})
+        folder_plan["removed_temp_files"].append(paths.join(path, temp_name))
+
+    backups_problem = observation.get("backups_problem")
+    backup_dir = paths.join(path, BACKUP_DIR_NAME)
+    existing_backups = set(observation.get("backups") or [])
+    make_backups = backup and backup_keep > 0
+    new_backups = {}
+
+    def plan_backup(entry):
+        observed = entry["_observed"]
+        if not make_backups or observed.get("type") not in ("file", "symlink"):
+            return True
+        if backups_problem:
+            _error(
+                entry, "backup", "%s refused: %s; not replaced (nothing may be lost)" % (backup_dir, backups_problem)
+            )
+            entry["differences"][0]["expected"] = "usable backup folder"
+            return False
+        base = "%s.%s" % (entry["_name"], stamp)
+        target, counter = base, 1
+        while target in existing_backups:
+            target = "%s.%d" % (base, counter)
+            counter += 1
+        existing_backups.add(target)
+        new_backups.setdefault(entry["_name"], []).append(target)
+        operations.append(
+            {
+                "op": "backup",
+                "path": entry["path"],
+                "to": paths.join(backup_dir, target),
+                "expect": observed.get("identity"),
+                "type": observed.get("type"),
+            }
+        )
+        folder_plan["backups"].append(paths.join(backup_dir, target))
+        return True
+
+    for entry in folder_plan["entries"]:
+        if entry["action"] == "none":
+            continue
+        observed = entry["_observed"]
+        if entry["action"] == "remove":
+            if plan_backup(entry):
+                operations.append({"op": "remove", "path": entry["path"], "expect": observed.get("identity")})
+            continue
+        item = entry["_item"]
+        if entry["_rewrite"]:
+            if entry["_exists"] and not plan_backup(entry):
+                continue
+            operations.append(
+                {
+                    "op": "write",
+                    "path": item["path"],
+                    "data": item["data"],
+                    "mode": item["mode"],
+                    "uid": item["uid"],
+                    "gid": item["gid"],
+                    "expect": observed.get("identity") if entry["_exists"] else None,
+                }
+            )
+        else:
+            operations.append(
+                {
+                    "op": "attributes",
+                    "path": item["path"],
+                    "mode": item["mode"],
+                    "uid": item["uid"],
+                    "gid": item["gid"],
+                    "expect": observed.get("identity"),
+                }
+            )
+
+    # Retention: per file name, the newest backup_keep backups (this run's included) stay, oldest go first.
+    if not backups_problem:
+        names = {entry["_name"] for entry in folder_plan["entries"]}
+        for name in sorted(names):
+            keyed = sorted(
+                (key, backup_name)
+                for backup_name in existing_backups
+                for key in [_backup_key(backup_name, name)]
+                if key is not None
+            )
+            excess = len(keyed) - backup_keep
+            for _key, backup_name in keyed[: max(excess, 0)]:
+                if backup_name in new_backups.get(name, []):
+                    continue
+                operations.append({"op": "remove_backup", "path": paths.join(backup_dir, backup_name)})
+                folder_plan["removed_backups"].append(paths.join(backup_dir, backup_name))
+
+    new_manifest = _next_manifest(folder_plan["entries"], manifest)
+    rendered = render_manifest(new_manifest)
+    if not (manifest_before is None and not new_manifest) and manifest_before != rendered:
+        manifest_observed_entry = manifest_observed if isinstance(manifest_observed, dict) else {}
+        operations.append(
+            {
+                "op": "manifest",
+                "path": paths.join(path, MANIFEST_NAME),
+                "data": rendered.encode("ascii"),
+                "files": new_manifest,
+                "previous": manifest,
+                "mode": MANIFEST_MODE,
+                "expect": manifest_observed_entry.get("identity"),
+            }
+        )
+        folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
+        folder_plan["manifest_changed"] = True
+    return folder_plan
+
+
+def manifest_after_failures(operation, failed_names):
+    """Manifest bytes when some of a folder's operations failed: those names keep their previous entries."""
+    files = dict(operation["files"])
+    for name in failed_names:
+        if name in operation["previous"]:
+            files[name] = dict(operation["previous"][name])
+        else:
+            files.pop(name, None)
+    return render_manifest(files).encode("ascii")
+
+
+def plan_host(
+    desired,
+    dirs,
+    observations,
+    stamp,
+    tdc_conflicts="fail",
+    backup=True,
+    backup_keep=DEFAULT_BACKUP_KEEP,
+    paths=posixpath,
+):
+    """Plan every managed folder; ``observations`` is {folder path: FolderObservation}."""
+    check_options(tdc_conflicts, backup_keep)
+    plan = {"folders": [], "files": [], "unmanaged": [], "fail_msg": None}
+    planned_dirs = set()
+    for directory in dirs:
+        observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
+        folder_plan = plan_folder(directory, desired, observation, stamp, backup, backup_keep, paths)
+        # A missing parent shared by two managed folders is created once, by the first.
+        folder_plan["operations"] = [
+            op for op in folder_plan["operations"] if op["op"] != "mkdir" or op["path"] not in planned_dirs
+        ]
+        folder_plan["created_dirs"] = [path for path in folder_plan["created_dirs"] if path not in planned_dirs]
+        planned_dirs.update(folder_plan["created_dirs"])
+        plan["folders"].append(folder_plan)
+        plan["files"].extend(folder_plan["entries"])
+        plan["unmanaged"].extend(folder_plan["unmanaged"])
+    conflicts = [item for item in plan["unmanaged"] if item["reason"] == "tdc_conflict"]
+    plan["conflicts"] = conflicts
+    if conflicts and tdc_conflicts == "fail":
+        plan["fail_msg"] = "TDC conflict, nothing written: " + "; ".join(
+            "%s: %s" % (item["path"], item["detail"]) for item in conflicts
+        )
+        for folder_plan in plan["folders"]:
+            folder_plan["operations"] = []
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# after the transport: outcomes -> result
+# ---------------------------------------------------------------------------------------------
+
+
+def operation_name(operation, paths=posixpath):
+    """The managed file name an operation is about (None for folder-level operations)."""
+    if operation["op"] in ("write", "attributes", "remove", "backup"):
+        return paths.basename(operation["path"])
+    return None
+
+
+def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
+    """Apply the transport's outcomes to the plan. ``outcomes`` is {folder path: {"done": [op index], "errors":
+    [{"index", "path", "msg"}], "error": folder message or None}}; in check mode every operation counts as done.
+
+    Returns the module result (without ``changed`` of host facts) and sets entries that failed to status error.
+    """
+    result = {
+        "files": [],
+        "unmanaged": [dict(item) for item in plan["unmanaged"]],
+        "restart_needed": [],
+        "backups": [],
+        "manifests": [],
+        "created_dirs": [],
+        "removed_backups": [],
+        "removed_temp_files": [],
+        "folders": [],
+        "changed": False,
+    }
+    restart = set()
+    for folder_plan in plan["folders"]:
+        path = folder_plan["path"]
+        operations = folder_plan["operations"]
+        if check_mode:
+            outcome = {"done": list(range(len(operations))), "errors": [], "error": None}
+        else:
+            outcome = outcomes.get(path) or {"done": [], "errors": [], "error": None}
+        done = set(outcome.get("done") or [])
+        errors = list(outcome.get("errors") or [])
+        failed_by_name = {}
+        for error in errors:
+            if error.get("index") is not None and error["index"] < len(operations):
+                name = operation_name(operations[error["index"]], paths)
+                if name:
+                    failed_by_name.setdefault(name, error["msg"])
+        folder_error = folder_plan["error"] or outcome.get("error")
+        written = []
+        for index, operation in enumerate(operations):
+            if index not in done:
+                continue
+            kind = operation["op"]
+            target = operation.get("to") if kind == "backup" else operation["path"]
+            written.append(target)
+            if kind == "mkdir":
+                result["created_dirs"].append(target)
+            elif kind == "backup":
+                result["backups"].append(target)
+            elif kind == "manifest":
+                result["manifests"].append(target)
+            elif kind == "remove_backup":
+                result["removed_backups"].append(target)
+            elif kind == "remove_temp":
+                result["removed_temp_files"].append(target)
+        for entry in folder_plan["entries"]:
+            message = failed_by_name.get(entry["_name"])
+            if outcome.get("error") and entry["action"] != "none" and entry["status"] != "error":
+                message = message or outcome["error"]
+            if message and entry["status"] != "error":
+                entry["status"] = "error"
+                entry["differences"] = [
+                    *list(entry["differences"]),
+                    {"path": "file", "expected": "%s done" % entry["action"], "actual": message},
+                ]
+            elif entry["action"] != "none" and entry["status"] != "error":
+                restart.add(entry["application"])
+        messages = [error["msg"] for error in errors]
+        if folder_error:
+            messages.insert(0, folder_error)
+        if not folder_error:
+            messages += [
+                "%s: %s" % (entry["path"], entry["differences"][-1]["actual"])
+                for entry in folder_plan["entries"]
+                if entry["status"] == "error" and entry["path"] not in " ".join(messages)
+            ]
+        status = "error" if messages else ("changed" if written else "ok")
+        result["folders"].append(
+            {"path": path, "status": status, "error": "; ".join(messages) or None, "written": written}
+        )
+        if written:
+            result["changed"] = True
+    result["files"] = report_files(plan)
+    result["restart_needed"] = sorted(restart)
+    errors = [folder for folder in result["folders"] if folder["status"] == "error"]
+    if plan.get("fail_msg"):
+        result["msg"] = plan["fail_msg"]
+    elif errors:
+        result["msg"] = "%d of %d managed folders failed: %s" % (
+            len(errors),
+            len(result["folders"]),
+            "; ".join(folder["error"] for folder in errors),
+        )
+    return result
+
+
+def _mask_value(path, value):
+    # Defence in depth: diff_documents already masks secret fields.
+    if "secret" in str(path).lower() and value is not None:
+        return REDACTED
+    if isinstance(value, str):
+        return mask_xml_secrets(value)
+    return value
+
+
+def report_files(plan):
+    """Public per-file results (no private keys, secrets masked)."""
+    keys = ("path", "artifact", "application", "kind", "status", "action", "differences")
+    result = []
+    for entry in plan["files"]:
+        public = {key: entry[key] for key in keys}
+        public["differences"] = [
+            {
+                "path": d["path"],
+                "expected": _mask_value(d["path"], d.get("expected")),
+                "actual": _mask_value(d["path"], d.get("actual")),
+            }
+            for d in entry["differences"]
+        ]
+        if "_item" in entry:
+            # A file found at a desired path that the manifest did not list yet: it is taken over.
+            public["adopted"] = entry["_exists"] and not entry["_owned_before"] and entry["status"] != "error"
+        result.append(public)
+    return result
+
+
+def restart_needed(plan):
+    return sorted(
+        {entry["application"] for entry in plan["files"] if entry["action"] != "none" and entry["status"] != "error"}
+    )
+
+
+def planned_changed(plan):
+    return any(folder_plan["operations"] for folder_plan in plan["folders"])
+
+
+def report_diff(plan):
+    """--diff entries, secrets masked."""
+    diffs = []
+    for entry in plan["files"]:
+        action = entry["action"]
+        if action == "none" or entry["status"] == "error":
+            continue
+        path = entry["path"]
+        if action == "remove":
+            diffs.append(
+                {
+                    "before_header": path,
+                    "after_header": path + " (removed)",
+                    "before": mask_xml_secrets(entry["_before_text"]),
+                    "after": "",
+                }
+            )
+            continue
+        item = entry["_item"]
+        if entry["_rewrite"]:
+            diffs.append(
+                {
+                    "before_header": path if entry["_exists"] else path + " (absent)",
+                    "after_header": path,
+                    "before": mask_xml_secrets(entry["_before_text"]),
+                    "after": mask_xml_secrets(item["content"]),
+                }
+            )
+        else:
+            before = "\n".join("%s: %s" % (d["path"], d["actual"]) for d in entry["differences"]) + "\n"
+            after = "\n".join("%s: %s" % (d["path"], d["expected"]) for d in entry["differences"]) + "\n"
+            diffs.append(
+                {
+                    "before_header": path + " (attributes)",
+                    "after_header": path + " (attributes)",
+                    "before": before,
+                    "after": after,
+                }
+            )
+    return diffs

@@ -1,0 +1,908 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""POSIX transport of the Tableau file sync: observe folders and perform planned operations, safely as root.
+
+The boundary (see docs/security.md):
+
+- Every folder inside a tree a desktop user owns (the first existing path component not owned by root, for example
+  ``/home/alice``) is observed and written by a forked child that has dropped to that user (``setgroups``,
+  ``setresgid``, ``setresuid``, checked that root cannot be regained) before it touches the tree. Nothing the user
+  plants can make the work reach further than the user already can.
+- Root keeps only root-owned trees and Tableau Server folders (``application: server``, owned by root or the
+  service account).
+- Everywhere: the walk opens each component with ``O_NOFOLLOW | O_DIRECTORY`` relative to its parent's descriptor;
+  files are opened with ``O_NOFOLLOW`` relative to the folder's descriptor; owner and mode are set on descriptors;
+  renames and unlinks are relative to descriptors. Files with more than one hard link are refused. Before each
+  write, attribute change or removal the entry is checked to be the same inode in the same state as observed.
+
+Standard library only (Python >= 3.9).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime
+import errno
+import fcntl
+import grp
+import json
+import os
+import posixpath
+import pwd
+import select
+import stat
+import tempfile
+import time
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
+    BACKUP_DIR_MODE,
+    BACKUP_DIR_NAME,
+    DEFAULT_BACKUP_KEEP,
+    MANIFEST_NAME,
+    TEMP_PREFIX,
+    ArtifactError,
+    check_options,
+    finish_host,
+    manifest_after_failures,
+    normalize_request,
+    observed_names,
+    operation_name,
+    parse_manifest,
+    plan_host,
+    report_diff,
+    utc_stamp,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import MAX_DOCUMENT_BYTES
+
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+READ_FLAGS = os.O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+LOCK_NAME = "tabops-artifacts.lock"
+LOCK_DIRS = ("/run/lock", "/var/lock", "/run")
+DEFAULT_LOCK_TIMEOUT = 60
+ROOT = 0
+
+
+class Refused(Exception):
+    """A folder or entry this transport will not use; the message names the path and why."""
+
+
+class Changed(Exception):
+    """An entry is no longer what was observed; the next run converges."""
+
+
+# ---------------------------------------------------------------------------------------------
+# users
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_uid(owner, field):
+    if owner is None or owner == "":
+        return None
+    text = str(owner)
+    if text.isdigit():
+        return int(text)
+    try:
+        return pwd.getpwnam(text).pw_uid
+    except KeyError:
+        raise ArtifactError("%s: user %r does not exist on this host" % (field, text)) from None
+
+
+def resolve_gid(group, field):
+    if group is None or group == "":
+        return None
+    text = str(group)
+    if text.isdigit():
+        return int(text)
+    try:
+        return grp.getgrnam(text).gr_gid
+    except KeyError:
+        raise ArtifactError("%s: group %r does not exist on this host" % (field, text)) from None
+
+
+def user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def drop_privileges(uid):
+    """Become ``uid`` for good (its primary and supplementary groups); raises OSError/RuntimeError if not possible."""
+    try:
+        entry = pwd.getpwuid(uid)
+    except KeyError:
+        raise RuntimeError("uid %d has no user entry; cannot work as it" % uid) from None
+    gid = entry.pw_gid
+    os.setgroups(os.getgrouplist(entry.pw_name, gid))
+    if hasattr(os, "setresuid"):
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        stuck = os.getresuid() == (uid, uid, uid) and os.getresgid() == (gid, gid, gid)
+    else:  # macOS: setuid() as root sets the real, effective and saved ids alike
+        os.setgid(gid)
+        os.setuid(uid)
+        stuck = (os.getuid(), os.geteuid(), os.getgid(), os.getegid()) == (uid, uid, gid, gid)
+    if not stuck:
+        raise RuntimeError("privilege drop to uid %d did not stick" % uid)
+    try:
+        os.setuid(ROOT)
+    except PermissionError:
+        pass
+    else:
+        raise RuntimeError("after dropping to uid %d root could be regained" % uid)
+    os.umask(0o077)
+    os.chdir("/")
+
+
+# ---------------------------------------------------------------------------------------------
+# walking without following
+# ---------------------------------------------------------------------------------------------
+
+
+def identity(st):
+    """What an entry must still be at apply time (JSON-able): inode, type and mode, owner, links, size, mtime."""
+    return [st.st_dev, st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_size, st.st_mtime_ns]
+
+
+def _components(path):
+    return [part for part in path.split("/") if part]
+
+
+def open_tree(path):
+    """Open folder ``path`` from ``/`` down, one component at a time, never following a link a user could plant.
+
+    Returns ``(fd, anchor_uid, missing)``: ``fd`` is the folder (``missing`` empty) or its deepest existing
+    ancestor (``missing``: the folders to create, outermost first); ``anchor_uid`` is the owner of the first
+    component not owned by root (None: root all the way). A symbolic link is followed only while every component
+    so far, and the link itself, belong to root (a system layout such as ``/home -> /data/home``). Raises Refused.
+    """
+    fd = os.open("/", os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    anchor = None
+    parts = _components(path)
+    try:
+        for index, part in enumerate(parts):
+            here = "/" + "/".join(parts[: index + 1])
+            try:
+                next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                missing = ["/" + "/".join(parts[: j + 1]) for j in range(index, len(parts))]
+                return fd, anchor, missing
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise Refused("%s cannot be opened: %s" % (here, exc.strerror or exc)) from None
+                try:
+                    st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+                except OSError as inner:
+                    raise Refused("%s cannot be read: %s" % (here, inner.strerror or inner)) from None
+                if not stat.S_ISLNK(st.st_mode):
+                    raise Refused("%s exists but is not a folder" % here) from None
+                if anchor is not None or st.st_uid != ROOT:
+                    raise Refused("%s is a symbolic link (not followed)" % here) from None
+                try:
+                    next_fd = os.open(part, os.O_RDONLY | O_DIRECTORY | O_CLOEXEC, dir_fd=fd)
+                except OSError as inner:
+                    raise Refused(
+                        "%s is a symbolic link that does not lead to a folder: %s" % (here, inner.strerror)
+                    ) from None
+            os.close(fd)
+            fd = next_fd
+            if anchor is None:
+                st = os.fstat(fd)
+                if st.st_uid != ROOT:
+                    anchor = st.st_uid
+        return fd, anchor, []
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def tree_owner(path):
+    """(anchor uid or None, detail or None) of a managed folder, as root sees it; never follows a user's link."""
+    try:
+        fd, anchor, _missing = open_tree(path)
+    except Refused as exc:
+        return None, str(exc)
+    os.close(fd)
+    return anchor, None
+
+
+def _read_fd(fd, limit):
+    chunks = []
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = os.read(fd, min(65536, remaining))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def observe_entry(dir_fd, name, read=True):
+    """EntryObservation of ``name`` in the folder ``dir_fd`` (see docs/design.md)."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return {"type": "absent", "data": None, "sha256": None, "problem": None, "nlink": 0, "identity": None}
+    except OSError as exc:
+        return {"type": "other", "data": None, "problem": "cannot be read: %s" % exc.strerror, "nlink": 1}
+    entry = {
+        "data": None,
+        "sha256": None,
+        "problem": None,
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "owner": user_name(st.st_uid),
+        "group": group_name(st.st_gid),
+        "mode": stat.S_IMODE(st.st_mode),
+        "nlink": st.st_nlink,
+        "identity": identity(st),
+    }
+    if stat.S_ISLNK(st.st_mode):
+        entry["type"] = "symlink"
+        return entry
+    if stat.S_ISDIR(st.st_mode):
+        entry["type"] = "directory"
+        return entry
+    if not stat.S_ISREG(st.st_mode):
+        entry.update(type="other", problem="is not a regular file")
+        return entry
+    entry["type"] = "file"
+    if st.st_nlink > 1:
+        entry["problem"] = "has %d hard links (not read)" % st.st_nlink
+        return entry
+    if st.st_size > MAX_DOCUMENT_BYTES:
+        entry["problem"] = "is larger than %d KiB" % (MAX_DOCUMENT_BYTES // 1024)
+        return entry
+    if not read:
+        return entry
+    try:
+        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        entry["problem"] = "cannot be read: %s" % (exc.strerror or exc)
+        return entry
+    try:
+        opened = os.fstat(fd)
+        if identity(opened) != entry["identity"]:
+            entry["problem"] = "changed while it was read"
+            return entry
+        data = _read_fd(fd, MAX_DOCUMENT_BYTES)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        entry["problem"] = "is larger than %d KiB" % (MAX_DOCUMENT_BYTES // 1024)
+        return entry
+    entry["data"] = data
+    return entry
+
+
+def _open_backups(dir_fd, create=False):
+    """(fd or None, problem or None) of ``.tabops-backups``: a real folder owned like its managed folder, or refused."""
+    owner = os.fstat(dir_fd)
+    try:
+        fd = os.open(BACKUP_DIR_NAME, DIR_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        if not create:
+            return None, None
+        os.mkdir(BACKUP_DIR_NAME, BACKUP_DIR_MODE, dir_fd=dir_fd)
+        fd = os.open(BACKUP_DIR_NAME, DIR_FLAGS, dir_fd=dir_fd)
+        try:
+            if os.fstat(fd).st_uid != owner.st_uid or os.fstat(fd).st_gid != owner.st_gid:
+                os.fchown(fd, owner.st_uid, owner.st_gid)
+            os.fchmod(fd, BACKUP_DIR_MODE)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            try:
+                st = os.stat(BACKUP_DIR_NAME, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                return None, "changed while it was opened"
+            if stat.S_ISLNK(st.st_mode):
+                return None, "is a symbolic link (not followed)"
+            return None, "is not a folder"
+        return None, "cannot be opened: %s" % (exc.strerror or exc)
+    st = os.fstat(fd)
+    if st.st_uid != owner.st_uid:
+        os.close(fd)
+        return None, "is owned by %s, not by %s like its folder" % (user_name(st.st_uid), user_name(owner.st_uid))
+    return fd, None
+
+
+def observe_folder(directory, desired_names):
+    """FolderObservation of one managed folder (see docs/design.md)."""
+    path = directory["path"]
+    try:
+        fd, _anchor, missing = open_tree(path)
+    except Refused as exc:
+        return {"state": "refused", "detail": str(exc)}
+    try:
+        if missing:
+            return {
+                "state": "absent",
+                "missing": missing,
+                "manifest": None,
+                "entries": {},
+                "backups": [],
+                "temp_files": [],
+            }
+        st = os.fstat(fd)
+        observation = {
+            "state": "present",
+            "detail": "",
+            "missing": [],
+            "uid": st.st_uid,
+            "gid": st.st_gid,
+            "identity": [st.st_dev, st.st_ino],
+            "backups": [],
+            "backups_problem": None,
+            "temp_files": [],
+            "entries": {},
+            "manifest": None,
+        }
+        try:
+            listing = os.listdir(fd)
+        except OSError as exc:
+            return {"state": "refused", "detail": "%s cannot be listed: %s" % (path, exc.strerror)}
+        observation["temp_files"] = sorted(name for name in listing if name.startswith(TEMP_PREFIX))
+        manifest = None
+        if MANIFEST_NAME in listing:
+            entry = observe_entry(fd, MANIFEST_NAME)
+            if entry["type"] != "file":
+                manifest = {"problem": "is a %s, not a regular file" % entry["type"]}
+            elif entry["problem"]:
+                manifest = {"problem": entry["problem"]}
+            else:
+                manifest = {"data": entry["data"], "identity": entry["identity"]}
+        observation["manifest"] = manifest
+        manifest_files = {}
+        if manifest and "data" in manifest:
+            try:
+                manifest_files = parse_manifest(manifest["data"], posixpath.join(path, MANIFEST_NAME))
+            except ArtifactError:
+                manifest_files = {}
+        for name in observed_names(desired_names, manifest_files, listing, directory["kind"]):
+            observation["entries"][name] = observe_entry(fd, name)
+        backups_fd, problem = _open_backups(fd)
+        observation["backups_problem"] = problem
+        if backups_fd is not None:
+            try:
+                for name in sorted(os.listdir(backups_fd)):
+                    if name.startswith(TEMP_PREFIX):
+                        observation["temp_files"].append(posixpath.join(BACKUP_DIR_NAME, name))
+                    else:
+                        observation["backups"].append(name)
+            finally:
+                os.close(backups_fd)
+        return observation
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# operations
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_same(dir_fd, name, expect):
+    """Raise Changed unless ``name`` is still the observed entry (``expect`` None: still absent)."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        if expect is None:
+            return None
+        raise Changed("was removed since it was read; left for the next run") from None
+    if expect is None:
+        raise Changed("appeared since the folder was read; left for the next run")
+    if identity(st) != list(expect):
+        raise Changed("changed since it was read (inode, type, owner or size); left for the next run")
+    return st
+
+
+def _temp_name():
+    return TEMP_PREFIX + binascii.hexlify(os.urandom(8)).decode("ascii")
+
+
+def _write_new(dir_fd, data_or_copy, mode, uid, gid):
+    """Write a fresh temp file in ``dir_fd``; returns its name. ``data_or_copy``: bytes or a readable fd."""
+    name = _temp_name()
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        try:
+            if isinstance(data_or_copy, int):
+                while True:
+                    chunk = os.read(data_or_copy, 65536)
+                    if not chunk:
+                        break
+                    _write_all(fd, chunk)
+            else:
+                _write_all(fd, data_or_copy)
+            if uid is not None or gid is not None:
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        _unlink_quietly(dir_fd, name)
+        raise
+    return name
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _unlink_quietly(dir_fd, name):
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=dir_fd)
+
+
+def _write(dir_fd, name, data, mode, uid, gid, expect):
+    temp = _write_new(dir_fd, data, mode, uid, gid)
+    try:
+        _check_same(dir_fd, name, expect)
+        # rename replaces the directory entry: it never follows what the entry is (a symlink is replaced).
+        os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        _unlink_quietly(dir_fd, temp)
+        raise
+    os.fsync(dir_fd)
+
+
+def _attributes(dir_fd, name, mode, uid, gid, expect):
+    _check_same(dir_fd, name, expect)
+    fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    try:
+        st = os.fstat(fd)
+        if identity(st) != list(expect) or not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            raise Changed("changed since it was read; left for the next run")
+        if uid is not None or gid is not None:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def _backup(dir_fd, name, target, expect):
+    st = _check_same(dir_fd, name, expect)
+    backups_fd, problem = _open_backups(dir_fd, create=True)
+    if problem:
+        raise Refused("%s %s; not replaced (nothing may be lost)" % (BACKUP_DIR_NAME, problem))
+    try:
+        try:
+            os.stat(target, dir_fd=backups_fd, follow_symlinks=False)
+            raise Changed("backup %s already exists; left for the next run" % target)
+        except FileNotFoundError:
+            pass
+        if stat.S_ISLNK(st.st_mode):
+            # Keep the link itself, never what it points to.
+            link = os.readlink(name, dir_fd=dir_fd)
+            temp = _temp_name()
+            os.symlink(link, temp, dir_fd=backups_fd)
+        else:
+            fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+            try:
+                opened = os.fstat(fd)
+                if identity(opened) != list(expect) or opened.st_nlink != 1:
+                    raise Changed("changed since it was read; left for the next run")
+                temp = _write_new(backups_fd, fd, stat.S_IMODE(opened.st_mode), opened.st_uid, opened.st_gid)
+            finally:
+                os.close(fd)
+        try:
+            os.rename(temp, target, src_dir_fd=backups_fd, dst_dir_fd=backups_fd)
+        except BaseException:
+            _unlink_quietly(backups_fd, temp)
+            raise
+        os.fsync(backups_fd)
+    finally:
+        os.close(backups_fd)
+
+
+def _remove(dir_fd, name, expect):
+    st = (
+        _check_same(dir_fd, name, expect) if expect is not None else os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    )
+    if stat.S_ISDIR(st.st_mode):
+        raise Refused("is a folder; not removed")
+    os.unlink(name, dir_fd=dir_fd)
+    os.fsync(dir_fd)
+
+
+def _mkdir(path, mode, uid, gid):
+    parent_fd, _anchor, missing = open_tree(posixpath.dirname(path))
+    try:
+        if missing:
+            raise Refused("parent %s does not exist" % missing[0])
+        name = posixpath.basename(path)
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+        except FileExistsError:
+            # A parent shared with another managed folder, created a moment ago in this run.
+            fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+            os.close(fd)
+            return
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        try:
+            if uid is not None or gid is not None:
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            # mkdir applies the umask; the declared mode wins.
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.fsync(parent_fd)
+    finally:
+        os.close(parent_fd)
+
+
+def _os_message(exc):
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def apply_folder(folder_path, operations, expected_identity):
+    """Perform one folder's operations in order. Returns {"done": [index], "errors": [...], "error": str|None}."""
+    outcome = {"done": [], "errors": [], "error": None}
+    failed_names = set()
+    dir_fd = None
+    try:
+        for index, operation in enumerate(operations):
+            kind = operation["op"]
+            path = operation["path"]
+            if kind == "mkdir":
+                try:
+                    _mkdir(path, operation["mode"], operation["uid"], operation["gid"])
+                    outcome["done"].append(index)
+                except (OSError, Refused) as exc:
+                    outcome["error"] = "cannot create folder %s: %s" % (path, _os_message(exc))
+                    return outcome
+                continue
+            if dir_fd is None:
+                try:
+                    dir_fd, _anchor, missing = open_tree(folder_path)
+                except Refused as exc:
+                    outcome["error"] = "managed folder %s refused: %s" % (folder_path, exc)
+                    return outcome
+                st = os.fstat(dir_fd)
+                if missing or (expected_identity and [st.st_dev, st.st_ino] != list(expected_identity)):
+                    outcome["error"] = (
+                        "managed folder %s changed since it was read; left for the next run" % folder_path
+                    )
+                    return outcome
+            name = operation_name(operation)
+            if name and name in failed_names:
+                continue
+            try:
+                if kind == "write":
+                    _write(
+                        dir_fd,
+                        posixpath.basename(path),
+                        operation["data"],
+                        operation["mode"],
+                        operation["uid"],
+                        operation["gid"],
+                        operation["expect"],
+                    )
+                elif kind == "attributes":
+                    _attributes(
+                        dir_fd,
+                        posixpath.basename(path),
+                        operation["mode"],
+                        operation["uid"],
+                        operation["gid"],
+                        operation["expect"],
+                    )
+                elif kind == "backup":
+                    _backup(dir_fd, posixpath.basename(path), posixpath.basename(operation["to"]), operation["expect"])
+                elif kind == "remove":
+                    _remove(dir_fd, posixpath.basename(path), operation["expect"])
+                elif kind in ("remove_backup", "remove_temp"):
+                    relative = path[len(folder_path) + 1 :]
+                    if "/" in relative:
+                        backups_fd, problem = _open_backups(dir_fd)
+                        if backups_fd is None:
+                            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem or "is gone"))
+                        try:
+                            _remove(backups_fd, posixpath.basename(relative), None)
+                        finally:
+                            os.close(backups_fd)
+                    else:
+                        _remove(dir_fd, relative, None)
+                elif kind == "manifest":
+                    data = operation["data"]
+                    if failed_names:
+                        data = manifest_after_failures(operation, failed_names)
+                    st = os.fstat(dir_fd)
+                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
+                outcome["done"].append(index)
+            except (OSError, Refused, Changed) as exc:
+                where = operation.get("to") if kind == "backup" else path
+                outcome["errors"].append(
+                    {"index": index, "path": where, "msg": "%s: %s %s" % (where, kind, _os_message(exc))}
+                )
+                if name:
+                    failed_names.add(name)
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# workers: root in-process, each desktop user in a child that dropped to that user
+# ---------------------------------------------------------------------------------------------
+
+
+def _encode(value):
+    if isinstance(value, bytes):
+        return {"__b64__": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(item) for item in value]
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if set(value) == {"__b64__"}:
+            return base64.b64decode(value["__b64__"])
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value
+
+
+def run_as(uid, function, *args):
+    """``function(*args)`` in a forked child running as ``uid`` (None: in this process); its JSON-able result.
+
+    Raises RuntimeError when the child cannot drop privileges or dies.
+    """
+    if uid is None or os.geteuid() != ROOT or uid == os.geteuid():
+        return function(*args)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
+        status = 0
+        try:
+            os.close(read_fd)
+            try:
+                drop_privileges(uid)
+                payload = {"result": function(*args)}
+            except Exception as exc:  # report every failure to the parent, whatever it is
+                payload = {"error": "%s: %s" % (exc.__class__.__name__, exc)}
+            _write_all(write_fd, json.dumps(_encode(payload)).encode("utf-8"))
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        _pid, status = os.waitpid(pid, 0)
+    try:
+        payload = _decode(json.loads(b"".join(chunks).decode("utf-8")))
+    except ValueError:
+        raise RuntimeError("the worker for user %s died (wait status %d)" % (user_name(uid), status)) from None
+    if "error" in payload:
+        raise RuntimeError("the worker for user %s failed: %s" % (user_name(uid), payload["error"]))
+    return payload["result"]
+
+
+def worker_for(directory):
+    """(uid to work as or None for root, refusal or None) of a managed folder.
+
+    Desktop folders in a user's tree are that user's, whatever is declared; a declaration naming someone else is
+    refused. Tableau Server folders (application server) stay with root: they hold the service account's files.
+    """
+    if os.geteuid() != ROOT:
+        return None, None
+    anchor, detail = tree_owner(directory["path"])
+    if detail:
+        return None, detail
+    declared = directory.get("uid")
+    if directory["application"] == "server" or anchor is None:
+        return None, None
+    if declared is not None and declared != anchor:
+        return None, "is inside a tree owned by %s but declared owner %s; refusing (fix owner or path)" % (
+            user_name(anchor),
+            user_name(declared),
+        )
+    return anchor, None
+
+
+def _observe_many(dirs, names_by_dir):
+    return {d["path"]: observe_folder(d, names_by_dir.get(d["path"], [])) for d in dirs}
+
+
+def _apply_many(jobs):
+    return {path: apply_folder(path, operations, expected) for path, operations, expected in jobs}
+
+
+class PosixSync:
+    """One host's sync: plan (observe as the right user, decide), then apply (as the right user), then report."""
+
+    def __init__(
+        self, files, managed_dirs, tdc_conflicts="fail", backup=True, backup_keep=DEFAULT_BACKUP_KEEP, now=None
+    ):
+        check_options(tdc_conflicts, backup_keep)
+        self.desired, self.dirs = normalize_request(files, managed_dirs, posixpath, resolve_uid, resolve_gid)
+        self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
+        self.stamp = utc_stamp(now or datetime.datetime.now(datetime.timezone.utc))
+        self.workers = {}
+        self.observations = {}
+        self.plan = None
+
+    def _groups(self):
+        groups = {}
+        for directory in self.dirs:
+            uid = self.workers[directory["path"]][0]
+            groups.setdefault(uid, []).append(directory)
+        return groups
+
+    def make_plan(self):
+        names_by_dir = {}
+        for item in self.desired:
+            names_by_dir.setdefault(item["dir"], []).append(item["name"])
+        for directory in self.dirs:
+            self.workers[directory["path"]] = worker_for(directory)
+            refusal = self.workers[directory["path"]][1]
+            if refusal:
+                self.observations[directory["path"]] = {"state": "refused", "detail": refusal}
+        for uid, dirs in self._groups().items():
+            dirs = [d for d in dirs if d["path"] not in self.observations]
+            if not dirs:
+                continue
+            try:
+                self.observations.update(run_as(uid, _observe_many, dirs, names_by_dir))
+            except (RuntimeError, OSError) as exc:
+                for directory in dirs:
+                    self.observations[directory["path"]] = {"state": "refused", "detail": str(exc)}
+        self.plan = plan_host(self.desired, self.dirs, self.observations, self.stamp, **self.options)
+        return self.plan
+
+    def apply(self):
+        outcomes = {}
+        if self.plan.get("fail_msg"):
+            return outcomes
+        by_path = {folder_plan["path"]: folder_plan for folder_plan in self.plan["folders"]}
+        for uid, dirs in self._groups().items():
+            jobs = [
+                (d["path"], by_path[d["path"]]["operations"], self.observations[d["path"]].get("identity"))
+                for d in dirs
+                if by_path[d["path"]]["operations"]
+            ]
+            if not jobs:
+                continue
+            try:
+                outcomes.update(run_as(uid, _apply_many, jobs))
+            except (RuntimeError, OSError) as exc:
+                for path, _operations, _expected in jobs:
+                    outcomes[path] = {"done": [], "errors": [], "error": str(exc)}
+        return outcomes
+
+    def run(self, check_mode=False, diff=False):
+        """The module result of a whole sync (plan, then apply unless in check mode)."""
+        self.make_plan()
+        outcomes = {} if check_mode or self.plan.get("fail_msg") else self.apply()
+        result = finish_host(self.plan, outcomes, check_mode=check_mode)
+        if self.plan.get("fail_msg"):
+            result["changed"] = False
+            for key in ("backups", "created_dirs", "removed_backups", "removed_temp_files", "manifests"):
+                result[key] = []
+            for folder in result["folders"]:
+                folder.update(status="ok", written=[])
+        if diff:
+            entries = report_diff(self.plan)
+            if entries:
+                result["diff"] = entries
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# per-host lock
+# ---------------------------------------------------------------------------------------------
+
+
+def lock_path():
+    """A root-owned folder only root can write to when there is one, else the usual lock folders."""
+    for folder in LOCK_DIRS:
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or not os.access(folder, os.W_OK):
+            continue
+        if os.geteuid() == ROOT and (st.st_uid != ROOT or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            # In a world-writable folder (/run/lock is 1777) a user could plant the lock file first.
+            continue
+        return posixpath.join(folder, LOCK_NAME)
+    return posixpath.join(tempfile.gettempdir(), LOCK_NAME)
+
+
+class HostLock:
+    """An exclusive ``flock`` on a lock file (opened with O_NOFOLLOW, must be a regular file owned by us)."""
+
+    def __init__(self, timeout=DEFAULT_LOCK_TIMEOUT, path=None):
+        self.timeout = timeout
+        self.path = path or lock_path()
+        self.fd = None
+
+    def _holder(self):
+        try:
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            text = os.read(self.fd, 64).decode("ascii", "replace").strip()
+        except OSError:
+            text = ""
+        return text or "unknown"
+
+    def acquire(self):
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+        except OSError as exc:
+            raise ArtifactError("lock %s cannot be opened: %s" % (self.path, exc.strerror or exc)) from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+            os.close(fd)
+            raise ArtifactError(
+                "lock %s is not a regular file of uid %d; refusing to use it" % (self.path, os.geteuid())
+            )
+        self.fd = fd
+        deadline = time.monotonic() + max(self.timeout, 0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = self._holder()
+                    os.close(fd)
+                    self.fd = None
+                    raise ArtifactError(
+                        "another tableau_artifacts run (pid %s) holds the host lock %s; waited %ds (lock_timeout)"
+                        % (holder, self.path, self.timeout)
+                    ) from None
+                select.select([], [], [], 0.1)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, ("%d\n" % os.getpid()).encode("ascii"))
+        return self
+
+    def release(self):
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()

@@ -1,0 +1,21 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""The two errors every part of ``_tableau_xml`` raises."""
+
+from __future__ import annotations
+
+
+class TableauXmlError(ValueError):
+    """Invalid configuration or document; ``problems`` lists every problem found, ``str()`` lists them all."""
+
+    def __init__(self, problems, subject=None):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        self.subject = subject
+        text = "; ".join(self.problems)
+        super().__init__(f"{subject}: {text}" if subject else text)
+
+
+class UnsafeXmlError(TableauXmlError):
+    """The document carries a DTD, an entity declaration or reference, or is larger than MAX_DOCUMENT_BYTES."""

@@ -1,0 +1,326 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""What each host runs, and the fleet plan: one place for every per-host decision.
+
+:func:`host_profile` is THE function that says what a host runs (applications,
+OS family, users, folders, whether it is a Tableau Server node and whether it is
+the tsm node). The preflight, the ``tableau_artifacts`` action, compliance and
+the tsm node choice all call it, so they cannot disagree.
+
+:func:`fleet_plan` runs once per run on the controller (the preflight's
+``run_once`` task): it checks every variable of the data model, runs the
+fleet-wide consistency rules, renders each distinct document once and lays out
+every host's files. The action of each host then only looks its files up.
+
+Applications rule (docs/data-model.md, "What each host runs"): the union of the
+host's groups (``tableau_server`` -> server, ``tableau_bridge`` -> bridge,
+``tableau_desktop`` -> desktop + prep) and ``tabops_applications``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import TableauXmlError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
+    DEFAULT_LAYOUTS,
+    TDC_APPLICATIONS,
+    HostLayoutError,
+    default_render,
+    host_folders,
+    managed_dir_list,
+    os_layout_family,
+    plan_host_files,
+)
+
+GROUP_APPLICATIONS = {
+    "tableau_server": ("server",),
+    "tableau_bridge": ("bridge",),
+    "tableau_desktop": ("desktop", "prep"),
+}
+TSM_NODE_GROUP = "tableau_server_initial"
+WINDOWS_CONNECTIONS = ("winrm", "psrp")
+OS_FAMILIES = ("", "Linux", "Debian", "RedHat", "Suse", "Archlinux", "Darwin", "Windows")
+KINDS = ("oauth_config", "tdc")
+DEFAULT_MANAGED_COMMENT = "Managed by tabops.redshift_oauth"
+
+# The data model's defaults (docs/data-model.md; the roles' defaults/main.yml hold the same values, a unit test
+# compares them). Used where a host's variables are read without a role in scope (the fleet plan reads every
+# host's hostvars from one task).
+DEFAULTS = {
+    "tabops_oauth_configs": [],
+    "tabops_tdc_files": [],
+    "tabops_desktop_users": [],
+    "tabops_applications": [],
+    "tabops_os_family": "",
+    "tabops_paths": {},
+    "tabops_bridge_user": "root",
+    "tabops_server_services": ["vizqlserver", "backgrounder", "dataserver"],
+    "tabops_server_file_owner": "root",
+    "tabops_server_file_group": "root",
+    "tabops_tdc_conflicts": "fail",
+    "tabops_backup": True,
+    "tabops_backup_keep": 5,
+    "tabops_bridge_service": "",
+    "tabops_group_federation": False,
+    "tabops_odbc_extras_allowlist": [],
+    "tabops_odbc_extras_allowlist_key": "native_api.odbc_extras_allowlist",
+    "tabops_odbc_extras_allowlist_separator": ",",
+    "tabops_tsm_allow_force_keys": False,
+    "tabops_server_url": "",
+    "tabops_tsm_path": "",
+    "tabops_tsm_packages_dir": "/opt/tableau/tableau_server/packages",
+    "tabops_tsm_apply": "immediate",
+    "tabops_tsm_ignore_warnings": False,
+    "tabops_tsm_request_timeout": 1800,
+    "tabops_tsm_wait_for_status": True,
+    "tabops_tsm_status_timeout": 900,
+    "tabops_tsm_status_poll_interval": 10,
+    "tabops_tsm_lock_timeout": 120,
+    "tabops_tsm_lock_file": "",
+    "tabops_tsm_node": "",
+    "tabops_redshift_connections": [],
+    "tabops_preflight_host_checks": True,
+    "tabops_preflight_driver_required": True,
+    "tabops_preflight_use_tsm": False,
+    "tabops_preflight_min_driver_versions": {"v1": "1.5.9", "v2": "2.0.1.0"},
+    "tabops_preflight_min_server_version": "2023.3.2",
+    "tabops_preflight_supported_os": None,  # None: _preflight.DEFAULT_SUPPORTED_OS
+    "tabops_odbc_driver_search": {},
+    "tabops_odbc_version_sources": ["package", "version_file", "library"],
+}
+# The variables besides DEFAULTS a host's plan depends on.
+CONTEXT_VARS = ("group_names", "ansible_facts", "ansible_connection", "ansible_shell_type", "ansible_managed")
+PLAN_VARS = (
+    "tabops_oauth_configs",
+    "tabops_tdc_files",
+    "tabops_desktop_users",
+    "tabops_applications",
+    "tabops_os_family",
+    "tabops_paths",
+    "tabops_bridge_user",
+    "tabops_server_services",
+    "tabops_server_file_owner",
+    "tabops_server_file_group",
+    "tabops_tsm_node",
+)
+TRUE_STRINGS = ("true", "yes", "on", "1")
+FALSE_STRINGS = ("false", "no", "off", "0")
+
+
+def as_bool(value):
+    """Ansible's truthiness for a bool variable (``-e name=false`` arrives as a string)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_STRINGS + FALSE_STRINGS:
+        return value.strip().lower() in TRUE_STRINGS
+    if isinstance(value, int):
+        return bool(value)
+    raise ValueError("must be true or false, got %r" % (value,))
+
+
+def variable(host_vars, name):
+    """A data-model variable of a host, its default when unset (or None)."""
+    value = host_vars.get(name)
+    return DEFAULTS.get(name) if value is None else value
+
+
+# --- the one host profile ---------------------------------------------------------------------------------------
+
+
+def applications_of(group_names, declared_applications):
+    """Union of the host's groups' applications and ``tabops_applications``, in a fixed order."""
+    wanted = set(declared_applications or ())
+    for group in group_names or ():
+        wanted.update(GROUP_APPLICATIONS.get(group, ()))
+    return [app for app in TDC_APPLICATIONS if app in wanted] + sorted(wanted - set(TDC_APPLICATIONS))
+
+
+def tsm_node_of(host_vars, groups):
+    """The node tsm runs on: ``tabops_tsm_node``, else the first host of ``tableau_server_initial``, else ""."""
+    explicit = host_vars.get("tabops_tsm_node")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    initial = (groups or {}).get(TSM_NODE_GROUP) or []
+    return initial[0] if initial else ""
+
+
+def os_family_of(host_vars):
+    explicit = host_vars.get("tabops_os_family")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    facts = host_vars.get("ansible_facts")
+    if isinstance(facts, dict) and facts.get("os_family"):
+        return facts["os_family"]
+    if (
+        host_vars.get("ansible_connection") in WINDOWS_CONNECTIONS
+        or host_vars.get("ansible_shell_type") == "powershell"
+    ):
+        return "Windows"
+    return "Linux"
+
+
+def _group_names(host, host_vars, groups):
+    names = host_vars.get("group_names")
+    if isinstance(names, (list, tuple)):
+        return list(names)
+    return sorted(group for group, members in (groups or {}).items() if host in members and group != "all")
+
+
+def host_profile(host, host_vars, groups=None, kinds=KINDS):
+    """What ``host`` runs, from its variables (``host_vars``: the host's variables, unset ones default) and the
+    inventory's ``groups``.
+
+    Returns ``{host, groups, applications, os_family, layout_family, desktop_users, bridge_user, is_server,
+    is_tableau_host, tsm_node, is_tsm_node, folders, problems}``; ``folders`` is the ``managed_dirs`` list of
+    the host module, ``problems`` what keeps the folders from being laid out (each naming the variable).
+    """
+    group_names = _group_names(host, host_vars, groups)
+    declared = variable(host_vars, "tabops_applications")
+    applications = applications_of(group_names, declared if isinstance(declared, (list, tuple)) else [])
+    os_family = os_family_of(host_vars)
+    desktop_users = variable(host_vars, "tabops_desktop_users")
+    bridge_user = variable(host_vars, "tabops_bridge_user")
+    tsm_node = tsm_node_of(host_vars, groups)
+    profile = {
+        "host": host,
+        "groups": [group for group in group_names if group in GROUP_APPLICATIONS or group == TSM_NODE_GROUP],
+        "applications": applications,
+        "os_family": os_family,
+        "layout_family": os_layout_family(os_family),
+        "desktop_users": list(desktop_users) if any(app in applications for app in ("desktop", "prep")) else [],
+        "bridge_user": bridge_user if "bridge" in applications else "",
+        "is_server": "server" in applications,
+        "is_tableau_host": bool(applications),
+        "tsm_node": tsm_node,
+        "is_tsm_node": bool(tsm_node) and tsm_node == host,
+        "folders": [],
+        "problems": [],
+    }
+    try:
+        folders, problems = host_folders(
+            applications,
+            desktop_users,
+            bridge_user,
+            os_family,
+            variable(host_vars, "tabops_paths"),
+            variable(host_vars, "tabops_server_services"),
+            variable(host_vars, "tabops_server_file_owner"),
+            variable(host_vars, "tabops_server_file_group"),
+            kinds,
+        )
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        folders, problems = {}, ["tabops_paths: cannot lay out the folders (%s)" % exc]
+    profile["folders"] = managed_dir_list(folders)
+    profile["problems"] = problems
+    return profile
+
+
+# --- rendering once per distinct document -----------------------------------------------------------------------
+
+
+def canonical_json(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def digest(value):
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+class Renderer:
+    """Renders each distinct (kind, document, comment) once; ``documents`` maps a content digest to the text."""
+
+    def __init__(self):
+        self._by_input = {}
+        self.documents = {}
+        self.renders = 0
+
+    def __call__(self, kind, document, managed_comment):
+        key = canonical_json([kind, document, managed_comment])
+        cached = self._by_input.get(key)
+        if isinstance(cached, TableauXmlError):
+            raise cached
+        if cached is None:
+            self.renders += 1
+            try:
+                cached = default_render(kind, document, managed_comment)
+            except TableauXmlError as exc:
+                self._by_input[key] = exc
+                raise
+            self._by_input[key] = cached
+            self.documents[hashlib.sha256(cached.encode("utf-8")).hexdigest()] = cached
+        return cached
+
+
+# One per controller process: an action that renders by itself (no fleet plan) reuses what this process rendered.
+PROCESS_RENDERER = Renderer()
+
+
+def plan_inputs(host, host_vars, groups, kinds):
+    """Everything a host's files depend on: the digest the action compares with the fleet plan's."""
+    values = {name: variable(host_vars, name) for name in PLAN_VARS}
+    values["managed_comment"] = managed_comment_of(host_vars)
+    values["os_family"] = os_family_of(host_vars)
+    values["groups"] = _group_names(host, host_vars, groups)
+    values["tsm_node"] = tsm_node_of(host_vars, groups)
+    values["kinds"] = sorted(kinds)
+    return digest(values)
+
+
+def managed_comment_of(host_vars):
+    comment = host_vars.get("ansible_managed")
+    return comment if isinstance(comment, str) and comment else DEFAULT_MANAGED_COMMENT
+
+
+def plan_host(profile, host_vars, kinds=KINDS, render=None):
+    """``{"files", "managed_dirs"}`` of one host from its profile; raises HostLayoutError naming every problem."""
+    return plan_host_files(
+        oauth_configs=variable(host_vars, "tabops_oauth_configs"),
+        tdc_files=variable(host_vars, "tabops_tdc_files"),
+        applications=profile["applications"],
+        desktop_users=variable(host_vars, "tabops_desktop_users"),
+        bridge_user=variable(host_vars, "tabops_bridge_user"),
+        os_family=profile["os_family"],
+        layout=variable(host_vars, "tabops_paths"),
+        server_services=variable(host_vars, "tabops_server_services"),
+        managed_comment=managed_comment_of(host_vars),
+        server_file_owner=variable(host_vars, "tabops_server_file_owner"),
+        server_file_group=variable(host_vars, "tabops_server_file_group"),
+        kinds=kinds,
+        render=render or PROCESS_RENDERER,
+    )
+
+
+def compact_files(files):
+    """The files of a plan with their content replaced by its sha256 (the fleet plan stores each text once)."""
+    return [
+        {
+            **{k: v for k, v in item.items() if k != "content"},
+            "sha256": hashlib.sha256(item["content"].encode()).hexdigest(),
+        }
+        for item in files
+    ]
+
+
+def expand_files(files, documents):
+    """Inverse of :func:`compact_files`; KeyError when a document is missing."""
+    return [
+        {**{k: v for k, v in item.items() if k != "sha256"}, "content": documents[item["sha256"]]} for item in files
+    ]
+
+
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_LAYOUTS",
+    "HostLayoutError",
+    "Renderer",
+    "applications_of",
+    "as_bool",
+    "compact_files",
+    "expand_files",
+    "host_profile",
+    "plan_host",
+    "plan_inputs",
+    "tsm_node_of",
+]

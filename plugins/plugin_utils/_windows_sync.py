@@ -1,0 +1,887 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Windows host side of the ``tableau_artifacts`` action, through ``ansible.windows`` modules only.
+
+The action plugin calls :func:`sync` for a Windows host instead of the POSIX module. The decisions
+(what is compliant, what drifted, what is owned, stale or in conflict, which operations to run) are made
+by the same pure planner as on Linux and macOS (``plugins/module_utils/_artifacts/_plan.py``); this file
+only observes the host, hands the observations to the planner and performs the operations it returns.
+
+Round trips (each one ``action._execute_module`` call):
+
+1. one ``ansible.windows.win_find`` over the parents of all managed folders (depth 3: the folders, their
+   files, their ``.tabops-backups``) with sha256 checksums; a second, cheap one only when a repository
+   folder does not exist yet (to know which missing folders a real run creates);
+2. ``ansible.windows.slurp`` only for what must be read: a manifest whose checksum is not the one the
+   planner would write, a desired file whose checksum differs from the desired bytes, an owned file that
+   is no longer desired, and unmanaged ``*.xml`` / ``*.tdc`` files (conflict scan);
+3. only on a real run with changes: per folder that already existed, one ``win_find`` re-check just before its
+   first write (the folder is still a real folder, the owned files to remove still have the sha256 the manifest
+   recorded), then ``win_file`` (mkdir, remove) and ``win_copy`` (backup, write, manifest) per planned operation.
+   Check mode issues none of them.
+
+Links and junctions (docs/modules.md, "Windows hosts"): nothing is written or removed in a folder that this run's
+``win_find`` did not see as a real folder (or that this run did not create), and an owned file that is no longer
+desired is removed only while its sha256 is the one the manifest recorded (our own bytes). What the ansible.windows
+modules cannot close is the moment between the re-check and the call: a junction swapped in there redirects a
+write of our content (or a backup copy of the file's current bytes), or the delete of a file with our managed name.
+
+No hand-written PowerShell: every host call is a module of ``ansible.windows``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import hashlib
+import importlib.util
+import json
+import ntpath
+import os
+import re
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _plan
+
+WIN_FIND = "ansible.windows.win_find"
+SLURP = "ansible.windows.slurp"
+WIN_COPY = "ansible.windows.win_copy"
+WIN_FILE = "ansible.windows.win_file"
+WRITE_MODULES = frozenset({WIN_COPY, WIN_FILE})
+
+MANIFEST_NAME = _plan.MANIFEST_NAME
+BACKUP_DIR_NAME = _plan.BACKUP_DIR_NAME
+TEMP_PREFIX = _plan.TEMP_PREFIX
+MAX_DOCUMENT_BYTES = _plan.MAX_DOCUMENT_BYTES
+# Windows' MAX_PATH is 260 characters including the terminating NUL; a folder must leave room for an
+# 8.3 name (248). Longer paths get the \\?\ prefix, which .NET Framework 4.6.2+ and PowerShell 5.1 (what
+# ansible.windows runs on) accept for every file API the modules use, without the LongPathsEnabled policy.
+LONG_PATH_LIMIT = 248
+LONG_PATH_PREFIX = "\\\\?\\"
+# What win_find must return besides the managed folders themselves (matched by their names): their documents,
+# manifest, temp files and backups.
+FIND_PATTERNS = (
+    r"^\.tabops-backups$",
+    r"^\.tabops-managed\.json$",
+    r"^\.tabops-tmp-",
+    r"\.(xml|tdc)$",
+    r"\.(xml|tdc)\.\d{8}T\d{6}Z(\.\d+)?$",
+)
+
+
+# Test double for real ansible-playbook runs without a Windows machine (docs/modules.md, "Windows hosts"): when
+# set to a folder, the host calls of each Windows host go to the NTFS-like fake in
+# tests/unit/fixtures/windows/fakewin.py (checkout only), whose state is kept in <folder>/<inventory_hostname>.json.
+# It is honoured only for a host whose connection plugin is ``local`` (a Windows host is never reached through it),
+# and every result produced through it carries TEST_DOUBLE_WARNING.
+TEST_DOUBLE_ENV = "TABOPS_WINDOWS_TEST_DOUBLE"
+TEST_DOUBLE_SOURCE = ("tests", "unit", "fixtures", "windows", "fakewin.py")
+TEST_DOUBLE_CONNECTIONS = frozenset({"local"})
+TEST_DOUBLE_WARNING = (
+    "this result comes from the test double (%s, tests/unit/fixtures/windows/fakewin.py), not from a Windows host"
+    % TEST_DOUBLE_ENV
+)
+
+
+class WindowsHostUnreachable(Exception):
+    """The connection to the host broke; ``result`` is what the action returns (``unreachable: true``)."""
+
+
+class WindowsModuleFailed(Exception):
+    """An ansible.windows module failed on the host; the message names the module and the path."""
+
+
+def long_path(path):
+    """The path as the modules must get it: with the \\\\?\\ prefix when it is too long for MAX_PATH."""
+    if len(path) < LONG_PATH_LIMIT or path.startswith("\\\\"):
+        return path
+    return LONG_PATH_PREFIX + path
+
+
+def plain_path(path):
+    """A path as reported by the modules, without the long-path prefix (results use plain paths)."""
+    if path.startswith(LONG_PATH_PREFIX):
+        return path[len(LONG_PATH_PREFIX) :]
+    return path
+
+
+def regex_literal(name):
+    """A file name as a win_find regex (.NET): only the metacharacters escaped, the same in Python's re."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", name)
+
+
+def _key(path):
+    # NTFS names are case-insensitive: OAuthConfigs\Custom.XML is the file desired as custom.xml.
+    return ntpath.normcase(plain_path(path))
+
+
+class WindowsHost:
+    """Every host call of one sync: counts them, stops at an unreachable host, refuses writes in check mode."""
+
+    def __init__(self, action, task_vars):
+        self.action = action
+        self.task_vars = task_vars
+        self.check_mode = bool(getattr(action._task, "check_mode", False))
+        self.calls = []
+        self._tmpdir = None
+        self._made_tmpdir = False
+        self._staged = 0
+
+    def run(self, module_name, module_args):
+        if self.check_mode and module_name in WRITE_MODULES:
+            # Defence in depth: the planner's operations are never performed in check mode.
+            raise AssertionError("check mode must not call %s" % module_name)
+        self.calls.append(module_name)
+        try:
+            result = self.action._execute_module(
+                module_name=module_name, module_args=module_args, task_vars=self.task_vars
+            )
+        except AnsibleConnectionFailure as exc:
+            raise WindowsHostUnreachable(str(exc)) from None
+        except AnsibleError as exc:
+            # For example the module is not found: ansible.windows is a dependency of this collection.
+            raise WindowsModuleFailed(
+                "%s: %s (is the ansible.windows collection installed?)" % (module_name, exc)
+            ) from None
+        if result.get("unreachable"):
+            raise WindowsHostUnreachable(result.get("msg") or "host unreachable")
+        return result
+
+    def checked(self, module_name, module_args, what):
+        result = self.run(module_name, module_args)
+        if result.get("failed"):
+            raise WindowsModuleFailed("%s failed for %s: %s" % (module_name, what, result.get("msg") or "no message"))
+        return result
+
+    def stage(self, data):
+        """Put bytes in the connection's remote temp folder (an ASCII name); returns the remote path."""
+        if self._tmpdir is None:
+            self._tmpdir = getattr(self.action._connection._shell, "tmpdir", None)
+            if not self._tmpdir:
+                try:
+                    self._tmpdir = self.action._make_tmp_path()
+                except AnsibleConnectionFailure as exc:
+                    raise WindowsHostUnreachable(str(exc)) from None
+                self._made_tmpdir = True
+        self._staged += 1
+        remote = self.action._connection._shell.join_path(self._tmpdir, "tabops-%d.bin" % self._staged)
+        try:
+            self.action._transfer_data(remote, data)
+        except AnsibleConnectionFailure as exc:
+            raise WindowsHostUnreachable(str(exc)) from None
+        self.calls.append("transfer")
+        return remote
+
+    def cleanup(self):
+        if self._made_tmpdir and self._tmpdir:
+            # A host that went away keeps its temp folder; Windows cleans %TEMP% itself.
+            with contextlib.suppress(AnsibleConnectionFailure):
+                self.action._remove_tmp_path(self._tmpdir)
+
+
+# ---------------------------------------------------------------------------------------------
+# observing
+# ---------------------------------------------------------------------------------------------
+
+
+def _find(host, paths, **options):
+    args = {
+        "paths": [long_path(path) for path in paths],
+        "hidden": True,
+        "file_type": "any",
+        "get_checksum": False,
+    }
+    args.update(options)
+    result = host.checked(WIN_FIND, args, ", ".join(paths))
+    return result.get("files") or []
+
+
+def _entry_type(found):
+    if found.get("islnk") or found.get("isjunction"):
+        return "symlink"
+    if found.get("isdir"):
+        return "directory"
+    if found.get("isreg") or found.get("exists"):
+        return "file"
+    return "other"
+
+
+def _entry_observation(found):
+    kind = _entry_type(found)
+    return {
+        "type": kind,
+        "data": None,
+        "sha256": found.get("checksum") if kind == "file" else None,
+        "problem": None,
+        "uid": None,
+        "gid": None,
+        # Windows files carry ACLs inherited from the profile folder, not POSIX owners and modes. The file owner
+        # is whoever wrote it (the connecting admin), which says nothing about who may read it: not compared.
+        "owner": None,
+        "group": None,
+        "mode": None,
+        "nlink": int(found.get("nlink") or 1),
+        "identity": (_key(found["path"]), found.get("creationtime"), found.get("lastwritetime"), found.get("size")),
+        "size": found.get("size"),
+    }
+
+
+def _missing_folders(folder, existing):
+    """Folders to create, outermost first, given the set of existing folder keys."""
+    missing = []
+    current = folder
+    while _key(current) not in existing:
+        missing.append(current)
+        parent = ntpath.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return list(reversed(missing))
+
+
+def _probe_existing(host, folders):
+    """Which ancestors of missing repositories exist: one non-recursive win_find over their parents."""
+    wanted = {}
+    for folder in folders:
+        current = folder
+        while True:
+            parent = ntpath.dirname(current)
+            if parent == current:
+                break
+            wanted.setdefault(parent, set()).add(ntpath.basename(current))
+            current = parent
+    names = sorted({name for children in wanted.values() for name in children})
+    found = _find(
+        host,
+        sorted(wanted),
+        file_type="directory",
+        use_regex=True,
+        patterns=["^%s$" % regex_literal(name) for name in names],
+    )
+    existing = {_key(ntpath.splitdrive(folder)[0] + "\\") for folder in folders}
+    # A junction above the repository (a redirected Documents) exists: it is not created, and win_find and
+    # win_file go through it like Tableau does.
+    existing |= {_key(item["path"]) for item in found}
+    return existing
+
+
+def observe(host, managed_dirs, desired_files, candidate_manifests):
+    """One FolderObservation per managed folder (see docs/design.md), from win_find and slurp results.
+
+    ``desired_files``: ``{folder key: {name: desired bytes}}``; ``candidate_manifests``: ``{folder key:
+    bytes}``, the manifest the planner writes when everything already matches (a manifest with that
+    checksum needs no read).
+    """
+    folders = [d["path"] for d in managed_dirs]
+    parents = sorted({ntpath.dirname(path) for path in folders}, key=_key)
+    found = _find(
+        host,
+        parents,
+        recurse=True,
+        depth=3,
+        get_checksum=True,
+        checksum_algorithm="sha256",
+        use_regex=True,
+        patterns=sorted({"^%s$" % regex_literal(ntpath.basename(path)) for path in folders}) + list(FIND_PATTERNS),
+    )
+    by_parent = {}
+    for item in found:
+        by_parent.setdefault(_key(ntpath.dirname(item["path"])), []).append(item)
+    folder_items = {}
+    for parent in parents:
+        for item in by_parent.get(_key(parent), []):
+            folder_items[_key(item["path"])] = item
+
+    observations = {}
+    absent = []
+    for folder in folders:
+        item = folder_items.get(_key(folder))
+        if item is None:
+            observations[folder] = {"state": "absent", "detail": "", "missing": [], "manifest": None}
+            absent.append(folder)
+            continue
+        kind = _entry_type(item)
+        if kind != "directory":
+            detail = "is a %s, not a real folder" % ("link or junction" if kind == "symlink" else kind)
+            observations[folder] = {"state": "refused", "detail": detail, "missing": [], "manifest": None}
+            continue
+        observations[folder] = {"state": "present", "detail": "", "missing": [], "manifest": None}
+
+    if absent:
+        existing = {_key(parent) for parent in parents if by_parent.get(_key(parent))}
+        existing |= {_key(path) for path in folder_items}
+        unknown = [folder for folder in absent if _key(ntpath.dirname(folder)) not in existing]
+        if unknown:
+            existing |= _probe_existing(host, [ntpath.dirname(folder) for folder in unknown])
+        for folder in absent:
+            observations[folder]["missing"] = _missing_folders(folder, existing)
+
+    reads = []
+    for folder in folders:
+        observation = observations[folder]
+        observation.update(backups=[], temp_files=[], entries={}, backups_problem=None)
+        if observation["state"] != "present":
+            continue
+        desired = desired_files.get(_key(folder), {})
+        desired_by_key = {ntpath.normcase(name): name for name in desired}
+        manifest_item = None
+        for item in by_parent.get(_key(folder), []):
+            name = ntpath.basename(plain_path(item["path"]))
+            if name.lower() == BACKUP_DIR_NAME:
+                if _entry_type(item) == "directory":
+                    observation["_backups_dir_real"] = True
+                else:
+                    # A link or junction here would send the backups (client secrets) somewhere else.
+                    observation["backups_problem"] = "is a %s, not a real folder (not followed)" % (
+                        "link or junction" if _entry_type(item) == "symlink" else _entry_type(item)
+                    )
+                continue
+            if name.lower() == MANIFEST_NAME:
+                manifest_item = item
+                continue
+            if name.startswith(TEMP_PREFIX):
+                observation["temp_files"].append(name)
+                continue
+            if re.search(r"\.(xml|tdc)$", name, re.IGNORECASE) is None:
+                continue
+            # Report desired files under their declared spelling (NTFS is case-insensitive).
+            name = desired_by_key.get(ntpath.normcase(name), name)
+            observation["entries"][name] = _entry_observation(item)
+        for item in by_parent.get(_key(ntpath.join(folder, BACKUP_DIR_NAME)), []):
+            observation["backups"].append(ntpath.basename(plain_path(item["path"])))
+        observation["backups"].sort()
+        observation["temp_files"].sort()
+        if manifest_item is not None:
+            manifest = _entry_observation(manifest_item)
+            candidate = candidate_manifests.get(_key(folder))
+            if manifest["type"] != "file":
+                observation["manifest"] = {"problem": "is not a regular file"}
+            elif candidate is not None and manifest["sha256"] == hashlib.sha256(candidate).hexdigest():
+                observation["manifest"] = {"data": candidate}
+            else:
+                reads.append((folder, None, manifest_item))
+        for name, data in desired.items():
+            entry = observation["entries"].get(name)
+            if entry is None:
+                observation["entries"][name] = _absent_entry()
+            elif entry["type"] == "file" and entry["sha256"] != hashlib.sha256(data).hexdigest():
+                reads.append((folder, name, None))
+        for name, entry in observation["entries"].items():
+            if name not in desired and entry["type"] == "file":
+                # Unmanaged (conflict scan) or owned but no longer desired (backup and diff): read it.
+                reads.append((folder, name, None))
+
+    for folder, name, manifest_item in reads:
+        observation = observations[folder]
+        if manifest_item is not None:
+            data, problem = _read(host, manifest_item["path"], manifest_item.get("size"))
+            observation["manifest"] = {"problem": problem} if problem else {"data": data}
+            continue
+        entry = observation["entries"][name]
+        entry["data"], entry["problem"] = _read(host, ntpath.join(folder, name), entry.get("size"))
+
+    # Names the manifest lists but the folder no longer has: the planner drops them from the manifest. A name whose
+    # case changed on disk (NTFS is case-insensitive) is the same file: it takes the manifest's spelling, so a stale
+    # owned file is still found and removed, and not reported as unmanaged.
+    for folder in folders:
+        observation = observations[folder]
+        desired_keys = {ntpath.normcase(name) for name in desired_files.get(_key(folder), {})}
+        for name in _manifest_names(observation.get("manifest")):
+            if name not in observation["entries"] and ntpath.normcase(name) not in desired_keys:
+                spelled = [other for other in observation["entries"] if ntpath.normcase(other) == ntpath.normcase(name)]
+                if len(spelled) == 1:
+                    observation["entries"][name] = observation["entries"].pop(spelled[0])
+            observation["entries"].setdefault(name, _absent_entry())
+        for entry in observation["entries"].values():
+            entry.pop("size", None)
+    return observations
+
+
+def _absent_entry():
+    return {
+        "type": "absent",
+        "data": None,
+        "sha256": None,
+        "problem": None,
+        "uid": None,
+        "gid": None,
+        "owner": None,
+        "group": None,
+        "mode": None,
+        "nlink": 0,
+        "identity": None,
+    }
+
+
+def _manifest_names(manifest):
+    if not manifest or "data" not in manifest:
+        return []
+    try:
+        document = json.loads(manifest["data"].decode("utf-8"))
+        files = document.get("files")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        # The planner reports the broken manifest; there are no names to add here.
+        return []
+    if not isinstance(files, dict):
+        return []
+    return [name for name in files if isinstance(name, str) and name and not re.search(r"[\\/:]", name)]
+
+
+def _read(host, path, size):
+    """(bytes, None) or (None, problem), like the POSIX module's bounded read."""
+    if size is not None and int(size) > MAX_DOCUMENT_BYTES:
+        return None, "is larger than %d KiB" % (MAX_DOCUMENT_BYTES // 1024)
+    result = host.run(SLURP, {"src": long_path(path)})
+    if result.get("failed"):
+        return None, "cannot be read: %s" % (result.get("msg") or "slurp failed")
+    try:
+        data = base64.b64decode(result.get("content") or "", validate=True)
+    except ValueError:
+        return None, "cannot be read: slurp returned no base64 content"
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return None, "is larger than %d KiB" % (MAX_DOCUMENT_BYTES // 1024)
+    return data, None
+
+
+# ---------------------------------------------------------------------------------------------
+# performing the planner's operations
+# ---------------------------------------------------------------------------------------------
+
+
+class Performer:
+    """Runs the planner's operations with win_file / win_copy and records, per folder, what was done."""
+
+    def __init__(self, host, observations):
+        self.host = host
+        # Folders seen as real folders (not links or junctions) by this run's win_find, and those this run created:
+        # the only parents a write or remove may go to.
+        self.known_dirs = set()
+        self.links = set()
+        self.present = set()
+        self.rechecked = {}
+        for folder, observation in observations.items():
+            if observation.get("state") == "present":
+                self.known_dirs.add(_key(folder))
+                self.present.add(_key(folder))
+                if observation.get("_backups_dir_real"):
+                    self.known_dirs.add(_key(ntpath.join(folder, BACKUP_DIR_NAME)))
+            for name, entry in (observation.get("entries") or {}).items():
+                if entry.get("type") == "symlink":
+                    self.links.add(_key(ntpath.join(folder, name)))
+
+    def _require_real_parent(self, path):
+        parent = ntpath.dirname(path)
+        if _key(parent) not in self.known_dirs:
+            raise WindowsModuleFailed(
+                "refused: %s was not seen as a real folder in this run (a link or junction is not followed); "
+                "nothing written or removed there" % parent
+            )
+
+    def recheck(self, folder, operations):
+        """Just before the first write into a folder that existed: one win_find confirming it is still a real folder,
+        with the sha256 of the owned files about to be removed. Raises WindowsModuleFailed when it is not."""
+        removals = sorted({ntpath.basename(op["path"]) for op in operations if op["op"] == "remove"})
+        names = [ntpath.basename(folder), BACKUP_DIR_NAME, *removals]
+        found = _find(
+            self.host,
+            [ntpath.dirname(folder)],
+            recurse=True,
+            depth=2,
+            get_checksum=bool(removals),
+            checksum_algorithm="sha256",
+            use_regex=True,
+            patterns=["^%s$" % regex_literal(name) for name in names],
+        )
+        items = {_key(item["path"]): item for item in found}
+        item = items.get(_key(folder))
+        if item is None or _entry_type(item) != "directory":
+            self.known_dirs.discard(_key(folder))
+            kind = (
+                "gone" if item is None else "a %s" % ("link or junction" if _entry_type(item) == "symlink" else "file")
+            )
+            raise WindowsModuleFailed(
+                "refused: %s is now %s, not the real folder this run observed; nothing written there" % (folder, kind)
+            )
+        backups = ntpath.join(folder, BACKUP_DIR_NAME)
+        backups_item = items.get(_key(backups))
+        if backups_item is not None and _entry_type(backups_item) != "directory":
+            self.known_dirs.discard(_key(backups))
+            raise WindowsModuleFailed(
+                "refused: %s is now a link or junction, not a real folder; nothing written in %s" % (backups, folder)
+            )
+        if backups_item is None:
+            self.known_dirs.discard(_key(backups))  # gone since the observation: created again if needed
+        for name in removals:
+            self.rechecked[_key(ntpath.join(folder, name))] = items.get(_key(ntpath.join(folder, name)))
+
+    def perform_folder(self, operations, outcome, folder=None):
+        """Perform one folder's operations in order; a failed one is recorded and its file is left alone.
+
+        Raises WindowsHostUnreachable (``outcome`` then holds what was done so far).
+        """
+        if folder is not None and _key(folder) in self.present:
+            try:
+                self.recheck(folder, operations)
+            except WindowsModuleFailed as exc:
+                outcome["error"] = str(exc)
+                return
+        failed_names = set()
+        deferred_dirs = []
+        for index, op in enumerate(operations):
+            name = _plan.operation_name(op, ntpath)
+            if name is not None and name in failed_names:
+                # e.g. the backup of this file failed: it is not replaced (nothing may be lost).
+                continue
+            try:
+                if op["op"] == "mkdir":
+                    later = [other["path"] for other in operations[index + 1 :] if other["op"] == "mkdir"]
+                    if any(_key(other).startswith(_key(op["path"]) + "\\") for other in later):
+                        # win_file creates missing parents with the innermost folder: one call, not one per level.
+                        deferred_dirs.append(index)
+                        continue
+                    self._mkdir(op["path"])
+                    outcome["done"].extend(deferred_dirs)
+                    deferred_dirs = []
+                elif op["op"] == "manifest" and failed_names:
+                    self._write(op["path"], _plan.manifest_after_failures(op, failed_names))
+                elif not getattr(self, "_op_" + op["op"])(op):
+                    continue
+                outcome["done"].append(index)
+            except WindowsModuleFailed as exc:
+                outcome["errors"].append({"index": index, "path": op.get("to") or op["path"], "msg": str(exc)})
+                if name is None:
+                    # A folder-level step failed (mkdir, manifest): the rest of this folder cannot follow.
+                    outcome["error"] = str(exc)
+                    return
+                failed_names.add(name)
+
+    def _mkdir(self, path):
+        if _key(path) in self.known_dirs:
+            return
+        if any(_key(path).startswith(_key(folder) + "\\") for folder in self.present):
+            # Inside a managed folder (its .tabops-backups): only below a folder this run saw as a real folder.
+            self._require_real_parent(path)
+        self.host.checked(WIN_FILE, {"path": long_path(path), "state": "directory"}, path)
+        current = path
+        while _key(current) not in self.known_dirs and ntpath.dirname(current) != current:
+            self.known_dirs.add(_key(current))
+            current = ntpath.dirname(current)
+
+    def _copy_remote(self, src, dest):
+        # win_copy with remote_src (the module argument _copy_mode=remote is what win_copy's own action sends
+        # for remote_src=true): it compares checksums, then replaces dest with Remove-Item + Copy-Item of a
+        # file on the same host. No ansible.windows module renames a file over another, so the replace is not
+        # one atomic rename; the old bytes are backed up first and the manifest is written last, so an
+        # interrupted write leaves a missing or drifted file that the next run detects and converges.
+        self.host.checked(
+            WIN_COPY,
+            {"src": long_path(src), "dest": long_path(dest), "_copy_mode": "remote", "force": True},
+            dest,
+        )
+
+    def _write(self, path, data):
+        self._require_real_parent(path)
+        staged = self.host.stage(data)
+        self._copy_remote(staged, path)
+
+    def _op_backup(self, op):
+        if op.get("type") == "symlink" or _key(op["path"]) in self.links:
+            # win_copy would copy what the link points to; a link holds no document of ours worth keeping.
+            return False
+        self._require_real_parent(op["path"])
+        self._mkdir(ntpath.dirname(op["to"]))
+        self._require_real_parent(op["to"])
+        self._copy_remote(op["path"], op["to"])
+        return True
+
+    def _op_write(self, op):
+        if _key(op["path"]) in self.links:
+            # win_copy would write through a link (into the folder a directory link points to): the link goes
+            # first (win_file removes the link itself, never what it points to), then the file is written.
+            self._remove(op["path"])
+        self._write(op["path"], op["data"])
+        return True
+
+    def _op_manifest(self, op):
+        self._write(op["path"], op["data"])
+        return True
+
+    def _op_attributes(self, op):
+        # Windows files carry ACLs inherited from the profile; no mode or POSIX owner is observed, so the
+        # planner never plans this for Windows. Nothing to do if it ever does.
+        return False
+
+    def _remove(self, path):
+        self._require_real_parent(path)
+        self.host.checked(WIN_FILE, {"path": long_path(path), "state": "absent"}, path)
+        return True
+
+    def _op_remove(self, op):
+        # An owned file that is no longer desired: removed only while it still holds the bytes we wrote.
+        expected = op.get("sha256")
+        if _key(op["path"]) in self.rechecked:
+            now = self.rechecked[_key(op["path"])]
+            if now is None:
+                return True  # already gone: nothing to remove
+            if _entry_type(now) == "file" and (expected is None or now.get("checksum") != expected):
+                raise WindowsModuleFailed(
+                    "not removed: %s changed since it was checked (sha256 is not the one the manifest recorded)"
+                    % op["path"]
+                )
+        return self._remove(op["path"])
+
+    def _op_remove_backup(self, op):
+        return self._remove(op["path"])
+
+    def _op_remove_temp(self, op):
+        return self._remove(op["path"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the entry point the action calls
+# ---------------------------------------------------------------------------------------------
+
+RESULT_KEYS = (
+    "files",
+    "unmanaged",
+    "restart_needed",
+    "backups",
+    "manifests",
+    "created_dirs",
+    "removed_backups",
+    "removed_temp_files",
+    "folders",
+)
+
+
+def _empty_result():
+    result = {key: [] for key in RESULT_KEYS}
+    result["changed"] = False
+    return result
+
+
+def _candidate_manifests(desired, dirs):
+    """Per folder, the manifest the planner writes when every desired file already has the desired bytes."""
+    candidates = {}
+    for directory in dirs:
+        files = {
+            item["name"]: {
+                "kind": item["kind"],
+                "artifact": item["artifact"],
+                "sha256": _plan.sha256_bytes(item["data"]),
+            }
+            for item in desired
+            if item["dir"] == directory["path"]
+        }
+        candidates[_key(directory["path"])] = _plan.render_manifest(files).encode("ascii")
+    return candidates
+
+
+def _case_collisions(desired, dirs):
+    """The problem when two desired files (or managed folders) differ only by case: on NTFS they are one file."""
+    problems = []
+    for what, items, label in (("files", desired, "files[%d].path"), ("managed_dirs", dirs, None)):
+        seen = {}
+        for position, item in enumerate(items):
+            name = label % item["index"] if label and "index" in item else "%s[%d].path" % (what, position)
+            first = seen.setdefault(_key(item["path"]), (name, item["path"]))
+            if first[0] != name:
+                problems.append(
+                    "%s %s and %s %s differ only by case; Windows file names are case-insensitive, so they are the "
+                    "same %s: give them names that differ by more than case"
+                    % (first[0], first[1], name, item["path"], "file" if what == "files" else "folder")
+                )
+    return "; ".join(problems) or None
+
+
+def _guard_stale_removals(plan, observations):
+    """An owned file no longer desired is removed only when win_find's sha256 is the one the manifest recorded.
+
+    Otherwise (someone wrote other bytes there, or a link now stands at its path) it becomes an error for that file:
+    no backup, no delete, and it stays in the manifest, so the next run decides again.
+    """
+    for folder_plan in plan["folders"]:
+        observation = observations.get(folder_plan["path"]) or {}
+        manifest = observation.get("manifest") or {}
+        try:
+            recorded = _plan.parse_manifest(manifest["data"], folder_plan["path"]) if "data" in manifest else {}
+        except _plan.ArtifactError:
+            continue  # the planner already refused this folder
+        refused = set()
+        for entry in folder_plan["entries"]:
+            if entry["status"] != "stale" or entry["action"] != "remove":
+                continue
+            observed = entry["_observed"]
+            want = (recorded.get(entry["_name"]) or {}).get("sha256")
+            if observed.get("type") == "file" and observed.get("sha256") == want and want:
+                continue
+            if observed.get("type") == "symlink":
+                continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
+            entry.update(
+                status="error",
+                action="none",
+                differences=[
+                    {
+                        "path": "file.sha256",
+                        "expected": "sha256 recorded in the manifest",
+                        "actual": "content is not what this collection wrote (sha256 differs from the manifest); "
+                        "not removed",
+                    }
+                ],
+            )
+            refused.add(_key(entry["path"]))
+        operations = []
+        for op in folder_plan["operations"]:
+            if op["op"] in ("backup", "remove") and _key(op["path"]) in refused:
+                if op["op"] == "backup":
+                    folder_plan["backups"] = [path for path in folder_plan["backups"] if path != op["to"]]
+                continue
+            if op["op"] == "remove":
+                op = dict(op, sha256=(recorded.get(ntpath.basename(op["path"])) or {}).get("sha256"))
+            operations.append(op)
+        if refused:
+            names = {ntpath.basename(path) for path in refused}
+            for index, op in enumerate(operations):
+                if op["op"] != "manifest":
+                    continue
+                files = dict(op["files"])
+                for name in recorded:
+                    if _key(name) in {_key(other) for other in names}:
+                        files[name] = dict(recorded[name])  # still owned: decided again next run
+                data = _plan.render_manifest(files).encode("ascii")
+                if data == manifest.get("data"):
+                    operations[index] = None
+                    folder_plan["manifest"], folder_plan["manifest_changed"] = None, False
+                else:
+                    operations[index] = dict(op, files=files, data=data)
+            operations = [op for op in operations if op is not None]
+        folder_plan["operations"] = operations
+
+
+def _connection_name(action):
+    connection = getattr(action, "_connection", None)
+    name = getattr(connection, "transport", None) or getattr(connection, "_load_name", None) or ""
+    return str(name).rsplit(".", 1)[-1]
+
+
+def _test_double(action, task_vars):
+    """The DoubleAction standing in for ``action`` when TABOPS_WINDOWS_TEST_DOUBLE is set for a local host, else None.
+
+    Raises WindowsModuleFailed when it is set but the checkout's fake is missing.
+    """
+    folder = os.environ.get(TEST_DOUBLE_ENV)
+    if not folder or _connection_name(action) not in TEST_DOUBLE_CONNECTIONS:
+        return None
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", *TEST_DOUBLE_SOURCE)
+    spec = importlib.util.spec_from_file_location("tabops_fakewin", source)
+    if spec is None or not os.path.exists(source):
+        raise WindowsModuleFailed("%s is set but %s is not there (a checkout only)" % (TEST_DOUBLE_ENV, source))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(task_vars.get("inventory_hostname") or "host"))
+    return module.DoubleAction(action, os.path.join(folder, name + ".json"))
+
+
+def sync(action, task_vars, module_args, now=None):
+    """See :func:`sync_host`; with TABOPS_WINDOWS_TEST_DOUBLE set, the host is the documented test double."""
+    try:
+        double = _test_double(action, task_vars)
+    except WindowsModuleFailed as exc:
+        return dict(_empty_result(), failed=True, msg=str(exc), warnings=[TEST_DOUBLE_WARNING])
+    if double is None:
+        result = sync_host(action, task_vars, module_args, now)
+        if os.environ.get(TEST_DOUBLE_ENV):
+            result.setdefault("warnings", []).append(
+                "%s is set but ignored for this host: its connection is %r, and the test double answers only for "
+                "connection local" % (TEST_DOUBLE_ENV, _connection_name(action) or "unknown")
+            )
+        return result
+    result = sync_host(double, task_vars, module_args, now)
+    double.save()
+    result.setdefault("warnings", []).append(TEST_DOUBLE_WARNING)
+    return result
+
+
+def sync_host(action, task_vars, module_args, now=None):
+    """Sync one Windows host's Tableau files; returns the result the POSIX module returns for a POSIX host.
+
+    ``module_args`` are the ``tableau_artifacts`` module options (``files``, ``managed_dirs`` with Windows
+    paths, ``tdc_conflicts``, ``backup``, ``backup_keep``); ``host_facts`` is not gathered on Windows.
+    Check mode and diff mode come from ``action._task``. A broken connection returns ``unreachable: true``
+    with what was written before it broke.
+    """
+    args = {"files": [], "tdc_conflicts": "fail", "backup": True, "backup_keep": _plan.DEFAULT_BACKUP_KEEP}
+    args.update({key: value for key, value in (module_args or {}).items() if value is not None})
+    try:
+        _plan.check_options(args["tdc_conflicts"], args["backup_keep"])
+        desired, dirs = _plan.normalize_request(args["files"], args.get("managed_dirs"), paths=ntpath)
+    except _plan.ArtifactError as exc:
+        # Bad input: nothing on the host was touched.
+        return dict(_empty_result(), failed=True, msg=str(exc))
+    collision = _case_collisions(desired, dirs)
+    if collision:
+        return dict(_empty_result(), failed=True, msg=collision)
+
+    host = WindowsHost(action, task_vars)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    desired_bytes = {}
+    for item in desired:
+        desired_bytes.setdefault(_key(item["dir"]), {})[item["name"]] = item["data"]
+    try:
+        observations = observe(host, dirs, desired_bytes, _candidate_manifests(desired, dirs))
+    except WindowsHostUnreachable as exc:
+        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
+    except WindowsModuleFailed as exc:
+        return dict(_empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
+
+    plan = _plan.plan_host(
+        desired,
+        dirs,
+        observations,
+        _plan.utc_stamp(now),
+        tdc_conflicts=args["tdc_conflicts"],
+        backup=bool(args["backup"]),
+        backup_keep=args["backup_keep"],
+        paths=ntpath,
+    )
+    _guard_stale_removals(plan, observations)
+    diff = _plan.report_diff(plan) if getattr(action._task, "diff", False) else []
+
+    outcomes = {}
+    unreachable = None
+    if not (host.check_mode or plan.get("fail_msg")):
+        performer = Performer(host, observations)
+        try:
+            for folder_plan in plan["folders"]:
+                if folder_plan["operations"]:
+                    outcome = outcomes[folder_plan["path"]] = {"done": [], "errors": [], "error": None}
+                    performer.perform_folder(folder_plan["operations"], outcome, folder_plan["path"])
+        except WindowsHostUnreachable as exc:
+            unreachable = str(exc)
+        finally:
+            host.cleanup()
+    # Folders not reached count as not done: their entries are reported as planned, nothing written there.
+    result = _plan.finish_host(plan, outcomes, check_mode=host.check_mode, paths=ntpath)
+    if plan.get("fail_msg"):
+        # Same as the POSIX transport: nothing was (or would be) written.
+        result["changed"] = False
+        for key in ("backups", "created_dirs", "removed_backups", "removed_temp_files", "manifests"):
+            result[key] = []
+        for folder in result["folders"]:
+            folder.update(status="ok", written=[])
+    warnings = [
+        "TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"])
+        for item in result["unmanaged"]
+        if item["reason"] == "tdc_conflict" and not plan.get("fail_msg")
+    ]
+    if warnings:
+        result["warnings"] = warnings
+    if unreachable is not None:
+        result.update(unreachable=True, msg="host became unreachable while writing: %s" % unreachable)
+    elif result.get("msg"):
+        result["failed"] = True
+    if diff:
+        result["diff"] = diff
+    return result
