@@ -13,7 +13,8 @@ With ``files`` and ``managed_dirs`` given, the arguments go to the module unchan
 
 from __future__ import annotations
 
-import importlib
+import functools
+import unicodedata
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
@@ -21,6 +22,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, content_secrets, maskable
+from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as modules_tableau_artifacts
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync as windows_sync
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
     CONTEXT_VARS,
     DEFAULTS,
@@ -52,21 +55,27 @@ MODULE_OPTIONS_FROM_VARS = {
     "backup": "tabops_backup",
     "backup_keep": "tabops_backup_keep",
 }
-_module_options = None
 
 
+@functools.lru_cache(maxsize=None)
 def module_options():
-    """The host module's option names (read once per process; H1's new options are passed only when it has them)."""
-    global _module_options
-    if _module_options is None:
-        try:
-            module = importlib.import_module(
-                "ansible_collections.tabops.redshift_oauth.plugins.modules.tableau_artifacts"
+    """The host module's option names, read from its own argument spec (one place for them)."""
+    return frozenset(modules_tableau_artifacts.argument_spec())
+
+
+def apfs_name_collisions(files):
+    """Two desired paths that are one file on macOS's default APFS (case- and normalization-insensitive names)."""
+    seen, problems = {}, []
+    for index, item in enumerate(files):
+        path = str(item.get("path", ""))
+        first = seen.setdefault(unicodedata.normalize("NFD", path).casefold(), (index, path))
+        if first[0] != index:
+            problems.append(
+                "files[%d].path %s and files[%d].path %s differ only by case or Unicode normalization; macOS "
+                "(APFS) names are case-insensitive, so they are one file: give them names that differ by more"
+                % (first[0], first[1], index, path)
             )
-            _module_options = frozenset(module.argument_spec())
-        except Exception:  # pylint: disable=broad-except  # an unreadable module: pass only the base options
-            _module_options = frozenset({"files", "managed_dirs", "tdc_conflicts", "backup"})
-    return _module_options
+    return "; ".join(problems)
 
 
 def _mask(value, secrets):
@@ -113,16 +122,11 @@ class ActionModule(ActionBase):
 
     def _call_host(self, profile, module_args, task_vars):
         if profile and profile["layout_family"] == "Windows":
-            try:
-                windows = importlib.import_module(
-                    "ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._windows_sync"
-                )
-            except ImportError as exc:
-                return {
-                    "failed": True,
-                    "msg": "%s: Windows hosts need plugins/plugin_utils/_windows_sync.py (%s)" % (profile["host"], exc),
-                }
-            return windows.sync(self, task_vars, module_args)
+            return windows_sync.sync(self, task_vars, module_args)
+        if profile and profile["layout_family"] == "Darwin":
+            collisions = apfs_name_collisions(module_args.get("files") or [])
+            if collisions:
+                return {"failed": True, "msg": "host %s: %s" % (profile["host"], collisions)}
         return self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
 
     def run(self, tmp=None, task_vars=None):
@@ -130,7 +134,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        unknown = sorted(set(args) - module_options() - ACTION_ARGS - {"host_facts", "lock_timeout"})
+        unknown = sorted(set(args) - module_options() - ACTION_ARGS)
         if unknown:
             return dict(result, failed=True, msg="tableau_artifacts: unknown arguments %s" % ", ".join(unknown))
         host = task_vars.get("inventory_hostname", "")
@@ -170,15 +174,14 @@ class ActionModule(ActionBase):
             result["managed_dirs"] = managed_dirs
             return dict(result, changed=False)
 
-        options = module_options()
         module_args = {"files": files, "managed_dirs": managed_dirs}
         for option, var in MODULE_OPTIONS_FROM_VARS.items():
-            if option in options:
-                module_args[option] = args.get(option, variable(host_vars, var))
-        if "lock_timeout" in args and "lock_timeout" in options:
+            module_args[option] = args.get(option, variable(host_vars, var))
+        if "lock_timeout" in args:
             module_args["lock_timeout"] = args["lock_timeout"]
         host_checks = as_bool(args.get("host_checks", variable(host_vars, "tabops_preflight_host_checks")))
-        if host_checks and "host_facts" in options and profile["layout_family"] == "Linux":
+        # Host facts: the driver and Tableau Server discovery knows Linux layouts only (docs/modules.md).
+        if host_checks and profile["layout_family"] == "Linux":
             module_args["host_facts"] = {
                 "drivers": variable(host_vars, "tabops_odbc_driver_search"),
                 "version_sources": variable(host_vars, "tabops_odbc_version_sources"),

@@ -126,7 +126,11 @@ class CallbackModule(CallbackBase):
     @staticmethod
     def _host_of(result):
         delegated = result._result.get("_ansible_delegated_vars") or {}
-        return to_text(delegated.get("ansible_delegated_host") or result._host.get_name())
+        name = delegated.get("ansible_delegated_host")
+        if not name:  # ansible-core 2.19 and 2.20 do not report it: the task's delegate_to, when already plain
+            target = (getattr(result, "_task_fields", None) or {}).get("delegate_to")
+            name = target if isinstance(target, str) and "{{" not in target else None
+        return to_text(name or result._host.get_name())
 
     def _count(self, result, status, changed=False):
         per_host = self._counts.setdefault(self._host_of(result), {})

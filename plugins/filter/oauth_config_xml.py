@@ -16,9 +16,9 @@ description:
     Capabilities and response maps are sorted by key.
   - The config is validated first and every problem is reported at once, naming the config id and each field.
     Client secrets never appear in error messages.
-  - "Rules: O(_input.id) starts with V(custom_), is at most 36 characters of letters, digits, V(_), V(-);
-    O(_input.label) only letters, digits, V(_), V(-), spaces; O(_input.auth_uri), O(_input.token_uri),
-    O(_input.userinfo_uri) absolute V(https) URLs with a valid host name; redirect URIs V(http) loopback
+  - "Rules: C(id) starts with V(custom_), is at most 36 characters of letters, digits, V(_), V(-);
+    C(label) only letters, digits, V(_), V(-), spaces; C(auth_uri), C(token_uri),
+    C(userinfo_uri) absolute V(https) URLs with a valid host name; redirect URIs V(http) loopback
     (V(localhost), V(127.0.0.1), V([::1])) with an explicit port 1-65535, no duplicates, and non-V(localhost) loopback
     needs C(OAUTH_CAP_SUPPORTS_HTTP_SCHEME_LOOPBACK_REDIRECT_URLS); C(OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL) is true
     exactly when redirect URIs are given; unknown capabilities, C(OAUTH_CAP_SUPPORTS_CUSTOM_DOMAIN) and a true

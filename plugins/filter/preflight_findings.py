@@ -96,7 +96,11 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_findings, host_findings
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
+    finalize,
+    fleet_findings,
+    host_findings,
+)
 
 
 def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versions=None, min_server_version=None):
@@ -125,19 +129,7 @@ def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versi
             )
     except (TypeError, ValueError) as exc:
         raise AnsibleFilterError("preflight_findings: %s" % exc) from None
-    everyone = sorted(hosts)
-    order = {"error": 0, "warning": 1, "info": 2}
-    for item in found:
-        if "hosts" not in item:
-            item["hosts"] = [item["host"]] if item.get("host") else everyone
-        item["summary"] = "%s %s [%s]: %s%s" % (
-            item["severity"].upper(),
-            item["code"],
-            ", ".join(item["hosts"]) if len(item["hosts"]) < len(everyone) or len(everyone) == 1 else "all hosts",
-            item["message"],
-            " -- fix: %s" % item["fix"] if item.get("fix") else "",
-        )
-    return sorted(found, key=lambda item: order.get(item["severity"], 3))
+    return finalize(found, hosts)
 
 
 class FilterModule:

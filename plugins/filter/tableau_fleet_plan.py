@@ -13,7 +13,7 @@ description:
   - The C(tabops.redshift_oauth.tableau_artifacts) action of each host looks its files up in the result (published
     with C(set_fact) as C(tabops_fleet_plan)) instead of rendering them again.
   - Variables a host does not set take the data model's defaults (the roles' defaults hold the same values).
-  - The result holds rendered documents, which may hold client secrets: publish it with C(no_log).
+  - The result holds rendered documents, which may hold client secrets; publish it with C(no_log).
 positional: _input
 options:
   _input:

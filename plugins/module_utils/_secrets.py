@@ -14,10 +14,13 @@ REDACTED = "[redacted]"
 # Shorter strings would blank out ordinary words once Ansible masks them everywhere.
 MIN_MASKABLE_SECRET_LENGTH = 4
 
+# The content runs to the first end tag outside a CDATA section: a CDATA section may itself hold the text
+# "</clientSecretDesktop>", and all of it is the secret.
 _SECRET_ELEMENT_RE = re.compile(
-    r"(<clientSecretDesktop\b[^>]*>)(.*?)(</clientSecretDesktop\s*>)",
+    r"(<clientSecretDesktop\b[^>]*>)((?:<!\[CDATA\[.*?\]\]>|.)*?)(</clientSecretDesktop\s*>)",
     re.DOTALL,
 )
+_CDATA_RE = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 
 
 def mask_text(text, secrets):
@@ -29,10 +32,12 @@ def mask_text(text, secrets):
 
 
 def mask_xml_secrets(text):
-    """Replace the content of every ``<clientSecretDesktop>`` element with REDACTED."""
+    """Replace the content of every ``<clientSecretDesktop>`` element with REDACTED, and the parsed secret value
+    (what an XML parser reads there) wherever else it appears."""
     if not text:
         return text
-    return _SECRET_ELEMENT_RE.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+    masked = _SECRET_ELEMENT_RE.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
+    return mask_text(masked, _parsed_secrets(text))
 
 
 def xml_secret_values(text):
@@ -40,10 +45,30 @@ def xml_secret_values(text):
     found = set()
     for match in _SECRET_ELEMENT_RE.finditer(text or ""):
         value = match.group(2).strip()
-        if value.startswith("<![CDATA[") and value.endswith("]]>"):
-            value = value[9:-3]
+        if "<![CDATA[" in value:
+            value = _CDATA_RE.sub(lambda m: m.group(1), value)
         found.add(value)
     return found
+
+
+def _parsed_secrets(text):
+    """The secret as Tableau's parser reads the document (long enough to mask), or nothing."""
+    if not text or "clientSecretDesktop" not in text:
+        return []
+    try:
+        # Imported here: _tableau_xml uses this module for its own masking.
+        from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
+            document_kind,
+            parse_oauth_config,
+        )
+
+        if document_kind(text) == "oauth_config":
+            parsed = parse_oauth_config(text).get("client_secret_desktop")
+            if parsed:
+                return maskable([str(parsed)])
+    except (ImportError, ValueError, RecursionError):
+        pass
+    return []
 
 
 def maskable(values):
@@ -57,20 +82,7 @@ def content_secrets(text):
     The parsed form matters when the raw text escapes characters (``&amp;``, ``&quot;``, CDATA) that Ansible
     would otherwise echo decoded: both spellings are masked.
     """
-    found = set(xml_secret_values(text))
-    try:
-        # Imported here: _tableau_xml uses this module for its own masking.
-        from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
-            document_kind,
-            parse_oauth_config,
-        )
-
-        if document_kind(text) == "oauth_config":
-            parsed = parse_oauth_config(text).get("client_secret_desktop")
-            if parsed:
-                found.add(str(parsed))
-    except (ImportError, ValueError):
-        pass
+    found = set(xml_secret_values(text)) | set(_parsed_secrets(text))
     return maskable(found)
 
 
@@ -96,3 +108,30 @@ def escaped_forms(secret):
     for quote in ("'", '"'):
         forms.add(_repr_escaped(secret, quote))
     return forms
+
+
+# Far above any client secret an IdP issues (Okta, Entra, Keycloak and PingFederate issue 32-100 characters);
+# only a pasted file or an unrendered blob gets near it.
+MAX_SECRET_LENGTH = 4096
+# C0 controls (NUL, tab, line breaks...), DEL, lone surrogates and XML non-characters: no IdP issues such a secret.
+_NOT_SECRET_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def secret_shape_problems(value, strip=False):
+    """Shape problems no real client secret has (empty list: fine); the messages never contain the value.
+
+    Only checks a secret an IdP issued cannot fail: not text, empty, control or non-XML characters, absurd length.
+    ``strip``: the consumer strips surrounding whitespace (a secret read from a file ends in a newline), so only
+    the stripped text is checked.
+    """
+    if isinstance(value, bool) or not isinstance(value, str):
+        return ["must be a string (got %s; quote the secret in YAML so it stays text)" % type(value).__name__]
+    text = value.strip() if strip else value
+    if not text.strip():
+        return ["is empty (an unset variable?)"]
+    problems = []
+    if _NOT_SECRET_TEXT.search(text):
+        problems.append("contains control or non-XML characters (a NUL, newline, tab or similar)")
+    if len(text) > MAX_SECRET_LENGTH:
+        problems.append("%d characters, more than the %d a client secret can have" % (len(text), MAX_SECRET_LENGTH))
+    return problems

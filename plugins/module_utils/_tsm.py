@@ -21,7 +21,11 @@ import stat
 import subprocess
 import time
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, mask_text
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
+    REDACTED,
+    mask_text,
+    secret_shape_problems,
+)
 
 DEFAULT_PACKAGES_DIR = "/opt/tableau/tableau_server/packages"
 DEFAULT_ALLOWLIST_KEY = "native_api.odbc_extras_allowlist"
@@ -276,7 +280,6 @@ def parse_pending_keys(text):
 MAX_ALLOWLIST_ENTRY_LENGTH = 128
 _ODBC_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Long enough for any IdP's client secret, short enough to stop a pasted file.
-MAX_CLIENT_SECRET_LENGTH = 4096
 
 
 def _shown_input(value, limit=40):
@@ -312,19 +315,11 @@ def allowlist_entry_problems(entry, separator=","):
 
 
 def client_secret_problems(value):
-    """Shape checks of a server OAuth client secret that no real secret fails (empty list: fine)."""
-    if not isinstance(value, str):
-        return ["must be a string, got %s" % type(value).__name__]
-    if not value:
-        return ["is empty"]
-    problems = []
-    if len(value) > MAX_CLIENT_SECRET_LENGTH:
-        problems.append("is %d characters long (at most %d)" % (len(value), MAX_CLIENT_SECRET_LENGTH))
-    if "\x00" in value:
-        problems.append("contains a NUL character")
-    if "\n" in value or "\r" in value:
-        problems.append("contains a line break (a copy-and-paste slip?)")
-    return problems
+    """Shape checks of a server OAuth client secret that no real secret fails (empty list: fine).
+
+    tsm gets the value as it is, so surrounding whitespace counts (see ``_secrets.secret_shape_problems``).
+    """
+    return secret_shape_problems(value)
 
 
 def split_allowlist(value, separator=","):

@@ -39,6 +39,13 @@ description:
     O(backup_keep). A per-host lock serializes concurrent runs.
   - Can return the host facts of M(tabops.redshift_oauth.redshift_odbc_facts) in the same call (O(host_facts)).
   - Runs on the host's system Python with the standard library only (Python 3.9 or later); POSIX hosts.
+  - A task that calls C(tabops.redshift_oauth.tableau_artifacts) runs the action plugin of the same name first.
+    Without O(files) and O(managed_dirs), the action plans the host's files from the declared data (the host's
+    C(tabops_*) variables, or the fleet plan the preflight published) and also takes the arguments C(kinds) (the
+    kinds of files to manage, default both), C(plan_only) (render and lay out only, contact no host) and
+    C(host_checks) (read the host facts and add this host's preflight findings; default
+    C(tabops_preflight_host_checks)). On Windows hosts the action does the same through C(ansible.windows) modules
+    (docs/modules.md).
 author:
   - tabops maintainers (@tabops)
 options:
@@ -117,7 +124,8 @@ options:
   tdc_conflicts:
     description:
       - What to do when an unmanaged TDC has the same connector class as a desired TDC in the same folder.
-      - V(fail) fails before anything is written on the host; V(warn) reports it in RV(unmanaged) and goes on.
+      - V(fail) fails that folder (nothing is written in it; its RV(folders) entry names the conflict), the other
+        folders are synced, and then the task fails; V(warn) reports it in RV(unmanaged) and goes on.
     type: str
     choices: [fail, warn]
     default: fail
@@ -523,7 +531,7 @@ def main():
         result.pop("msg", None)
         module.fail_json(msg=sync.plan["fail_msg"], **result)
     for item in result["unmanaged"]:
-        if item["reason"] == "tdc_conflict":
+        if item["reason"] == "tdc_conflict" and params["tdc_conflicts"] == "warn":
             module.warn("TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"]))
     message = result.pop("msg", None)
     if message:

@@ -63,6 +63,7 @@ DEFAULTS = {
     "tabops_backup": True,
     "tabops_backup_keep": 5,
     "tabops_bridge_service": "",
+    "tabops_bridge_restart_timeout": 120,
     "tabops_group_federation": False,
     "tabops_odbc_extras_allowlist": [],
     "tabops_odbc_extras_allowlist_key": "native_api.odbc_extras_allowlist",

@@ -274,6 +274,34 @@ def okta_authorization_server(hosts):
     return found
 
 
+# What example inventories and templates hold where a vaulted secret belongs.
+_PLACEHOLDER_SECRET_RE = re.compile(r"change[-_ ]?me|replace[-_ ]?me|placeholder|^<.*>$|^todo\b|^x{4,}$", re.IGNORECASE)
+
+
+def placeholder_secrets(hosts):
+    """``secret-placeholder``: a client secret that still holds an example placeholder (it never authenticates)."""
+    found = []
+    for config, members in _unique_configs(hosts):
+        for field, value in (
+            ("client_secret_desktop", config.get("client_secret_desktop")),
+            ("server_client.client_secret", (config.get("server_client") or {}).get("client_secret")),
+        ):
+            if isinstance(value, str) and _PLACEHOLDER_SECRET_RE.search(value.strip()):
+                found.append(
+                    finding(
+                        "warning",
+                        "secret-placeholder",
+                        "tabops_oauth_configs[%s].%s still holds a placeholder, not the IdP's client secret"
+                        % (config.get("id"), field),
+                        "put the real secret in the vault (ansible-vault encrypt_string) and reference it",
+                        hosts=members,
+                        config=config.get("id"),
+                        field=field,
+                    )
+                )
+    return found
+
+
 def server_clients(hosts):
     """Server-level OAuth clients (tsm oauth.config.clients) against the server URL and the declared configs."""
     found = []
@@ -630,6 +658,7 @@ RULES = (
     duplicate_ids,
     conflicting_content,
     okta_authorization_server,
+    placeholder_secrets,
     server_clients,
     tdc_classes,
     connection_references,
@@ -815,7 +844,7 @@ def summarize(findings):
 
 _TSM_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$")
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_UNIT_RE = re.compile(r"^[A-Za-z0-9:_.@\\\-]+$")
+_UNIT_RE = re.compile(r"^[A-Za-z0-9:_.@\\\- ]+$")
 _VERSION_RE = re.compile(r"^\d+(?:\.\d+)*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 CHOICES = {
@@ -873,7 +902,10 @@ def _str_list_problems(name, value, check=None):
 
 def variable_problems(host_vars, inventory_hosts=None):
     """[(field, problem)] for every data-model variable of one host (unset ones are their defaults)."""
-    value = lambda name: variable(host_vars, name)  # noqa: E731
+
+    def value(name):
+        return variable(host_vars, name)
+
     problems = []
     for name in LIST_OF_DICT_VARS:
         items = value(name)
@@ -892,6 +924,7 @@ def variable_problems(host_vars, inventory_hosts=None):
             problems.append((name, str(exc)))
     for name, minimum in (
         ("tabops_backup_keep", 0),
+        ("tabops_bridge_restart_timeout", 1),
         ("tabops_tsm_request_timeout", 1),
         ("tabops_tsm_status_timeout", 1),
         ("tabops_tsm_status_poll_interval", 1),
@@ -963,7 +996,9 @@ def variable_problems(host_vars, inventory_hosts=None):
             problems.append((name, "must be an absolute path%s, got %r" % (" or empty" if may_be_empty else "", path)))
     unit = value("tabops_bridge_service")
     if not isinstance(unit, str) or (unit and not _UNIT_RE.match(unit)):
-        problems.append(("tabops_bridge_service", "must be a systemd unit name or empty, got %r" % (unit,)))
+        problems.append(
+            ("tabops_bridge_service", "must be a systemd unit name or Windows service name, or empty, got %r" % (unit,))
+        )
     node = value("tabops_tsm_node")
     if not isinstance(node, str):
         problems.append(("tabops_tsm_node", "must be an inventory host name"))
@@ -1079,6 +1114,10 @@ def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=N
     profiles = {host: host_profile(host, data, groups) for host, data in hosts_vars.items()}
     found, bad_vars, layout = [], [], []
     plans = {}
+    # A tsm node outside the inventory is an error only where Tableau Server hosts are: an AWX/AAP slice of
+    # desktops and bridges (its inventory is the slice) does not hold it and needs no tsm node.
+    if not any(profile["is_server"] for profile in profiles.values()):
+        inventory_hosts = None
     for host in sorted(hosts_vars):
         data, profile = hosts_vars[host], profiles[host]
         problems = variable_problems(data, inventory_hosts)

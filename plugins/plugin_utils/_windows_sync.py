@@ -874,7 +874,7 @@ def sync_host(action, task_vars, module_args, now=None):
     warnings = [
         "TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"])
         for item in result["unmanaged"]
-        if item["reason"] == "tdc_conflict" and not plan.get("fail_msg")
+        if item["reason"] == "tdc_conflict" and args["tdc_conflicts"] == "warn"
     ]
     if warnings:
         result["warnings"] = warnings

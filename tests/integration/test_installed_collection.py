@@ -114,7 +114,11 @@ def test_installed_from_tarball_and_git_runs_site_and_compliance_by_fqcn(fleet, 
     (tarball,) = build.glob("tabops-redshift_oauth-*.tar.gz")
     from_tarball = tmp_path / "from-tarball"
     env = user_env(from_tarball)
-    run(["ansible-galaxy", "collection", "install", str(tarball), "-p", str(from_tarball)], env=env, cwd=empty)
+    run(
+        ["ansible-galaxy", "collection", "install", "--force", str(tarball), "-p", str(from_tarball)],
+        env=env,
+        cwd=empty,
+    )
     assert "config file = None" in run(["ansible", "--version"], env=env, cwd=empty).stdout
     assert not (from_tarball / "ansible_collections" / "tabops" / "redshift_oauth" / "ansible.cfg").exists()
 
@@ -134,7 +138,11 @@ def test_installed_from_tarball_and_git_runs_site_and_compliance_by_fqcn(fleet, 
     clone = clone_of_the_current_tree(tmp_path)
     from_git = tmp_path / "from-git"
     env = user_env(from_git)
-    run(["ansible-galaxy", "collection", "install", f"git+file://{clone}", "-p", str(from_git)], env=env, cwd=empty)
+    run(
+        ["ansible-galaxy", "collection", "install", "--force", f"git+file://{clone}", "-p", str(from_git)],
+        env=env,
+        cwd=empty,
+    )
     installed = from_git / "ansible_collections" / "tabops" / "redshift_oauth"
     assert (installed / "MANIFEST.json").is_file() and not (installed / "ansible.cfg").exists()
     rolled_out = playbook(env, empty, fleet.inventory, "site")

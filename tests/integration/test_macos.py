@@ -88,7 +88,7 @@ def test_mac_host_converges_is_idempotent_and_compliant(mac_fleet, tmp_path):
             base = f"/Users/{user}/Documents/{repository}"
             assert f"{base}/OAuthConfigs/custom_redshift_okta.xml {user}:staff 600 " in listing
             assert f"{base}/Datasources/redshift-oauth.tdc {user}:staff 644 " in listing
-            assert f"{base}/OAuthConfigs/.tabops-managed.json {user}:staff 644 " in listing
+            assert f"{base}/OAuthConfigs/.tabops-managed.json {user}:staff 600 " in listing
     assert "/home/" not in listing, "a Darwin host gets nothing under /home"
     paths = {item["path"] for item in sync["files"]}
     assert all(path.startswith("/Users/") for path in paths)

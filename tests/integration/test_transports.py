@@ -122,6 +122,14 @@ def relative(path, root):
     return path[len(root) + 1 :].replace("\\", "/")
 
 
+def relative_text(differences, root):
+    """The differences as JSON, with the scenario's root and the path separator written alike on both sides."""
+    text = json.dumps(differences, sort_keys=True)
+    for form in (root, root.replace("\\", "/")):
+        text = text.replace(json.dumps(form)[1:-1], "<root>")
+    return text.replace("\\\\", "/")
+
+
 def findings(result, root):
     """What must be the same on both transports (paths relative to the scenario's root)."""
     return {
@@ -129,7 +137,7 @@ def findings(result, root):
         "unreachable": bool(result.get("unreachable")),
         "changed": result.get("changed"),
         "files": sorted(
-            (relative(f["path"], root), f["status"], f["action"], json.dumps(f["differences"], sort_keys=True))
+            (relative(f["path"], root), f["status"], f["action"], relative_text(f["differences"], root))
             for f in result.get("files", [])
         ),
         "unmanaged": sorted((relative(u["path"], root), u["status"], u["reason"]) for u in result.get("unmanaged", [])),

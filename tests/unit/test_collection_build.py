@@ -107,7 +107,7 @@ def installed(built):
     tarball, work, env = built
     install_path = work / "collections"
     subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(install_path)],
+        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", str(tarball), "-p", str(install_path)],
         check=True,
         capture_output=True,
         env=env,

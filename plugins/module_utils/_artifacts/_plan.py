@@ -37,7 +37,9 @@ APPLICATIONS = ("desktop", "prep", "bridge", "server")
 KIND_SUFFIX = {"oauth_config": ".xml", "tdc": ".tdc"}
 DEFAULT_FILE_MODE = "0644"
 DEFAULT_DIR_MODE = "0755"
-MANIFEST_MODE = 0o644
+# The manifest holds the sha256 of each owned file (of secret-bearing configs too): an offline oracle for a weak
+# secret, so only the folder's owner may read it.
+MANIFEST_MODE = 0o600
 # Backups hold client secrets: only the owner of the managed folder may read them.
 BACKUP_DIR_MODE = 0o700
 DEFAULT_BACKUP_KEEP = 5
@@ -88,6 +90,22 @@ def decode_document(data):
 def problem_text(exc):
     # The parser's message may quote document text; mask secrets it might carry.
     return mask_xml_secrets(" ".join(str(exc).split())) or exc.__class__.__name__
+
+
+# C0 controls but newline and tab, DEL and C1 controls: a terminal or CI log acts on them (title, clear, colour).
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(value):
+    """``value`` with every control character a user may have planted (but newline and tab) escaped as ``\\xNN``;
+    dicts and lists recursively. For every text of a folder or file that reaches the operator's screen."""
+    if isinstance(value, str):
+        return _CONTROL_RE.sub(lambda match: "\\x%02x" % ord(match.group(0)), value)
+    if isinstance(value, dict):
+        return {key: terminal_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [terminal_safe(item) for item in value]
+    return value
 
 
 def _no_resolver(value, field):
@@ -718,7 +736,10 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
 
     new_manifest = _next_manifest(folder_plan["entries"], manifest)
     rendered = render_manifest(new_manifest)
-    if not (manifest_before is None and not new_manifest) and manifest_before != rendered:
+    # A manifest left readable to others by an older version is rewritten private (where the mode is observed).
+    manifest_mode = manifest_observed.get("mode") if isinstance(manifest_observed, dict) else None
+    manifest_mode_drift = manifest_before is not None and manifest_mode not in (None, MANIFEST_MODE)
+    if not (manifest_before is None and not new_manifest) and (manifest_before != rendered or manifest_mode_drift):
         manifest_observed_entry = manifest_observed if isinstance(manifest_observed, dict) else {}
         operations.append(
             {
@@ -776,11 +797,22 @@ def plan_host(
     conflicts = [item for item in plan["unmanaged"] if item["reason"] == "tdc_conflict"]
     plan["conflicts"] = conflicts
     if conflicts and tdc_conflicts == "fail":
-        plan["fail_msg"] = "TDC conflict, nothing written: " + "; ".join(
-            "%s: %s" % (item["path"], item["detail"]) for item in conflicts
-        )
+        # Only the folders holding a conflicting TDC fail (a user's own folder must not block anyone else's);
+        # the host fails after every other folder was processed, like any folder error.
         for folder_plan in plan["folders"]:
-            folder_plan["operations"] = []
+            mine = [item for item in folder_plan["unmanaged"] if item["reason"] == "tdc_conflict"]
+            if mine:
+                _folder_error(
+                    folder_plan,
+                    "TDC conflict, nothing written in %s: %s"
+                    % (folder_plan["path"], "; ".join("%s: %s" % (item["path"], item["detail"]) for item in mine)),
+                )
+                folder_plan["created_dirs"] = []
+                folder_plan["backups"] = []
+                folder_plan["removed_backups"] = []
+                folder_plan["removed_temp_files"] = []
+                folder_plan["manifest"] = None
+                folder_plan["manifest_changed"] = False
     return plan
 
 
@@ -877,9 +909,11 @@ def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
             result["changed"] = True
     result["files"] = report_files(plan)
     result["restart_needed"] = sorted(restart)
+    for key in ("files", "unmanaged", "folders", "backups", "created_dirs", "removed_backups", "removed_temp_files"):
+        result[key] = terminal_safe(result[key])
     errors = [folder for folder in result["folders"] if folder["status"] == "error"]
     if plan.get("fail_msg"):
-        result["msg"] = plan["fail_msg"]
+        result["msg"] = terminal_safe(plan["fail_msg"])
     elif errors:
         result["msg"] = "%d of %d managed folders failed: %s" % (
             len(errors),
@@ -968,4 +1002,4 @@ def report_diff(plan):
                     "after": after,
                 }
             )
-    return diffs
+    return terminal_safe(diffs)

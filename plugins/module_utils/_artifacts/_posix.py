@@ -32,6 +32,7 @@ import os
 import posixpath
 import pwd
 import select
+import signal
 import stat
 import tempfile
 import time
@@ -64,8 +65,20 @@ DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
 LOCK_NAME = "tabops-artifacts.lock"
 LOCK_DIRS = ("/run/lock", "/var/lock", "/run")
+LOCK_MODE = 0o600
 DEFAULT_LOCK_TIMEOUT = 60
 ROOT = 0
+# A per-user child must answer within this many seconds (its user can stop it); then it is killed and only that
+# user's folders fail.
+WORKER_TIMEOUT = 120
+MAX_WORKER_ANSWER_BYTES = 64 << 20
+# Per managed folder: at most this many entries (candidate files, temp files, backups) and bytes of file content
+# are observed; a folder beyond either fails with a message saying so.
+MAX_FOLDER_ENTRIES = 1000
+MAX_FOLDER_READ_BYTES = 16 << 20
+PR_SET_DUMPABLE = 4
+# What one folder's observation may take in a child's answer: its content base64-encoded, plus names and stats.
+_MAX_FOLDER_ANSWER_BYTES = MAX_FOLDER_READ_BYTES * 3 // 2 + (4 << 20)
 
 
 class Refused(Exception):
@@ -153,8 +166,19 @@ def drop_privileges(uid):
 
 
 def identity(st):
-    """What an entry must still be at apply time (JSON-able): inode, type and mode, owner, links, size, mtime."""
-    return [st.st_dev, st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_nlink, st.st_size, st.st_mtime_ns]
+    """What an entry must still be at apply time (JSON-able): inode, type and mode, owner, links, size, mtime and
+    ctime (a user can set mtime back with utime(), never ctime)."""
+    return [
+        st.st_dev,
+        st.st_ino,
+        st.st_mode,
+        st.st_uid,
+        st.st_gid,
+        st.st_nlink,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    ]
 
 
 def _components(path):
@@ -324,6 +348,13 @@ def _open_backups(dir_fd, create=False):
     return fd, None
 
 
+def _too_many_entries(path):
+    return "%s holds more than %d candidate files, temp files and backups; not read (remove what does not belong)" % (
+        path,
+        MAX_FOLDER_ENTRIES,
+    )
+
+
 def observe_folder(directory, desired_names):
     """FolderObservation of one managed folder (see docs/design.md)."""
     path = directory["path"]
@@ -368,7 +399,7 @@ def observe_folder(directory, desired_names):
             elif entry["problem"]:
                 manifest = {"problem": entry["problem"]}
             else:
-                manifest = {"data": entry["data"], "identity": entry["identity"]}
+                manifest = {"data": entry["data"], "identity": entry["identity"], "mode": entry["mode"]}
         observation["manifest"] = manifest
         manifest_files = {}
         if manifest and "data" in manifest:
@@ -376,8 +407,21 @@ def observe_folder(directory, desired_names):
                 manifest_files = parse_manifest(manifest["data"], posixpath.join(path, MANIFEST_NAME))
             except ArtifactError:
                 manifest_files = {}
-        for name in observed_names(desired_names, manifest_files, listing, directory["kind"]):
-            observation["entries"][name] = observe_entry(fd, name)
+        names = observed_names(desired_names, manifest_files, listing, directory["kind"])
+        too_many = {"state": "refused", "detail": _too_many_entries(path)}
+        if len(names) + len(observation["temp_files"]) > MAX_FOLDER_ENTRIES:
+            return too_many
+        read_bytes = len(manifest.get("data") or b"") if manifest else 0
+        for name in names:
+            entry = observe_entry(fd, name)
+            read_bytes += len(entry.get("data") or b"")
+            if read_bytes > MAX_FOLDER_READ_BYTES:
+                return {
+                    "state": "refused",
+                    "detail": "%s: its files hold more than %d MiB; not read (remove what does not belong there)"
+                    % (path, MAX_FOLDER_READ_BYTES >> 20),
+                }
+            observation["entries"][name] = entry
         backups_fd, problem = _open_backups(fd)
         observation["backups_problem"] = problem
         if backups_fd is not None:
@@ -389,6 +433,8 @@ def observe_folder(directory, desired_names):
                         observation["backups"].append(name)
             finally:
                 os.close(backups_fd)
+        if len(names) + len(observation["temp_files"]) + len(observation["backups"]) > MAX_FOLDER_ENTRIES:
+            return too_many
         return observation
     finally:
         os.close(fd)
@@ -652,30 +698,85 @@ def apply_folder(folder_path, operations, expected_identity):
 # ---------------------------------------------------------------------------------------------
 
 
+# Child -> parent encoding: every string value is tagged, so nothing a user writes (a file name, a manifest key)
+# can pass for bytes. "s:" + text is a string, "b:" + base64 is bytes; dict keys are always plain strings.
 def _encode(value):
     if isinstance(value, bytes):
-        return {"__b64__": base64.b64encode(value).decode("ascii")}
+        return "b:" + base64.b64encode(value).decode("ascii")
+    if isinstance(value, str):
+        return "s:" + value
     if isinstance(value, dict):
-        return {key: _encode(item) for key, item in value.items()}
+        return {str(key): _encode(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_encode(item) for item in value]
     return value
 
 
 def _decode(value):
+    if isinstance(value, str):
+        if value.startswith("s:"):
+            return value[2:]
+        if value.startswith("b:"):
+            return base64.b64decode(value[2:], validate=True)
+        raise ValueError("untagged string in a worker's answer")
     if isinstance(value, dict):
-        if set(value) == {"__b64__"}:
-            return base64.b64decode(value["__b64__"])
         return {key: _decode(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_decode(item) for item in value]
     return value
 
 
-def run_as(uid, function, *args):
+def _not_dumpable():
+    """Best effort, Linux: the child's memory (the documents it carries) stays out of reach of the user it now
+    runs as (no ptrace, no /proc/PID/mem or environ), even where fs.suid_dumpable is not 0."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
+def _read_answer(read_fd, deadline, max_bytes, who):
+    """The child's whole answer within ``deadline`` (monotonic) and ``max_bytes``; RuntimeError otherwise."""
+    chunks = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RuntimeError("the worker for user %s did not answer within %ds; killed" % (who[0], who[1]))
+        ready, _w, _x = select.select([read_fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise RuntimeError("the worker for user %s answered more than %d MiB; killed" % (who[0], max_bytes >> 20))
+        chunks.append(chunk)
+
+
+def _reap(pid, deadline):
+    """Wait status of child ``pid``; SIGKILLed once ``deadline`` (monotonic) has passed (a stopped child too)."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            return os.waitpid(pid, 0)[1]
+        time.sleep(0.005)
+
+
+def run_as(uid, function, *args, timeout=WORKER_TIMEOUT, max_bytes=MAX_WORKER_ANSWER_BYTES):
     """``function(*args)`` in a forked child running as ``uid`` (None: in this process); its JSON-able result.
 
-    Raises RuntimeError when the child cannot drop privileges or dies.
+    The user owns the child once it dropped privileges (it can stop or kill it): the answer must come within
+    ``timeout`` seconds and ``max_bytes``, else the child is SIGKILLed. Raises RuntimeError when the child cannot
+    drop privileges, dies, runs late or answers too much or something that does not decode.
     """
     if uid is None or os.geteuid() != ROOT or uid == os.geteuid():
         return function(*args)
@@ -687,6 +788,8 @@ def run_as(uid, function, *args):
             os.close(read_fd)
             try:
                 drop_privileges(uid)
+                # After the drop: changing credentials resets the flag to fs.suid_dumpable.
+                _not_dumpable()
                 payload = {"result": function(*args)}
             except Exception as exc:  # report every failure to the parent, whatever it is
                 payload = {"error": "%s: %s" % (exc.__class__.__name__, exc)}
@@ -696,22 +799,25 @@ def run_as(uid, function, *args):
         finally:
             os._exit(status)
     os.close(write_fd)
-    chunks = []
+    who = user_name(uid)
+    deadline = time.monotonic() + max(timeout, 0)
     try:
-        while True:
-            chunk = os.read(read_fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_fd)
-        _pid, status = os.waitpid(pid, 0)
+        try:
+            data = _read_answer(read_fd, deadline, max_bytes, (who, timeout))
+        finally:
+            os.close(read_fd)
+    except BaseException:
+        _reap(pid, 0)
+        raise
+    status = _reap(pid, deadline)
     try:
-        payload = _decode(json.loads(b"".join(chunks).decode("utf-8")))
-    except ValueError:
-        raise RuntimeError("the worker for user %s died (wait status %d)" % (user_name(uid), status)) from None
+        payload = _decode(json.loads(data.decode("utf-8")))
+        if not isinstance(payload, dict) or not ("error" in payload or "result" in payload):
+            raise ValueError("no result")
+    except (ValueError, TypeError, binascii.Error):
+        raise RuntimeError("the worker for user %s died (wait status %d)" % (who, status)) from None
     if "error" in payload:
-        raise RuntimeError("the worker for user %s failed: %s" % (user_name(uid), payload["error"]))
+        raise RuntimeError("the worker for user %s failed: %s" % (who, payload["error"]))
     return payload["result"]
 
 
@@ -737,6 +843,12 @@ def worker_for(directory):
     return anchor, None
 
 
+def _failure_text(exc):
+    if isinstance(exc, (RuntimeError, OSError)):
+        return str(exc)
+    return "%s: %s" % (exc.__class__.__name__, exc)
+
+
 def _observe_many(dirs, names_by_dir):
     return {d["path"]: observe_folder(d, names_by_dir.get(d["path"], [])) for d in dirs}
 
@@ -749,9 +861,17 @@ class PosixSync:
     """One host's sync: plan (observe as the right user, decide), then apply (as the right user), then report."""
 
     def __init__(
-        self, files, managed_dirs, tdc_conflicts="fail", backup=True, backup_keep=DEFAULT_BACKUP_KEEP, now=None
+        self,
+        files,
+        managed_dirs,
+        tdc_conflicts="fail",
+        backup=True,
+        backup_keep=DEFAULT_BACKUP_KEEP,
+        now=None,
+        worker_timeout=WORKER_TIMEOUT,
     ):
         check_options(tdc_conflicts, backup_keep)
+        self.worker_timeout = worker_timeout
         self.desired, self.dirs = normalize_request(files, managed_dirs, posixpath, resolve_uid, resolve_gid)
         self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
         self.stamp = utc_stamp(now or datetime.datetime.now(datetime.timezone.utc))
@@ -779,11 +899,28 @@ class PosixSync:
             dirs = [d for d in dirs if d["path"] not in self.observations]
             if not dirs:
                 continue
+            answer, failure = {}, "the worker gave no usable answer for this folder"
             try:
-                self.observations.update(run_as(uid, _observe_many, dirs, names_by_dir))
-            except (RuntimeError, OSError) as exc:
-                for directory in dirs:
-                    self.observations[directory["path"]] = {"state": "refused", "detail": str(exc)}
+                answer = run_as(
+                    uid,
+                    _observe_many,
+                    dirs,
+                    names_by_dir,
+                    timeout=self.worker_timeout,
+                    max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
+                )
+            except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
+                failure = _failure_text(exc)
+            for directory in dirs:
+                observation = answer.get(directory["path"]) if isinstance(answer, dict) else None
+                if not isinstance(observation, dict) or observation.get("state") not in (
+                    "present",
+                    "absent",
+                    "refused",
+                ):
+                    # Only the folders this parent asked about, each as a FolderObservation, are taken.
+                    observation = {"state": "refused", "detail": failure}
+                self.observations[directory["path"]] = observation
         self.plan = plan_host(self.desired, self.dirs, self.observations, self.stamp, **self.options)
         return self.plan
 
@@ -800,12 +937,72 @@ class PosixSync:
             ]
             if not jobs:
                 continue
-            try:
-                outcomes.update(run_as(uid, _apply_many, jobs))
-            except (RuntimeError, OSError) as exc:
-                for path, _operations, _expected in jobs:
-                    outcomes[path] = {"done": [], "errors": [], "error": str(exc)}
+            if uid is None:
+                # A user's tree that does not exist yet (a home before the first login): root makes only its first
+                # folder, owned by the user; that user's child does the rest.
+                future = [job for job in jobs if self._future_owner(job[0], job[1]) is not None]
+                for job in future:
+                    outcomes[job[0]] = self._apply_for_future_owner(job)
+                jobs = [job for job in jobs if job not in future]
+                if not jobs:
+                    continue
+            outcomes.update(self._apply_jobs(uid, jobs))
         return outcomes
+
+    def _apply_jobs(self, uid, jobs, offset=0):
+        """{path: outcome} of ``jobs`` run as ``uid``; operation indexes shifted by ``offset``."""
+        answer, failure = {}, "the worker gave no usable answer for this folder"
+        try:
+            answer = run_as(uid, _apply_many, jobs, timeout=self.worker_timeout)
+        except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
+            failure = _failure_text(exc)
+        outcomes = {}
+        for path, _operations, _expected in jobs:
+            outcome = answer.get(path) if isinstance(answer, dict) else None
+            if not isinstance(outcome, dict) or not isinstance(outcome.get("done"), list):
+                outcome = {"done": [], "errors": [], "error": failure}
+            outcome = {
+                "done": [index + offset for index in outcome["done"] if isinstance(index, int)],
+                "errors": [
+                    dict(error, index=error["index"] + offset)
+                    for error in outcome.get("errors") or []
+                    if isinstance(error, dict) and isinstance(error.get("index"), int)
+                ],
+                "error": outcome.get("error"),
+            }
+            outcomes[path] = outcome
+        return outcomes
+
+    def _future_owner(self, path, operations):
+        """The declared non-root owner of a desktop folder in a tree still missing (root would do it all), else None."""
+        directory = next(d for d in self.dirs if d["path"] == path)
+        if directory["application"] == "server" or directory["uid"] in (None, ROOT) or os.geteuid() != ROOT:
+            return None
+        if not operations or operations[0]["op"] != "mkdir":
+            return None
+        return directory["uid"]
+
+    def _apply_for_future_owner(self, job):
+        path, operations, expected = job
+        uid = self._future_owner(path, operations)
+        first = operations[0]
+        offset = 0
+        parent_owner, detail = tree_owner(posixpath.dirname(first["path"]))
+        if detail:
+            return {"done": [], "errors": [], "error": "cannot create folder %s: %s" % (first["path"], detail)}
+        if parent_owner is None:
+            try:
+                gid = first["gid"] if first["gid"] is not None else pwd.getpwuid(uid).pw_gid
+            except KeyError:
+                return {"done": [], "errors": [], "error": "uid %d has no user entry; cannot work as it" % uid}
+            outcome = apply_folder(path, [dict(first, gid=gid)], None)
+            if outcome["error"] or len(operations) == 1:
+                return outcome
+            offset = 1
+        outcome = self._apply_jobs(uid, [(path, operations[offset:], expected)], offset)[path]
+        if offset:
+            outcome["done"].insert(0, 0)
+        return outcome
 
     def run(self, check_mode=False, diff=False):
         """The module result of a whole sync (plan, then apply unless in check mode)."""
@@ -864,15 +1061,21 @@ class HostLock:
 
     def acquire(self):
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, LOCK_MODE)
         except OSError as exc:
             raise ArtifactError("lock %s cannot be opened: %s" % (self.path, exc.strerror or exc)) from None
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
             os.close(fd)
             raise ArtifactError(
-                "lock %s is not a regular file of uid %d; refusing to use it" % (self.path, os.geteuid())
+                "lock %s is not a regular file of uid %d with one link; refusing to use it" % (self.path, os.geteuid())
             )
+        try:
+            # Only its owner may open it: whoever can open a file can flock it and stall every run on the host.
+            os.fchmod(fd, LOCK_MODE)
+        except OSError as exc:
+            os.close(fd)
+            raise ArtifactError("lock %s cannot be made private: %s" % (self.path, exc.strerror or exc)) from None
         self.fd = fd
         deadline = time.monotonic() + max(self.timeout, 0)
         while True:

@@ -6,7 +6,8 @@
 URL, a Keycloak realm URL, a PingFederate base URL or a PingOne issuer URL is recognized (the authorization server,
 tenant, realm or environment is taken from it); an endpoint or discovery-document URL, an admin console URL, a query
 string or plain http is refused with a message saying exactly what to put there. Host names are written in lower
-case; percent-escaped path segments are decoded, or refused when they decode to characters a preset cannot carry. The endpoint shapes are in docs/sources.md ("IdP endpoints").
+case; percent-escaped path segments are decoded, or refused when they decode to characters a preset cannot carry.
+The endpoint shapes are in docs/sources.md ("IdP endpoints").
 """
 
 from __future__ import annotations

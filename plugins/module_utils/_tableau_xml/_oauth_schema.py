@@ -8,7 +8,11 @@ Sources (docs/sources.md, "OAuth config files"): the connector SDK's ``validatio
 
 from __future__ import annotations
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._text import _BAD_TEXT_CHARS, _quote
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
+    MAX_SECRET_LENGTH,  # noqa: F401  # re-exported by the package (its public API)
+    secret_shape_problems,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._text import _quote
 
 # (snake_case key, XML element, kind, minOccurs, maxOccurs) in the XSD's xs:sequence order, which Tableau enforces.
 _SCALAR, _LIST, _MAP = "scalar", "list", "map"
@@ -39,9 +43,6 @@ _ELEMENT_FIELD = {row[1]: row for row in OAUTH_SCHEMA}
 _ELEMENT_POSITION = {row[1]: index for index, row in enumerate(OAUTH_SCHEMA)}
 
 SECRET_FIELDS = frozenset({"client_secret_desktop"})
-# Far above any client secret an IdP issues (Okta, Entra, Keycloak and PingFederate issue 32-100 characters);
-# only a pasted file or an unrendered blob gets near it.
-MAX_SECRET_LENGTH = 4096
 
 KNOWN_CAPABILITIES = frozenset(
     {
@@ -85,19 +86,11 @@ def _config_subject(config):
 
 
 def secret_problems(field, value):
-    """Shape problems no real secret has (not text, empty, control characters, absurd length).
+    """Shape problems no real secret has, each prefixed with the field (see ``_secrets.secret_shape_problems``).
 
-    The checks cannot refuse a secret an IdP issued, and the messages never contain the value.
     Leading and trailing whitespace is not a problem: it is stripped (a secret read from a file ends in a newline).
     """
-    if isinstance(value, bool) or not isinstance(value, str):
-        return [f"{field}: must be a string (got {type(value).__name__}; quote the secret in YAML so it stays text)"]
-    text = value.strip()
-    if not text:
-        return [f"{field}: is empty (an unset variable?); leave the field out for a public client that uses PKCE"]
-    problems = []
-    if _BAD_TEXT_CHARS.search(text):
-        problems.append(f"{field}: contains control or non-XML characters (a NUL, newline, tab or similar)")
-    if len(text) > MAX_SECRET_LENGTH:
-        problems.append(f"{field}: {len(text)} characters, more than the {MAX_SECRET_LENGTH} a client secret can have")
-    return problems
+    problems = secret_shape_problems(value, strip=True)
+    if problems == ["is empty (an unset variable?)"]:
+        problems = ["is empty (an unset variable?); leave the field out for a public client that uses PKCE"]
+    return ["%s: %s" % (field, problem) for problem in problems]

@@ -423,7 +423,11 @@ def test_status_can_be_made_to_stay_down_after_an_apply(tsm: Tsm):
     assert tsm("status").stdout == "Status: RUNNING\n"  # nothing applied yet
     tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
     tsm("pending-changes", "apply", "--ignore-prompt")
-    assert [tsm("status").stdout for _ in range(3)] == ["Status: STOPPED\n", "Status: DEGRADED\n", "Status: DEGRADED\n"]
+    assert [tsm("status").stdout for _attempt in range(3)] == [
+        "Status: STOPPED\n",
+        "Status: DEGRADED\n",
+        "Status: DEGRADED\n",
+    ]
     assert "is stopped." in tsm("status", "-v").stdout
     tsm("--standin-set", "status=running")
     assert tsm("status").stdout == "Status: RUNNING\n"

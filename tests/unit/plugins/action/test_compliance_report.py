@@ -227,7 +227,7 @@ def test_keep_prunes_old_sets_copies_them_and_writes_the_textfile(lab):
         "tabops_compliance_copy_dir": str(lab / "share"),
         "tabops_compliance_prometheus_file": str(textfile),
     }
-    for _ in range(3):
+    for _attempt in range(3):
         rc, _output, raw = play(lab, "--limit", "desk1", "--check", **variables)
         assert rc == 0, raw
     for folder in ("reports", "share"):

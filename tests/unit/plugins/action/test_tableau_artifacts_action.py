@@ -210,3 +210,17 @@ def test_bad_input_stops_the_run_in_the_preflight_before_the_host_is_touched(tmp
     assert any("tabops_desktop_users[1]" in line for line in lines)
     assert SYNC not in results
     assert not (tmp_path / "home").exists()
+
+
+def test_paths_that_are_one_file_on_apfs_are_named_before_a_mac_is_touched():
+    from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_artifacts import apfs_name_collisions
+
+    folder = "/Users/mlee/Documents/My Tableau Repository/OAuthConfigs/"
+    distinct = [{"path": folder + "custom_a.xml"}, {"path": folder + "custom_b.xml"}]
+    assert apfs_name_collisions(distinct) == ""
+    by_case = [{"path": folder + "custom_redshift_okta.xml"}, {"path": folder + "custom_Redshift_Okta.xml"}]
+    message = apfs_name_collisions(by_case)
+    assert "files[0].path" in message and "files[1].path" in message and "case-insensitive" in message
+    # The same name in composed and decomposed Unicode form (what a Mac keyboard and a Linux editor type).
+    by_normalization = [{"path": folder + "custom_caf\u00e9.xml"}, {"path": folder + "custom_cafe\u0301.xml"}]
+    assert "files[1].path" in apfs_name_collisions(by_normalization)

@@ -500,17 +500,25 @@ def test_untrusted_manifest_fails_its_folder_naming_it_and_the_others_go_on(layo
 # ---------------------------------------------------------------------------------------------
 
 
-def test_unmanaged_tdc_of_same_class_fails_before_anything_is_written(layout):
+def test_unmanaged_tdc_of_same_class_fails_its_folder_only_and_the_others_are_synced(layout):
     layout["tdc_dir"].mkdir()
     rogue = layout["tdc_dir"] / "odbc-redshift.tdc"
     rogue.write_text(tdc_xml("redshift", value="no"))
-    before = tree_snapshot(layout["root"])
-    for check_mode in (True, False):
-        result = artifacts.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run(check_mode)
-        assert re.match(r"TDC conflict, nothing written: .*odbc-redshift\.tdc: unmanaged TDC", result["msg"])
-        assert result["changed"] is False and result["created_dirs"] == [] and result["manifests"] == []
-    assert tree_snapshot(layout["root"]) == before
-    assert not layout["oauth_dir"].exists(), "no folder of the host is touched either"
+    before = tree_snapshot(layout["tdc_dir"])
+    result = artifacts.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run(True)
+    assert result["changed"] is True, "check mode predicts the other folder's writes"
+    result = artifacts.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run()
+    assert re.match(r"1 of 2 managed folders failed: TDC conflict, nothing written in .*Datasources: ", result["msg"])
+    assert "odbc-redshift.tdc: unmanaged TDC has class 'redshift'" in result["msg"]
+    folders = {Path(folder["path"]).name: folder for folder in result["folders"]}
+    assert folders["Datasources"]["status"] == "error" and folders["Datasources"]["written"] == []
+    assert "odbc-redshift.tdc" in folders["Datasources"]["error"]
+    assert folders["OAuthConfigs"]["status"] == "changed"
+    by_name = {Path(entry["path"]).name: entry for entry in result["files"]}
+    assert by_name["redshift.tdc"]["status"] == "error"
+    assert "TDC conflict" in by_name["redshift.tdc"]["differences"][0]["actual"]
+    assert tree_snapshot(layout["tdc_dir"]) == before, "nothing written in the conflicting folder"
+    assert (layout["oauth_dir"] / "custom_redshift_okta.xml").read_text() == oauth_xml()
 
 
 def test_unmanaged_tdc_conflict_with_warn_is_reported_and_sync_goes_on(layout):

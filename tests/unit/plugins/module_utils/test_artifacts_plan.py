@@ -280,12 +280,18 @@ def test_stale_owned_files_are_backed_up_and_removed_and_folders_at_owned_names_
     assert list(manifest["files"]) == ["custom_dir.xml"], "a name not removed stays owned"
 
 
-def test_a_tdc_conflict_with_fail_clears_every_operation():
+def test_a_tdc_conflict_with_fail_fails_that_folder_and_clears_its_operations():
     desired, dirs = request(tdc_xml(), mode="0644", kind="tdc", name="redshift.tdc")
     rogue = file_entry(tdc_xml(value="no").encode())
     result = plan(desired, dirs, present({"rogue.tdc": rogue}))
-    assert result["fail_msg"].startswith("TDC conflict, nothing written: %s/rogue.tdc" % FOLDER)
+    assert result["fail_msg"] is None
+    assert result["folders"][0]["error"].startswith(
+        "TDC conflict, nothing written in %s: %s/rogue.tdc" % (FOLDER, FOLDER)
+    )
     assert ops(result) == []
+    finished = _plan.finish_host(result, {})
+    assert finished["folders"][0]["status"] == "error" and finished["msg"].startswith("1 of 1 managed folders failed")
+    assert finished["files"][0]["status"] == "error" and finished["changed"] is False
     warned = plan(desired, dirs, present({"rogue.tdc": rogue}), tdc_conflicts="warn")
     assert ("write", FOLDER + "/redshift.tdc") in ops(warned)
 

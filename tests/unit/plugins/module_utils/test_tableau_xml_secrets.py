@@ -25,7 +25,7 @@ OKTA = {
 REAL_LOOKING = [
     "Xq38Q~Zb1.VnQ_pS3kLw9-aZy7Gh2Jc4Tt5Ue6Rr",
     secrets.token_urlsafe(48),
-    "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32)),
+    "".join(secrets.choice(string.ascii_letters + string.digits) for _position in range(32)),
     "p@ss w0rd with spaces & <angle> 'single' \"double\" \\backslash $dollar {brace} ]]> -- %25",
     "Ünïcödé-秘密-🔑",
     "x" * tx.MAX_SECRET_LENGTH,

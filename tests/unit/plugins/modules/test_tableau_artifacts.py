@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -253,18 +254,21 @@ def test_secrets_are_masked_in_the_injected_invocation(host):
     assert CANARY not in json.dumps(result)
 
 
-def test_tdc_conflict_fails_the_host_before_writing(host):
+def test_tdc_conflict_fails_its_folder_the_others_are_written_then_the_task_fails(host):
     rogue_dir = host["tdc_dirs"][1]
     rogue_dir.mkdir()
     rogue = rogue_dir / "odbc-redshift.tdc"
     rogue.write_text(tdc_xml(value="no"))
-    before = snapshot(host["root"])
+    before = snapshot(rogue_dir)
     rc, result, raw = run_playbook(host["tmp"], host["args"](oauth_xml(), tdc_xml()))
     assert rc != 0
     assert result["failed"] is True
-    assert "TDC conflict, nothing written" in result["msg"]
+    assert "TDC conflict, nothing written in %s" % rogue_dir in result["msg"]
     assert str(rogue) in result["msg"]
-    assert snapshot(host["root"]) == before
+    assert snapshot(rogue_dir) == before
+    assert (host["oauth_dir"] / "custom_redshift_okta.xml").read_text() == oauth_xml()
+    assert (host["tdc_dirs"][0] / "redshift.tdc").read_text() == tdc_xml()
+    assert not any("TDC conflict" in warning for warning in result.get("warnings", []))
 
     rc, result, raw = run_playbook(host["tmp"], host["args"](oauth_xml(), tdc_xml(), tdc_conflicts="warn"))
     assert rc == 0, raw
@@ -287,11 +291,23 @@ def test_owner_group_set_on_real_files(host):
     module_args = task["tabops.redshift_oauth.tableau_artifacts"]
     module_args["files"][0].update(owner="nobody", group="65534")
     module_args["managed_dirs"][0].update(owner="nobody", group="65534")
-    rc, _result, raw = run_playbook(host["tmp"], task)
-    assert rc == 0, raw
-    target = host["oauth_dir"] / "custom_redshift_okta.xml"
-    assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
-    assert host["oauth_dir"].stat().st_uid == 65534
+    # Root creates only the first folder of nobody's tree; nobody's own worker does the rest and must reach it.
+    ancestors = [host["oauth_dir"].parent, *host["oauth_dir"].parent.parents]
+    ancestors = [folder for folder in ancestors if str(folder).startswith(str(Path(tempfile.gettempdir())) + "/")]
+    modes = {folder: folder.stat().st_mode for folder in ancestors}
+    try:
+        for folder in ancestors:
+            folder.chmod(0o755)
+        rc, _result, raw = run_playbook(host["tmp"], task)
+        assert rc == 0, raw
+        target = host["oauth_dir"] / "custom_redshift_okta.xml"
+        assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
+        assert host["oauth_dir"].stat().st_uid == 65534
+        rc, again, raw = run_playbook(host["tmp"], task)
+        assert rc == 0 and again["changed"] is False, raw
+    finally:
+        for folder, mode in modes.items():
+            folder.chmod(stat.S_IMODE(mode))
 
 
 SECRET_ALPHABET = st.one_of(

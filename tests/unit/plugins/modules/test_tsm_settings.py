@@ -254,7 +254,7 @@ def test_a_client_secret_with_a_line_break_is_refused_before_any_tsm_call(server
     args = desired_args(secret=CANARY + "\n")
     rc, result, raw = run_playbook(server, args)
     assert rc != 0
-    assert "oauth_clients[0].client_secret: contains a line break" in result["msg"]
+    assert "oauth_clients[0].client_secret: contains control or non-XML characters" in result["msg"]
     assert CANARY not in raw
     assert server["read_state"]()["audit"] == []
 

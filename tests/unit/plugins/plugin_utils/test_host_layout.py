@@ -4,13 +4,13 @@
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
-    HostLayoutError,
-    plan_host_files,
-)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     parse_oauth_config,
     parse_tdc,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
+    HostLayoutError,
+    plan_host_files,
 )
 
 OKTA = {

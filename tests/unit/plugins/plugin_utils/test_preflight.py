@@ -493,7 +493,7 @@ def test_a_server_client_secret_that_no_real_secret_has_is_refused_without_showi
     assert [e["field"] for e in errors] == [
         "tabops_oauth_configs[0] (custom_redshift_okta).server_client.client_secret"
     ]
-    assert "line break" in errors[0]["message"]
+    assert "control or non-XML characters" in errors[0]["message"]
     assert "canary-secret-77" not in repr(plan["findings"]) + repr(plan["lines"])
 
 
@@ -507,3 +507,29 @@ def test_a_document_that_does_not_render_is_an_error_naming_the_config_and_hosts
     assert "tabops_oauth_configs[0] (redshift_okta)" in errors[0]["message"] and "custom_" in errors[0]["message"]
     assert errors[0]["hosts"] == ["desk1"]
     assert plan["lines"][0] == "preflight: 1 error(s), 0 warning(s), 0 info"
+
+
+def test_a_tsm_node_outside_a_slice_without_servers_is_not_an_error():
+    desktops = {
+        "desk1": {"group_names": ["tableau_desktop"], "tabops_desktop_users": ["ann"], "tabops_tsm_node": "ts9"}
+    }
+    assert fleet_plan(desktops, {"all": ["desk1"], "tableau_desktop": ["desk1"]})["errors"] == 0
+    servers = dict(desktops, ts1={"group_names": ["tableau_server"], "tabops_tsm_node": "ts9"})
+    plan = fleet_plan(servers, {"all": ["desk1", "ts1"], "tableau_server": ["ts1"], "tableau_desktop": ["desk1"]})
+    assert [f["field"] for f in plan["findings"] if f["severity"] == "error"] == ["tabops_tsm_node"]
+
+
+@pytest.mark.parametrize("placeholder", ["CHANGE-ME-with-ansible-vault", "changeme", "<client secret>", "xxxxxxxx"])
+def test_a_placeholder_client_secret_is_a_warning_naming_config_and_field(placeholder):
+    hosts = fleet()
+    for data in hosts.values():
+        data["oauth_configs"][0]["server_client"]["client_secret"] = placeholder
+    found = [f for f in fleet_findings(hosts) if f["code"] == "secret-placeholder"]
+    assert [f["severity"] for f in found] == ["warning"]
+    assert "custom_redshift_okta].server_client.client_secret" in found[0]["message"]
+    assert placeholder not in found[0]["message"]
+    assert sorted(found[0]["hosts"]) == sorted(hosts)
+
+
+def test_a_real_looking_secret_is_not_a_placeholder():
+    assert not [f for f in fleet_findings(fleet()) if f["code"] == "secret-placeholder"]

@@ -234,7 +234,7 @@ def test_stale_owned_file_is_removed_with_a_backup(host):
     assert again["changed"] is False and action.modules() == ["ansible.windows.win_find"]
 
 
-def test_conflicting_tdc_fails_before_any_write_or_warns(host):
+def test_conflicting_tdc_fails_its_folder_only_or_warns(host):
     args = module_args()
     run(host, args)
     rival = TDC_DIR + "\\team-redshift.tdc"
@@ -242,12 +242,13 @@ def test_conflicting_tdc_fails_before_any_write_or_warns(host):
         {"class": "redshift", "customizations": {"CAP_ODBC_METADATA_SUPPRESS_EXECUTED_QUERY": "yes"}}
     )
     host.write(rival, rival_text)
-    host.remove(OAUTH_DIR + "\\custom_redshift_okta.xml")  # something to write, if the conflict did not stop it
-    before = host.files_under(HOME)
-    result, action = run(host, args)
-    assert result["failed"] is True and "TDC conflict" in result["msg"]
-    assert not WRITES & set(action.modules())
-    assert host.files_under(HOME) == before
+    host.remove(OAUTH_DIR + "\\custom_redshift_okta.xml")  # the other folder: written despite the conflict
+    before = {path: data for path, data in host.files_under(HOME).items() if path.startswith(TDC_DIR + "\\")}
+    result, _action = run(host, args)
+    assert result["failed"] is True and "TDC conflict, nothing written in %s" % TDC_DIR in result["msg"]
+    assert not result.get("warnings")
+    assert {path: data for path, data in host.files_under(HOME).items() if path.startswith(TDC_DIR + "\\")} == before
+    assert host.exists(OAUTH_DIR + "\\custom_redshift_okta.xml")
     [conflict] = [item for item in result["unmanaged"] if item["reason"] == "tdc_conflict"]
     assert conflict["path"] == rival
 
