@@ -21,7 +21,7 @@ Secret masking lives in ``module_utils/_secrets.py``; ``REDACTED`` is re-exporte
 
 from __future__ import annotations
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import MAX_SECRET_LENGTH, REDACTED
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._diff import diff_documents
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._documents import (
     schema_problems,
@@ -53,7 +53,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml
     CAP_SINGLE_USE_REFRESH,
     KNOWN_CAPABILITIES,
     MAX_CONFIG_ID_LENGTH,
-    MAX_SECRET_LENGTH,
     OAUTH_FIELDS,
     OAUTH_SCHEMA,
     REQUIRED_ACCESS_TOKEN_MAPS,

@@ -9,7 +9,6 @@ Sources (docs/sources.md, "OAuth config files"): the connector SDK's ``validatio
 from __future__ import annotations
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
-    MAX_SECRET_LENGTH,  # noqa: F401  # re-exported by the package (its public API)
     secret_shape_problems,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._text import _quote
