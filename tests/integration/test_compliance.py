@@ -231,6 +231,31 @@ def test_remediation_fixes_the_drift_and_the_next_run_is_clean(fleet, tmp_path):
     assert allowlist == ["KeepAlive", "group_federation"]
 
 
+def test_check_wins_over_remediate_when_the_playbook_is_run_directly(fleet, tmp_path):
+    """An AWX "Check" job template with tabops_remediate set in its survey must still change nothing."""
+    converge(fleet)
+    set_capability(
+        fleet, "bridge1", f"{BRIDGE_REPO}/OAuthConfigs/custom_redshift_okta.xml", "OAUTH_CAP_REQUIRE_PKCE", "false"
+    )
+    tsm(fleet, "configuration", "set", "-k", "native_api.odbc_extras_allowlist", "-v", "KeepAlive")
+    before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+    tsm_before = fleet.tsm_state()
+
+    run = fleet.playbook(
+        "playbooks/compliance.yml",
+        "--check",
+        extra_vars={"tabops_remediate": True, "tabops_compliance_report_dir": str(tmp_path / "reports")},
+    )
+    assert run.returncode in (0, 2), run.stdout[-3000:]
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
+    after = fleet.tsm_state()
+    assert after["configuration"] == tsm_before["configuration"]
+    assert after["restarts"] == tsm_before["restarts"]
+    report = json.loads((tmp_path / "reports" / "latest" / "compliance.json").read_text())
+    assert report["run"]["mode"] == "check"
+    assert finding(report, "bridge1", "custom_redshift_okta")["status"] == "drift"
+
+
 def test_bad_input_is_an_error_before_any_host_is_touched(fleet, tmp_path):
     (fleet.inventory / "group_vars").unlink()
     shutil.copytree(REPO / "inventories" / "lab" / "group_vars", fleet.inventory / "group_vars")
