@@ -93,7 +93,7 @@ def test_every_plugin_role_and_guide_gets_a_page(docsite):
     index = (docsite / "index.html").read_text()
     for guide in guides:
         source = (REPO / "docs" / f"{guide.replace('_', '-')}.md").read_text()
-        title = source.splitlines()[0].lstrip("# ").strip()
+        title = next(line for line in source.splitlines() if line.startswith("# ")).lstrip("# ").strip()
         page = (docsite / "docsite" / f"{guide}.html").read_text()
         assert re.sub(r"[`*]", "", title) in re.sub(r"<[^>]+>", "", page).replace("&#8217;", "'"), guide
         assert f"docsite/{guide}.html" in index, guide

@@ -500,7 +500,7 @@ def test_a_bad_client_secret_is_refused_by_name_without_quoting_it():
         tsm_utils.normalize_desired_clients(
             [{"id": "redshift:custom_redshift_okta", "client_id": "c", "client_secret": CANARY + "\n"}]
         )
-    assert "oauth_clients[0].client_secret: contains a line break" in str(caught.value)
+    assert "oauth_clients[0].client_secret: contains control or non-XML characters" in str(caught.value)
     assert CANARY not in str(caught.value)
 
 
