@@ -527,9 +527,6 @@ def main():
         module.fail_json(msg=str(exc), **result)
     if facts is not None:
         result["host_facts"] = facts
-    if sync.plan.get("fail_msg"):
-        result.pop("msg", None)
-        module.fail_json(msg=sync.plan["fail_msg"], **result)
     for item in result["unmanaged"]:
         if item["reason"] == "tdc_conflict" and params["tdc_conflicts"] == "warn":
             module.warn("TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"]))

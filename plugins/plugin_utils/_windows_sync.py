@@ -851,7 +851,7 @@ def sync_host(action, task_vars, module_args, now=None):
 
     outcomes = {}
     unreachable = None
-    if not (host.check_mode or plan.get("fail_msg")):
+    if not host.check_mode:
         performer = Performer(host, observations)
         try:
             for folder_plan in plan["folders"]:
@@ -864,13 +864,6 @@ def sync_host(action, task_vars, module_args, now=None):
             host.cleanup()
     # Folders not reached count as not done: their entries are reported as planned, nothing written there.
     result = _plan.finish_host(plan, outcomes, check_mode=host.check_mode, paths=ntpath)
-    if plan.get("fail_msg"):
-        # Same as the POSIX transport: nothing was (or would be) written.
-        result["changed"] = False
-        for key in ("backups", "created_dirs", "removed_backups", "removed_temp_files", "manifests"):
-            result[key] = []
-        for folder in result["folders"]:
-            folder.update(status="ok", written=[])
     warnings = [
         "TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"])
         for item in result["unmanaged"]

@@ -780,7 +780,7 @@ def plan_host(
 ):
     """Plan every managed folder; ``observations`` is {folder path: FolderObservation}."""
     check_options(tdc_conflicts, backup_keep)
-    plan = {"folders": [], "files": [], "unmanaged": [], "fail_msg": None}
+    plan = {"folders": [], "files": [], "unmanaged": []}
     planned_dirs = set()
     for directory in dirs:
         observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
@@ -912,9 +912,7 @@ def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
     for key in ("files", "unmanaged", "folders", "backups", "created_dirs", "removed_backups", "removed_temp_files"):
         result[key] = terminal_safe(result[key])
     errors = [folder for folder in result["folders"] if folder["status"] == "error"]
-    if plan.get("fail_msg"):
-        result["msg"] = terminal_safe(plan["fail_msg"])
-    elif errors:
+    if errors:
         result["msg"] = "%d of %d managed folders failed: %s" % (
             len(errors),
             len(result["folders"]),

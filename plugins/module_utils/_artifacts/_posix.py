@@ -926,8 +926,6 @@ class PosixSync:
 
     def apply(self):
         outcomes = {}
-        if self.plan.get("fail_msg"):
-            return outcomes
         by_path = {folder_plan["path"]: folder_plan for folder_plan in self.plan["folders"]}
         for uid, dirs in self._groups().items():
             jobs = [
@@ -1007,14 +1005,8 @@ class PosixSync:
     def run(self, check_mode=False, diff=False):
         """The module result of a whole sync (plan, then apply unless in check mode)."""
         self.make_plan()
-        outcomes = {} if check_mode or self.plan.get("fail_msg") else self.apply()
+        outcomes = {} if check_mode else self.apply()
         result = finish_host(self.plan, outcomes, check_mode=check_mode)
-        if self.plan.get("fail_msg"):
-            result["changed"] = False
-            for key in ("backups", "created_dirs", "removed_backups", "removed_temp_files", "manifests"):
-                result[key] = []
-            for folder in result["folders"]:
-                folder.update(status="ok", written=[])
         if diff:
             entries = report_diff(self.plan)
             if entries:
