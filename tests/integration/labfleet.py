@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,8 +171,10 @@ class Fleet:
         )
         command = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), str(REPO / playbook), *args]
         if extra_vars is not None:
-            vars_file = self.workdir / f"extra-vars-{len(list(self.workdir.glob('extra-vars-*')))}.json"
-            vars_file.write_text(json.dumps(extra_vars))
+            # A unique name: concurrent playbook runs (the tsm lock tests) must not read each other's variables.
+            handle, vars_file = tempfile.mkstemp(prefix="extra-vars-", suffix=".json", dir=self.workdir)
+            with os.fdopen(handle, "w") as stream:
+                json.dump(extra_vars, stream)
             command += ["-e", f"@{vars_file}"]
         if verbosity:
             command.append("-" + "v" * verbosity)

@@ -145,10 +145,8 @@ def rollout(fleet, playbook, entry):
 @pytest.mark.fleet_size(servers=1, bridges=0, desktops=0)
 def test_two_concurrent_rollouts_with_different_allowlist_entries_keep_both(fleet):
     playbook = settings_playbook(fleet)
-    # Only the behaviour where `get` shows pending values: with `get` showing applied values only, a lost update
-    # was seen once in three runs (the lease between one run's set and its apply has a window): open work, see the
-    # closing note of the stop that wrote this; it must come back here once the lease is fixed.
-    for get_shows in ("pending",):
+    # Each behaviour twice: which run gets the lock first is up to the scheduler.
+    for get_shows in GET_BEHAVIOURS * 2:
         # A slow `get` makes the two read-merge-set windows overlap unless the lock serializes them.
         reset_standin(fleet, get_shows, "get_delay=1.5")
         started = time.monotonic()

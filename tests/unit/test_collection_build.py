@@ -83,9 +83,14 @@ REQUIRED = (
 
 
 def isolated_env(work):
-    """No ansible.cfg of the checkout and no collections but the ones given later."""
+    """No ansible.cfg of the checkout and no collections but the ones given later.
+
+    HOME is a fresh folder too: a copy of this collection in ~/.ansible/collections (an earlier install) would make
+    ``ansible-galaxy collection install`` skip it as already installed.
+    """
     (work / "ansible.cfg").write_text("[defaults]\n")
-    return dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    (work / "home").mkdir()
+    return dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), ANSIBLE_NOCOLOR="1", HOME=str(work / "home"))
 
 
 @pytest.fixture(scope="module")
