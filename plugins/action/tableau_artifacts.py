@@ -50,6 +50,8 @@ FLEET_PLAN_VAR = "tabops_fleet_plan"
 PASS_THROUGH_ARGS = ("files", "managed_dirs")
 # Arguments of this action that are not the module's (the module gets them as its own options or not at all).
 ACTION_ARGS = frozenset({"kinds", "plan_only", "host_checks"})
+# Options of a rollout's run (journal) and of a rollback, passed as given.
+RUN_OPTIONS = ("run_id", "rollback_run_id", "rollback_force", "list_runs")
 MODULE_OPTIONS_FROM_VARS = {
     "tdc_conflicts": "tabops_tdc_conflicts",
     "backup": "tabops_backup",
@@ -159,8 +161,16 @@ class ActionModule(ActionBase):
             kinds = [kinds]
         profile = host_profile(host, host_vars, task_vars.get("groups"))
         result["profile"] = {k: v for k, v in profile.items() if k not in ("problems", "folders")}
+        # A rollback or a listing works from the hosts' journals: the folders only (the declared files may be
+        # what broke).
+        journal_only = bool(args.get("rollback_run_id")) or as_bool(args.get("list_runs", False))
         try:
-            files, managed_dirs, source = self._planned_files(host, host_vars, task_vars, profile, kinds)
+            if journal_only:
+                if profile["problems"]:
+                    raise HostLayoutError(profile["problems"])
+                files, managed_dirs, source = [], [d for d in profile["folders"] if d["kind"] in kinds], "journals"
+            else:
+                files, managed_dirs, source = self._planned_files(host, host_vars, task_vars, profile, kinds)
         except HostLayoutError as exc:
             return dict(result, failed=True, msg="host %s: %s" % (host, "; ".join(exc.problems)))
         result["plan_source"] = source
@@ -177,9 +187,14 @@ class ActionModule(ActionBase):
         module_args = {"files": files, "managed_dirs": managed_dirs}
         for option, var in MODULE_OPTIONS_FROM_VARS.items():
             module_args[option] = args.get(option, variable(host_vars, var))
-        if "lock_timeout" in args:
-            module_args["lock_timeout"] = args["lock_timeout"]
-        host_checks = as_bool(args.get("host_checks", variable(host_vars, "tabops_preflight_host_checks")))
+        for option in ("lock_timeout", *RUN_OPTIONS):
+            if args.get(option) not in (None, ""):
+                module_args[option] = args[option]
+        if journal_only and profile["layout_family"] == "Windows":
+            return self._windows_journal_only(result, host, args)
+        host_checks = not journal_only and as_bool(
+            args.get("host_checks", variable(host_vars, "tabops_preflight_host_checks"))
+        )
         # Host facts: the driver and Tableau Server discovery knows Linux layouts only (docs/modules.md).
         if host_checks and profile["layout_family"] == "Linux":
             module_args["host_facts"] = {
@@ -207,6 +222,18 @@ class ActionModule(ActionBase):
         if result.get("restart_needed") and not result.get("failed"):
             result.setdefault("msg", "restart %s to pick up the changed files" % ", ".join(result["restart_needed"]))
         return _mask(self._clean(result), secrets)
+
+    @staticmethod
+    def _windows_journal_only(result, host, args):
+        # The Windows transport keeps backups but writes no run journal yet (docs/operations.md, "Rolling back").
+        if args.get("rollback_run_id"):
+            return dict(
+                result,
+                failed=True,
+                msg="host %s: rollback of Windows hosts is not supported yet (no run journal is kept there); put "
+                "back its files from .tabops-backups in each managed folder (docs/operations.md)" % host,
+            )
+        return dict(result, changed=False, runs=[], warnings=["host %s: Windows hosts keep no run journal" % host])
 
     @staticmethod
     def _secrets(files):

@@ -139,6 +139,34 @@ options:
       - V(0) keeps none (and makes none).
     type: int
     default: 5
+  run_id:
+    description:
+      - The rollout's run id (C(tabops_run_id) of C(playbooks/site.yml)). In every folder this run changes, before
+        it changes anything there, the journal C(.tabops-backups/tabops-run-<run_id>.json) records each file's state
+        before (absent, or sha256, mode, owner and the backup holding its bytes) and after. It is private to the
+        folder's owner (0600), like the backups.
+      - Journals of the newest O(backup_keep) runs per folder are kept, and so are all the backups they name (backup
+        retention never removes the bytes of a run that can still be rolled back).
+      - 1 to 64 letters, digits, C(.), C(_) or C(-).
+    type: str
+  rollback_run_id:
+    description:
+      - Instead of syncing O(files), put back in every managed folder what run O(rollback_run_id) changed, from its
+        journal. A file it created is removed, a file it replaced or removed comes back from its backup with the
+        mode and owner it had, manifest entries go back, a folder without that run's journal is left alone.
+      - A file already as before the run is left (a second rollback changes nothing). A file changed by hand since
+        the run (neither as the run left it nor as before) is kept and reported (C(hand_edited)) unless
+        O(rollback_force).
+      - A file replaced during the rollback is backed up first, like any replacement.
+    type: str
+  rollback_force:
+    description: With O(rollback_run_id), also put back files changed by hand since the run.
+    type: bool
+    default: false
+  list_runs:
+    description: Only list the runs journaled in the managed folders (RV(runs)); change nothing.
+    type: bool
+    default: false
   lock_timeout:
     description:
       - Seconds to wait for another run of this module on the same host (a per-host lock) before failing with a
@@ -364,6 +392,58 @@ removed_backups:
   returned: always
   type: list
   elements: str
+journals:
+  description: Run journals this run wrote (or, in check mode, would), one per folder it changed (O(run_id)).
+  returned: always
+  type: list
+  elements: str
+runs:
+  description: The runs journaled in this host's managed folders, newest first (their journals' UTC stamps).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    run_id:
+      description: The run id.
+      type: str
+    stamp:
+      description: When the run wrote its journal (host clock, UTC, like C(20261202T101500Z)).
+      type: str
+    folders:
+      description: The managed folders holding its journal.
+      type: list
+      elements: str
+rollback:
+  description:
+    - With O(rollback_run_id), what the rollback found (in check mode, would do), by path. C(files) has each file's
+      C(status) (C(drift) to be put back, C(compliant) already as before the run, C(hand_edited) kept, C(error))
+      and C(action) (C(restore), C(remove) or C(none)).
+  returned: when O(rollback_run_id) is set
+  type: dict
+  contains:
+    run_id:
+      description: The run rolled back.
+      type: str
+    journals:
+      description: The journals of that run found in the managed folders (none found - nothing to roll back here).
+      type: list
+      elements: str
+    restored:
+      description: Files put back as they were before the run.
+      type: list
+      elements: str
+    removed:
+      description: Files the run had created, removed.
+      type: list
+      elements: str
+    hand_edited:
+      description: Files changed by hand since the run, kept (not with O(rollback_force)).
+      type: list
+      elements: str
+    unchanged:
+      description: Files already as before the run.
+      type: list
+      elements: str
 host_facts:
   description:
     - The host facts (C(drivers), C(driver), C(tableau_server), C(os)), exactly what
@@ -406,6 +486,8 @@ EMPTY_RESULT = {
     "folders": [],
     "removed_temp_files": [],
     "removed_backups": [],
+    "journals": [],
+    "runs": [],
 }
 
 
@@ -443,6 +525,10 @@ def argument_spec():
         "backup": {"type": "bool", "default": True},
         "backup_keep": {"type": "int", "default": DEFAULT_BACKUP_KEEP},
         "lock_timeout": {"type": "int", "default": DEFAULT_LOCK_TIMEOUT},
+        "run_id": {"type": "str"},
+        "rollback_run_id": {"type": "str"},
+        "rollback_force": {"type": "bool", "default": False},
+        "list_runs": {"type": "bool", "default": False},
         "host_facts": {
             "type": "dict",
             "options": {
@@ -506,6 +592,9 @@ def main():
             tdc_conflicts=params["tdc_conflicts"],
             backup=params["backup"],
             backup_keep=params["backup_keep"],
+            run_id=params["run_id"] or None,
+            rollback_run_id=params["rollback_run_id"] or None,
+            rollback_force=params["rollback_force"],
         )
     except ArtifactError as exc:
         # Bad input: nothing on the host was touched.
@@ -522,9 +611,19 @@ def main():
 
     try:
         with HostLock(params["lock_timeout"]):
+            if params["list_runs"]:
+                sync.observe()
+                result["runs"] = sync.runs()
+                module.exit_json(**result)
             result = sync.run(check_mode=module.check_mode, diff=module._diff)
     except ArtifactError as exc:
         module.fail_json(msg=str(exc), **result)
+    rollback = result.get("rollback")
+    if rollback and rollback["hand_edited"]:
+        module.warn(
+            "rollback of run %s kept %d file(s) changed by hand since that run (rollback_force restores them): %s"
+            % (rollback["run_id"], len(rollback["hand_edited"]), ", ".join(rollback["hand_edited"]))
+        )
     if facts is not None:
         result["host_facts"] = facts
     for item in result["unmanaged"]:

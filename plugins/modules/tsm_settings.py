@@ -114,11 +114,40 @@ options:
       - Not used in check mode.
     type: int
     default: 0
+  run_id:
+    description:
+      - The rollout's run id. Before this run sets a key, the journal C(<journal_dir>/tabops-run-<run_id>.json)
+        records the key's value before and the value set (0600 in a 0700 folder of the user running the module;
+        C(oauth.config.clients) holds client secrets, in clear on this host only). A retry under the same run id
+        keeps the values from before its first try.
+    type: str
+  rollback_run_id:
+    description:
+      - Instead of merging, set every key run O(rollback_run_id) set back to its value before that run. A key
+        already at that value is left; a key changed since the run (neither the run's value nor the value before)
+        is kept and reported in RV(rollback) unless O(rollback_force). No journal of that run - nothing to do.
+    type: str
+  rollback_force:
+    description: With O(rollback_run_id), also set back keys changed since the run.
+    type: bool
+    default: false
+  list_runs:
+    description: Only list the runs journaled here (RV(runs)); read and set nothing with tsm.
+    type: bool
+    default: false
+  journal_dir:
+    description: The folder of the run journals (created 0700 when missing; refused when other users can write it).
+    type: path
+    default: /var/lib/tabops-redshift-oauth/tsm-runs
+  journal_keep:
+    description: How many runs' journals to keep (the newest; a run can be rolled back while its journal is kept).
+    type: int
+    default: 5
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without modifying the target.
     support: full
-    details: Reads with tsm, never sets anything.
+    details: Reads with tsm, never sets anything, writes no journal.
   diff_mode:
     description: Will return details on what has changed (or would change, in check mode) when run in diff mode.
     support: full
@@ -219,6 +248,38 @@ tsm_path:
   description: The tsm executable used.
   returned: always
   type: str
+journal:
+  description: The run journal this run wrote before it set a key (O(run_id)).
+  returned: when O(run_id) is set and this run set a key (not in check mode)
+  type: str
+runs:
+  description: The runs journaled on this node, newest first (C(run_id), C(stamp) UTC).
+  returned: always
+  type: list
+  elements: dict
+rollback:
+  description: With O(rollback_run_id), what the rollback found (in check mode, would set).
+  returned: when O(rollback_run_id) is set
+  type: dict
+  contains:
+    run_id:
+      description: The run rolled back.
+      type: str
+    found:
+      description: Whether this node has that run's journal.
+      type: bool
+    restored:
+      description: Keys set back to their value before the run.
+      type: list
+      elements: str
+    unchanged:
+      description: Keys already at their value before the run.
+      type: list
+      elements: str
+    hand_edited:
+      description: Keys changed since the run, kept (not with O(rollback_force)).
+      type: list
+      elements: str
 diff:
   description: Before/after of the managed keys, client secrets masked.
   returned: when diff mode is on
@@ -226,6 +287,8 @@ diff:
 """
 
 import binascii
+import contextlib
+import datetime
 import json
 import os
 
@@ -245,6 +308,14 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     normalize_desired_clients,
     parse_clients,
     render_clients,
+    split_allowlist,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm_journal import (
+    DEFAULT_JOURNAL_DIR,
+    DEFAULT_JOURNAL_KEEP,
+    TsmJournal,
+    TsmJournalError,
+    check_run_id,
 )
 
 
@@ -273,6 +344,12 @@ def argument_spec():
         "lock_file": {"type": "path"},
         "lock_timeout": {"type": "int", "default": 120},
         "lease_seconds": {"type": "int", "default": 0},
+        "run_id": {"type": "str"},
+        "rollback_run_id": {"type": "str"},
+        "rollback_force": {"type": "bool", "default": False},
+        "list_runs": {"type": "bool", "default": False},
+        "journal_dir": {"type": "path", "default": DEFAULT_JOURNAL_DIR},
+        "journal_keep": {"type": "int", "default": DEFAULT_JOURNAL_KEEP},
     }
 
 
@@ -291,7 +368,78 @@ def input_problems(params):
     for name in ("lock_timeout", "lease_seconds"):
         if params[name] < 0:
             problems.append("%s: must be 0 or more seconds" % name)
+    for name in ("run_id", "rollback_run_id"):
+        if params[name]:
+            try:
+                check_run_id(params[name], name)
+            except TsmJournalError as exc:
+                problems.append(str(exc))
+    if params["journal_keep"] < 1:
+        problems.append("journal_keep: must be 1 or more")
     return problems
+
+
+def _same_value(key, first, second, params):
+    """Whether two values of ``key`` mean the same (clients as JSON, the allowlist as its list of entries)."""
+    if key == params["oauth_clients_key"]:
+        try:
+            return parse_clients(first, key) == parse_clients(second, key)
+        except ValueError:
+            return first == second
+    return split_allowlist(first, params["allowlist_separator"]) == split_allowlist(
+        second, params["allowlist_separator"]
+    )
+
+
+def _shown_value(key, value, params):
+    if key == params["oauth_clients_key"]:
+        try:
+            return json.dumps(mask_clients(parse_clients(value, key)), indent=2, sort_keys=True)
+        except ValueError:
+            return "[not JSON]"
+    return value
+
+
+def read_restore(module, tsm, journal, result):
+    """The keys to set back to their value before run ``rollback_run_id``: [(key, value, force_keys)]."""
+    params = module.params
+    run_id = params["rollback_run_id"]
+    record = journal.read(run_id)
+    report = {"run_id": run_id, "found": record is not None, "restored": [], "unchanged": [], "hand_edited": []}
+    result["rollback"] = report
+    to_set, before_diff, after_diff = [], [], []
+    for key, entry in sorted((record or {"keys": {}})["keys"].items()):
+        for value in (entry["before"], entry["after"]):
+            if key == params["oauth_clients_key"]:
+                with contextlib.suppress(ValueError):
+                    tsm.secrets |= client_secrets(parse_clients(value, key))
+        try:
+            current = tsm.get(key)
+        except TsmUnknownKeyError:
+            current = ""
+        if key == params["oauth_clients_key"]:
+            with contextlib.suppress(ValueError):
+                tsm.secrets |= client_secrets(parse_clients(current, key))
+        for secret in tsm.secrets:
+            module.no_log_values.add(secret)
+        if _same_value(key, current, entry["before"], params):
+            report["unchanged"].append(key)
+            continue
+        if not params["rollback_force"] and not _same_value(key, current, entry["after"], params):
+            report["hand_edited"].append(key)
+            continue
+        report["restored"].append(key)
+        to_set.append((key, entry["before"], entry["force_keys"]))
+        before_diff.append(_diff_text(key, _shown_value(key, current, params)))
+        after_diff.append(_diff_text(key, _shown_value(key, entry["before"], params)))
+    if module._diff:
+        result["diff"] = {"before": "".join(before_diff), "after": "".join(after_diff)}
+    if report["hand_edited"]:
+        module.warn(
+            "rollback of run %s kept %s: changed since that run (rollback_force sets them back anyway)"
+            % (run_id, ", ".join(report["hand_edited"]))
+        )
+    return to_set
 
 
 def read_merge(module, tsm, desired_clients, result):
@@ -327,6 +475,7 @@ def read_merge(module, tsm, desired_clients, result):
             current_text = tsm.get(key)
         except TsmUnknownKeyError:
             current_text = ""
+        result["_clients_before"] = current_text
         current = parse_clients(current_text, key)
         # Secrets of clients this module does not manage must not leak either.
         tsm.secrets |= client_secrets(current)
@@ -344,17 +493,35 @@ def read_merge(module, tsm, desired_clients, result):
     return to_set
 
 
-def converge(module, tsm, desired_clients, result, lock=None):
+def converge(module, tsm, desired_clients, result, journal, lock=None):
     params = module.params
     result["pending_keys"] = tsm.pending_keys()
     managed = {params["allowlist_key"], params["oauth_clients_key"]}
     result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in managed]
-    to_set = read_merge(module, tsm, desired_clients, result)
+    befores = {}
+    if params["rollback_run_id"]:
+        to_set = read_restore(module, tsm, journal, result)
+    else:
+        to_set = read_merge(module, tsm, desired_clients, result)
+        befores = {
+            params["allowlist_key"]: (result.get("allowlist") or {}).get("before", ""),
+            params["oauth_clients_key"]: result.get("_clients_before", ""),
+        }
+    result.pop("_clients_before", None)
     result["keys_set"] = [key for key, _value, _force in to_set]
     result["changed"] = bool(to_set)
     result["apply_needed"] = bool(to_set or result["managed_pending_keys"])
     if module.check_mode:
         return
+    if params["run_id"] and to_set and not params["rollback_run_id"]:
+        # Before the first set: a run that changed Tableau Server can always be rolled back.
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        journal.write(
+            params["run_id"],
+            stamp,
+            {key: {"before": befores[key], "after": value, "force_keys": force} for key, value, force in to_set},
+        )
+        result["journal"] = journal.path + "/" + journal.name(params["run_id"])
     for key, value, force_keys in to_set:
         try:
             tsm.set(key, value, force_keys=force_keys)
@@ -377,6 +544,7 @@ def main():
         "pending_keys": [],
         "managed_pending_keys": [],
         "apply_needed": False,
+        "runs": [],
     }
     problems = input_problems(params)
     if problems:
@@ -393,14 +561,18 @@ def main():
     result["tsm_path"] = tsm_path
     tsm = TsmClient(tsm_path, timeout=params["command_timeout"], secrets=secrets)
     try:
+        journal = TsmJournal(params["journal_dir"], params["journal_keep"])
+        result["runs"] = journal.runs()
+        if params["list_runs"]:
+            module.exit_json(**result)
         if module.check_mode:
             # Reads only: no lock, so that a compliance run never waits behind a rollout.
-            converge(module, tsm, desired_clients, result)
+            converge(module, tsm, desired_clients, result, journal)
         else:
             with TsmLock(params["lock_file"], timeout=params["lock_timeout"]) as lock:
                 result["lock_waited"] = round(lock.waited, 1)
-                converge(module, tsm, desired_clients, result, lock)
-    except (TsmError, ValueError) as exc:
+                converge(module, tsm, desired_clients, result, journal, lock)
+    except (TsmError, TsmJournalError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 

@@ -80,6 +80,7 @@ DEFAULTS = {
     "tabops_tsm_status_poll_interval": 10,
     "tabops_tsm_lock_timeout": 120,
     "tabops_tsm_lock_file": "",
+    "tabops_tsm_journal_dir": "/var/lib/tabops-redshift-oauth/tsm-runs",
     "tabops_tsm_node": "",
     "tabops_redshift_connections": [],
     "tabops_preflight_host_checks": True,

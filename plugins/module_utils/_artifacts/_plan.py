@@ -574,6 +574,17 @@ def _next_manifest(entries, previous):
     return files
 
 
+def backup_target(name, stamp, existing):
+    """A backup name of ``name`` for ``stamp`` not in ``existing`` (which it joins)."""
+    base = "%s.%s" % (name, stamp)
+    target, counter = base, 1
+    while target in existing:
+        target = "%s.%d" % (base, counter)
+        counter += 1
+    existing.add(target)
+    return target
+
+
 def _folder_error(folder_plan, message):
     folder_plan["error"] = message
     for entry in folder_plan["entries"]:
@@ -663,12 +674,8 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
             )
             entry["differences"][0]["expected"] = "usable backup folder"
             return False
-        base = "%s.%s" % (entry["_name"], stamp)
-        target, counter = base, 1
-        while target in existing_backups:
-            target = "%s.%d" % (base, counter)
-            counter += 1
-        existing_backups.add(target)
+        target = backup_target(entry["_name"], stamp, existing_backups)
+        entry["_backup_name"] = target
         new_backups.setdefault(entry["_name"], []).append(target)
         operations.append(
             {
@@ -843,6 +850,7 @@ def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
         "created_dirs": [],
         "removed_backups": [],
         "removed_temp_files": [],
+        "journals": [],
         "folders": [],
         "changed": False,
     }
@@ -880,6 +888,8 @@ def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
                 result["removed_backups"].append(target)
             elif kind == "remove_temp":
                 result["removed_temp_files"].append(target)
+            elif kind == "journal":
+                result["journals"].append(target)
         for entry in folder_plan["entries"]:
             message = failed_by_name.get(entry["_name"])
             if outcome.get("error") and entry["action"] != "none" and entry["status"] != "error":
@@ -909,7 +919,16 @@ def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
             result["changed"] = True
     result["files"] = report_files(plan)
     result["restart_needed"] = sorted(restart)
-    for key in ("files", "unmanaged", "folders", "backups", "created_dirs", "removed_backups", "removed_temp_files"):
+    for key in (
+        "files",
+        "unmanaged",
+        "folders",
+        "backups",
+        "created_dirs",
+        "removed_backups",
+        "removed_temp_files",
+        "journals",
+    ):
         result[key] = terminal_safe(result[key])
     errors = [folder for folder in result["folders"] if folder["status"] == "error"]
     if errors:
@@ -969,6 +988,17 @@ def report_diff(plan):
         if action == "none" or entry["status"] == "error":
             continue
         path = entry["path"]
+        if action == "restore":
+            # A rollback: the bytes (or attributes) before the run come back.
+            diffs.append(
+                {
+                    "before_header": path,
+                    "after_header": path + " (as before the run)",
+                    "before": mask_xml_secrets(entry["_before_text"]),
+                    "after": mask_xml_secrets(entry["_after_text"] or entry["_before_text"]),
+                }
+            )
+            continue
         if action == "remove":
             diffs.append(
                 {

@@ -37,6 +37,17 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
+    MAX_JOURNAL_BYTES,
+    check_run_id,
+    journal_name,
+    journal_run_id,
+    parse_journal,
+    plan_rollback,
+    plan_rollout,
+    rollback_summary,
+    runs_of,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
     BACKUP_DIR_MODE,
     BACKUP_DIR_NAME,
@@ -51,7 +62,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     observed_names,
     operation_name,
     parse_manifest,
-    plan_host,
     report_diff,
     utc_stamp,
 )
@@ -76,9 +86,11 @@ MAX_WORKER_ANSWER_BYTES = 64 << 20
 # are observed; a folder beyond either fails with a message saying so.
 MAX_FOLDER_ENTRIES = 1000
 MAX_FOLDER_READ_BYTES = 16 << 20
+# Run journals and, for a rollback, the backups they name: read on top of the folder's files.
+MAX_JOURNALS_READ_BYTES = 4 << 20
 PR_SET_DUMPABLE = 4
 # What one folder's observation may take in a child's answer: its content base64-encoded, plus names and stats.
-_MAX_FOLDER_ANSWER_BYTES = MAX_FOLDER_READ_BYTES * 3 // 2 + (4 << 20)
+_MAX_FOLDER_ANSWER_BYTES = (MAX_FOLDER_READ_BYTES + MAX_JOURNALS_READ_BYTES) * 3 // 2 + (4 << 20)
 
 
 class Refused(Exception):
@@ -355,7 +367,54 @@ def _too_many_entries(path):
     )
 
 
-def observe_folder(directory, desired_names):
+def _observe_journals(backups_fd, names, rollback_run_id):
+    """(journals, backup data): every run journal in ``.tabops-backups``, and for a rollback the backups the journal
+    of ``rollback_run_id`` names (read like any document: no link followed, size bounded)."""
+    journals, backup_data = {}, {}
+    budget = MAX_JOURNALS_READ_BYTES
+    for name in names:
+        if journal_run_id(name) is None:
+            continue
+        if budget <= 0:
+            journals[name] = {
+                "problem": "not read: the folder's journals hold more than %d MiB" % (MAX_JOURNALS_READ_BYTES >> 20)
+            }
+            continue
+        entry = observe_entry(backups_fd, name, read=False)
+        if entry["type"] != "file" or entry["problem"]:
+            journals[name] = {"problem": entry["problem"] or "is a %s, not a regular file" % entry["type"]}
+            continue
+        try:
+            fd = os.open(name, READ_FLAGS, dir_fd=backups_fd)
+        except OSError as exc:
+            journals[name] = {"problem": "cannot be read: %s" % (exc.strerror or exc)}
+            continue
+        try:
+            data = _read_fd(fd, MAX_JOURNAL_BYTES)
+        finally:
+            os.close(fd)
+        if len(data) > MAX_JOURNAL_BYTES:
+            journals[name] = {"problem": "is larger than %d KiB" % (MAX_JOURNAL_BYTES >> 10)}
+            continue
+        budget -= len(data)
+        journals[name] = {"data": data, "identity": entry["identity"]}
+    target = journals.get(journal_name(rollback_run_id)) if rollback_run_id else None
+    if target and target.get("data") is not None:
+        try:
+            journal = parse_journal(target["data"], journal_name(rollback_run_id), rollback_run_id)
+        except ArtifactError:
+            journal = {"files": {}}
+        for record in journal["files"].values():
+            backup = record["before"].get("backup")
+            if backup and backup in names and backup not in backup_data:
+                entry = observe_entry(backups_fd, backup, read=budget > 0)
+                if entry["type"] == "file" and entry["data"] is not None:
+                    budget -= len(entry["data"])
+                    backup_data[backup] = entry["data"]
+    return journals, backup_data
+
+
+def observe_folder(directory, desired_names, rollback_run_id=None):
     """FolderObservation of one managed folder (see docs/design.md)."""
     path = directory["path"]
     try:
@@ -431,6 +490,10 @@ def observe_folder(directory, desired_names):
                         observation["temp_files"].append(posixpath.join(BACKUP_DIR_NAME, name))
                     else:
                         observation["backups"].append(name)
+                if len(observation["backups"]) <= MAX_FOLDER_ENTRIES:
+                    observation["journals"], observation["backup_data"] = _observe_journals(
+                        backups_fd, observation["backups"], rollback_run_id
+                    )
             finally:
                 os.close(backups_fd)
         if len(names) + len(observation["temp_files"]) + len(observation["backups"]) > MAX_FOLDER_ENTRIES:
@@ -673,6 +736,25 @@ def apply_folder(folder_path, operations, expected_identity):
                             os.close(backups_fd)
                     else:
                         _remove(dir_fd, relative, None)
+                elif kind == "journal":
+                    # Before any file of the folder changes: no journal, no change (the run's way back).
+                    backups_fd, problem = _open_backups(dir_fd, create=True)
+                    if problem:
+                        raise Refused("%s %s" % (BACKUP_DIR_NAME, problem))
+                    try:
+                        st = os.fstat(backups_fd)
+                        name = posixpath.basename(path)
+                        _write(
+                            backups_fd,
+                            name,
+                            operation["data"],
+                            operation["mode"],
+                            st.st_uid,
+                            st.st_gid,
+                            operation["expect"],
+                        )
+                    finally:
+                        os.close(backups_fd)
                 elif kind == "manifest":
                     data = operation["data"]
                     if failed_names:
@@ -682,6 +764,13 @@ def apply_folder(folder_path, operations, expected_identity):
                 outcome["done"].append(index)
             except (OSError, Refused, Changed) as exc:
                 where = operation.get("to") if kind == "backup" else path
+                if kind == "journal":
+                    outcome["error"] = "run journal %s not written (%s); nothing changed in %s" % (
+                        where,
+                        _os_message(exc),
+                        folder_path,
+                    )
+                    return outcome
                 outcome["errors"].append(
                     {"index": index, "path": where, "msg": "%s: %s %s" % (where, kind, _os_message(exc))}
                 )
@@ -849,8 +938,8 @@ def _failure_text(exc):
     return "%s: %s" % (exc.__class__.__name__, exc)
 
 
-def _observe_many(dirs, names_by_dir):
-    return {d["path"]: observe_folder(d, names_by_dir.get(d["path"], [])) for d in dirs}
+def _observe_many(dirs, names_by_dir, rollback_run_id=None):
+    return {d["path"]: observe_folder(d, names_by_dir.get(d["path"], []), rollback_run_id) for d in dirs}
 
 
 def _apply_many(jobs):
@@ -869,10 +958,21 @@ class PosixSync:
         backup_keep=DEFAULT_BACKUP_KEEP,
         now=None,
         worker_timeout=WORKER_TIMEOUT,
+        run_id=None,
+        rollback_run_id=None,
+        rollback_force=False,
     ):
+        """``run_id``: journal this run's changes under it. ``rollback_run_id``: instead of syncing ``files``, put
+        back what that run changed (``rollback_force``: hand edits too)."""
         check_options(tdc_conflicts, backup_keep)
+        for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
+            if value is not None:
+                check_run_id(value, field)
         self.worker_timeout = worker_timeout
-        self.desired, self.dirs = normalize_request(files, managed_dirs, posixpath, resolve_uid, resolve_gid)
+        self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
+        self.desired, self.dirs = normalize_request(
+            [] if rollback_run_id else files, managed_dirs, posixpath, resolve_uid, resolve_gid
+        )
         self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
         self.stamp = utc_stamp(now or datetime.datetime.now(datetime.timezone.utc))
         self.workers = {}
@@ -886,7 +986,8 @@ class PosixSync:
             groups.setdefault(uid, []).append(directory)
         return groups
 
-    def make_plan(self):
+    def observe(self):
+        """Observe every managed folder, each as the user that owns it."""
         names_by_dir = {}
         for item in self.desired:
             names_by_dir.setdefault(item["dir"], []).append(item["name"])
@@ -906,6 +1007,7 @@ class PosixSync:
                     _observe_many,
                     dirs,
                     names_by_dir,
+                    self.rollback_run_id,
                     timeout=self.worker_timeout,
                     max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
                 )
@@ -921,8 +1023,28 @@ class PosixSync:
                     # Only the folders this parent asked about, each as a FolderObservation, are taken.
                     observation = {"state": "refused", "detail": failure}
                 self.observations[directory["path"]] = observation
-        self.plan = plan_host(self.desired, self.dirs, self.observations, self.stamp, **self.options)
+        return self.observations
+
+    def make_plan(self):
+        self.observe()
+        if self.rollback_run_id:
+            self.plan = plan_rollback(
+                self.dirs,
+                self.observations,
+                self.rollback_run_id,
+                self.stamp,
+                force=self.rollback_force,
+                backup=self.options["backup"],
+            )
+        else:
+            self.plan = plan_rollout(
+                self.desired, self.dirs, self.observations, self.stamp, run_id=self.run_id, **self.options
+            )
         return self.plan
+
+    def runs(self):
+        """The runs journaled in the managed folders, newest first (after ``observe``)."""
+        return runs_of(self.observations)
 
     def apply(self):
         outcomes = {}
@@ -1007,6 +1129,9 @@ class PosixSync:
         self.make_plan()
         outcomes = {} if check_mode else self.apply()
         result = finish_host(self.plan, outcomes, check_mode=check_mode)
+        result["runs"] = self.runs()
+        if self.rollback_run_id:
+            result["rollback"] = rollback_summary(self.plan, self.rollback_run_id)
         if diff:
             entries = report_diff(self.plan)
             if entries:

@@ -107,8 +107,8 @@ def test_the_parent_takes_only_the_folders_it_asked_about(desktop_user, base, mo
     server, server_files, server_dirs = server_folder(base)
     real = _posix._observe_many
 
-    def confused(dirs, names):
-        observed = real(dirs, names)
+    def confused(dirs, names, rollback_run_id=None):
+        observed = real(dirs, names, rollback_run_id)
         if os.geteuid() == 0:
             return observed
         # What a corrupted child could answer: a folder it was not asked about and a non-observation.
@@ -157,10 +157,10 @@ def test_a_user_stopping_their_child_fails_their_folders_only(desktop_user, base
     _server, server_files, server_dirs = server_folder(base)
     real = _posix._observe_many
 
-    def observe(dirs, names):
+    def observe(dirs, names, rollback_run_id=None):
         if os.geteuid() != 0:
             os.kill(os.getpid(), signal.SIGSTOP)  # what the user may do to a process running as them
-        return real(dirs, names)
+        return real(dirs, names, rollback_run_id)
 
     monkeypatch.setattr(_posix, "_observe_many", observe)
     started = time.monotonic()

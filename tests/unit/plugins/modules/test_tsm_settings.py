@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import stat
 import subprocess
 import time
 
@@ -417,3 +418,79 @@ def test_a_second_run_waits_for_the_lock_then_fails_naming_the_holder(server):
     finally:
         holder.kill()
         holder.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# run journal and rollback (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+
+def apply_pending(server):
+    env = dict(os.environ, TSM_STANDIN_STATE=str(server["state"]))
+    subprocess.run(
+        [HOST_PYTHON, str(STANDIN), "pending-changes", "apply", "--ignore-prompt"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_run_journals_the_values_before_it_and_its_rollback_sets_them_back(server):
+    journal_dir = server["tmp"] / "journal" / "tsm-runs"
+    journaled = {"journal_dir": str(journal_dir)}
+    before = server["read_state"]()["configuration"]
+    rc, result, raw = run_playbook(server, dict(desired_args(), run_id="run-1", **journaled))
+    assert rc == 0, raw
+    journal = journal_dir / "tabops-run-run-1.json"
+    assert result["journal"] == str(journal)
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600 and stat.S_IMODE(journal_dir.stat().st_mode) == 0o700
+    recorded = json.loads(journal.read_text())["keys"]
+    assert recorded["native_api.odbc_extras_allowlist"]["before"] == before["native_api.odbc_extras_allowlist"]
+    assert recorded["oauth.config.clients"]["before"] == before["oauth.config.clients"]
+    apply_pending(server)
+
+    rc, listed, raw = run_playbook(server, {"list_runs": True, **journaled})
+    assert rc == 0 and [run["run_id"] for run in listed["runs"]] == ["run-1"], raw
+    calls_before = len(set_calls(server["read_state"]()))
+    rc, predicted, raw = run_playbook(server, {"rollback_run_id": "run-1", **journaled}, check=True, diff=True)
+    assert rc == 0, raw
+    assert len(set_calls(server["read_state"]())) == calls_before
+    assert predicted["rollback"]["restored"] == ["native_api.odbc_extras_allowlist", "oauth.config.clients"]
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+    rc, result, raw = run_playbook(server, {"rollback_run_id": "run-1", **journaled})
+    assert rc == 0, raw
+    assert result["keys_set"] == predicted["keys_set"] and result["apply_needed"]
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+    apply_pending(server)
+    assert server["read_state"]()["configuration"] == before
+    rc, again, raw = run_playbook(server, {"rollback_run_id": "run-1", **journaled})
+    assert rc == 0 and not again["changed"] and again["rollback"]["unchanged"] == predicted["rollback"]["restored"]
+
+
+def test_a_key_changed_since_the_run_is_kept_unless_forced(server):
+    journaled = {"journal_dir": str(server["tmp"] / "tsm-runs")}
+    rc, _result, raw = run_playbook(server, dict(desired_args(), run_id="run-1", **journaled))
+    assert rc == 0, raw
+    apply_pending(server)
+    rc, _result, raw = run_playbook(server, {"allowlist_entries": ["AutoCreate"], **journaled})
+    assert rc == 0, raw
+    apply_pending(server)
+    rc, result, raw = run_playbook(server, {"rollback_run_id": "run-1", **journaled})
+    assert rc == 0, raw
+    assert result["rollback"]["hand_edited"] == ["native_api.odbc_extras_allowlist"]
+    assert result["keys_set"] == ["oauth.config.clients"]
+    assert "changed since that run" in raw
+    rc, forced, raw = run_playbook(server, {"rollback_run_id": "run-1", "rollback_force": True, **journaled})
+    assert rc == 0 and forced["keys_set"] == ["native_api.odbc_extras_allowlist"], raw
+
+
+def test_a_journal_folder_others_can_write_is_refused(server):
+    shared = server["tmp"] / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    os.chown(shared, 65534, 65534)
+    rc, _result, raw = run_playbook(server, dict(desired_args(), run_id="run-1", journal_dir=str(shared / "runs")))
+    assert rc == 2 and "can be written by other users" in raw
+    assert set_calls(server["read_state"]()) == []
+    rc, _result, raw = run_playbook(server, dict(desired_args(), run_id="../x"))
+    assert rc == 2 and "run_id" in raw

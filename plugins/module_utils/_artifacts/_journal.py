@@ -1,0 +1,577 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Run journals and rollback of a run, the same on every OS (PURE: no filesystem, no clock).
+
+A rollout with a run id writes, in each folder it changes and before it changes anything there, the journal
+``.tabops-backups/tabops-run-<run id>.json``: for every file it creates, replaces, re-moded or removes, the state
+before (absent, or sha256, mode, owner and the backup holding the bytes), the state it leaves (absent, or sha256
+and mode) and the file's manifest entry before. ``plan_rollback_folder`` turns the journal of one run back into
+operations the transports already perform (backup, write, attributes, remove, manifest): a file still as the run
+left it is put back, a file already as before is left, anything else was changed by hand since and is kept
+(reported) unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
+    BACKUP_DIR_NAME,
+    DEFAULT_BACKUP_KEEP,
+    KIND_SUFFIX,
+    MANAGED_BY,
+    MANIFEST_MODE,
+    MANIFEST_NAME,
+    ArtifactError,
+    backup_target,
+    check_options,
+    decode_document,
+    parse_manifest,
+    plan_host,
+    render_manifest,
+    sha256_bytes,
+    terminal_safe,
+)
+
+JOURNAL_PREFIX = "tabops-run-"
+JOURNAL_SUFFIX = ".json"
+JOURNAL_MODE = 0o600
+MAX_JOURNAL_BYTES = 1 << 20
+# A run id is a file name part and shows in every summary: plain characters only.
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+BEFORE_STATES = ("absent", "file", "not_restorable")
+
+
+def check_run_id(value, field="run_id"):
+    if not isinstance(value, str) or not RUN_ID_RE.match(value):
+        raise ArtifactError(
+            "%s: %r is not a run id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
+            % (field, value)
+        )
+    return value
+
+
+def journal_name(run_id):
+    return JOURNAL_PREFIX + run_id + JOURNAL_SUFFIX
+
+
+def journal_run_id(name):
+    """The run id of a journal file name, else None."""
+    if not (name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX)):
+        return None
+    run_id = name[len(JOURNAL_PREFIX) : -len(JOURNAL_SUFFIX)]
+    return run_id if RUN_ID_RE.match(run_id) else None
+
+
+def render_journal(run_id, stamp, folder, files):
+    document = {"managed_by": MANAGED_BY, "run_id": run_id, "stamp": stamp, "folder": folder, "files": files}
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def _valid_name(name):
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not name.startswith(".")
+        and not any(char in name for char in "/\\\x00")
+    )
+
+
+def _check_state(state, where, allowed, name):
+    if not isinstance(state, dict) or state.get("state") not in allowed:
+        raise ArtifactError("%s: state must be one of %s" % (where, ", ".join(allowed)))
+    if state["state"] != "file":
+        return {"state": state["state"], "detail": str(state.get("detail") or "")}
+    checked = {"state": "file"}
+    if not isinstance(state.get("sha256"), str) or not _SHA_RE.match(state["sha256"]):
+        raise ArtifactError("%s.sha256: not a sha256" % where)
+    checked["sha256"] = state["sha256"]
+    mode = state.get("mode")
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+        # A journal sits in a user's folder: never a setuid, setgid or sticky mode from it.
+        raise ArtifactError("%s.mode: must be a permission mode from 0 to 0777" % where)
+    checked["mode"] = mode
+    for key in ("uid", "gid"):
+        value = state.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ArtifactError("%s.%s: must be a user or group id" % (where, key))
+        checked[key] = value
+    backup = state.get("backup")
+    if backup is not None and (not _valid_name(backup) or not backup.startswith(name + ".")):
+        raise ArtifactError("%s.backup: %r is not a backup of %s" % (where, backup, name))
+    checked["backup"] = backup
+    return checked
+
+
+def parse_journal(data, path, run_id=None):
+    """Journal bytes -> {"run_id", "stamp", "files"}; raises ArtifactError naming ``path`` for one it cannot trust."""
+    if len(data) > MAX_JOURNAL_BYTES:
+        raise ArtifactError("run journal %s is larger than %d KiB" % (path, MAX_JOURNAL_BYTES >> 10))
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ArtifactError("run journal %s is not valid JSON (%s)" % (path, exc)) from None
+    if not isinstance(document, dict) or document.get("managed_by") != MANAGED_BY:
+        raise ArtifactError("run journal %s: not a journal of %s" % (path, MANAGED_BY))
+    if not isinstance(document.get("run_id"), str) or not RUN_ID_RE.match(document["run_id"]):
+        raise ArtifactError("run journal %s: run_id is not a run id" % path)
+    if run_id is not None and document["run_id"] != run_id:
+        raise ArtifactError("run journal %s: holds run %s, not %s" % (path, document["run_id"], run_id))
+    if not isinstance(document.get("stamp"), str) or not _STAMP_RE.match(document["stamp"]):
+        raise ArtifactError("run journal %s: stamp is not a UTC stamp like 20261202T101500Z" % path)
+    files = document.get("files")
+    if not isinstance(files, dict):
+        raise ArtifactError("run journal %s: expected a 'files' object" % path)
+    checked = {}
+    for name, entry in files.items():
+        where = "run journal %s: files.%s" % (path, name)
+        if not _valid_name(name) or not isinstance(entry, dict):
+            raise ArtifactError("run journal %s: %r is not a file entry" % (path, name))
+        manifest_before = entry.get("manifest_before")
+        if manifest_before is not None and (
+            not isinstance(manifest_before, dict)
+            or not isinstance(manifest_before.get("sha256"), str)
+            or not _SHA_RE.match(manifest_before["sha256"])
+        ):
+            raise ArtifactError("%s.manifest_before: not a manifest entry" % where)
+        checked[name] = {
+            "before": _check_state(entry.get("before"), where + ".before", BEFORE_STATES, name),
+            "after": _check_state(entry.get("after"), where + ".after", ("absent", "file"), name),
+            "manifest_before": (
+                {
+                    "kind": str(manifest_before.get("kind") or ""),
+                    "artifact": str(manifest_before.get("artifact") or name),
+                    "sha256": manifest_before["sha256"],
+                }
+                if manifest_before
+                else None
+            ),
+        }
+    return {"run_id": document["run_id"], "stamp": document["stamp"], "files": checked}
+
+
+def observed_journals(observation, paths=posixpath):
+    """{run id: journal or {"problem": text}} of the journals a folder observation read."""
+    found = {}
+    folder = observation.get("path") or ""
+    for name, entry in sorted((observation.get("journals") or {}).items()):
+        run_id = journal_run_id(name)
+        if run_id is None:
+            continue
+        where = paths.join(folder, BACKUP_DIR_NAME, name)
+        if entry.get("problem") or entry.get("data") is None:
+            found[run_id] = {"problem": "%s %s" % (where, entry.get("problem") or "was not read")}
+            continue
+        try:
+            found[run_id] = parse_journal(entry["data"], where, run_id)
+        except ArtifactError as exc:
+            found[run_id] = {"problem": str(exc)}
+    return found
+
+
+def _state_of(observed):
+    """The journal state of an observed entry (``file`` only for a readable regular file with one link)."""
+    kind = observed.get("type", "absent")
+    if kind == "absent":
+        return {"state": "absent"}
+    if kind != "file" or observed.get("nlink", 1) > 1:
+        return {"state": "not_restorable", "detail": "was a %s" % ("hard-linked file" if kind == "file" else kind)}
+    digest = observed.get("sha256") or (sha256_bytes(observed["data"]) if observed.get("data") is not None else None)
+    if digest is None:
+        return {"state": "not_restorable", "detail": "could not be read"}
+    return {
+        "state": "file",
+        "sha256": digest,
+        "mode": observed.get("mode") & 0o777 if observed.get("mode") is not None else 0o644,
+        "uid": observed.get("uid"),
+        "gid": observed.get("gid"),
+        "backup": None,
+    }
+
+
+def journal_files(folder_plan, manifest, previous=None):
+    """The journal ``files`` of a folder plan's changes (``previous``: this run's journal from an earlier try, whose
+    before-states win: they are the state before the run)."""
+    files = {}
+    for entry in folder_plan["entries"]:
+        if entry["action"] == "none" or entry["status"] == "error":
+            continue
+        name = entry["_name"]
+        before = _state_of(entry["_observed"])
+        if before["state"] == "file":
+            before["backup"] = entry.get("_backup_name")
+        if entry["action"] == "remove":
+            after = {"state": "absent"}
+        else:
+            item = entry["_item"]
+            digest = sha256_bytes(item["data"]) if entry["_rewrite"] else before.get("sha256")
+            after = {"state": "file", "sha256": digest, "mode": item["mode"] & 0o777}
+        files[name] = {"before": before, "after": after, "manifest_before": manifest.get(name)}
+    for name, entry in ((previous or {}).get("files") or {}).items():
+        if name in files:
+            files[name] = dict(files[name], before=entry["before"], manifest_before=entry["manifest_before"])
+        else:
+            files[name] = entry
+    return files
+
+
+def _matches(observed, state, attributes=True):
+    current = _state_of(observed)
+    if state["state"] == "absent" or current["state"] != "file":
+        return current["state"] == state["state"] == "absent"
+    if current["sha256"] != state["sha256"]:
+        return False
+    if not attributes:
+        return True
+    if current["mode"] != state["mode"]:
+        return False
+    return all(state.get(key) is None or current.get(key) == state[key] for key in ("uid", "gid"))
+
+
+def _state_text(state):
+    # Never a hash: a file's sha256 is an offline oracle for the secret it may hold (the manifest is 0600).
+    if state["state"] != "file":
+        return state["state"]
+    return "file, mode %04o" % state["mode"]
+
+
+def plan_rollback_folder(directory, observation, run_id, stamp, force=False, backup=True, paths=posixpath):
+    """Plan the rollback of run ``run_id`` in one folder: a folder plan like ``_plan.plan_folder``'s."""
+    path = directory["path"]
+    folder_plan = {
+        "directory": directory,
+        "path": path,
+        "error": None,
+        "entries": [],
+        "unmanaged": [],
+        "operations": [],
+        "created_dirs": [],
+        "manifest": None,
+        "backups": [],
+        "removed_backups": [],
+        "removed_temp_files": [],
+        "manifest_changed": False,
+        "journal": None,
+    }
+    state = observation.get("state")
+    if state == "absent":
+        return folder_plan
+    if state != "present":
+        folder_plan["error"] = "managed folder %s refused: %s" % (path, observation.get("detail") or "not a folder")
+        return folder_plan
+    journal = observed_journals(dict(observation, path=path), paths).get(run_id)
+    if journal is None:
+        return folder_plan
+    if "problem" in journal:
+        folder_plan["error"] = journal["problem"]
+        return folder_plan
+    folder_plan["journal"] = paths.join(path, BACKUP_DIR_NAME, journal_name(run_id))
+    manifest_observed = observation.get("manifest")
+    manifest, manifest_before = {}, None
+    if isinstance(manifest_observed, dict) and manifest_observed.get("problem"):
+        folder_plan["error"] = "manifest %s %s; fix or remove it" % (
+            paths.join(path, MANIFEST_NAME),
+            manifest_observed["problem"],
+        )
+        return folder_plan
+    if isinstance(manifest_observed, dict):
+        try:
+            manifest = parse_manifest(manifest_observed["data"], paths.join(path, MANIFEST_NAME))
+        except ArtifactError as exc:
+            folder_plan["error"] = str(exc)
+            return folder_plan
+        manifest_before = manifest_observed["data"].decode("utf-8")
+    backup_dir = paths.join(path, BACKUP_DIR_NAME)
+    backups_seen = observation.get("backup_data") or {}
+    existing_backups = set(observation.get("backups") or [])
+    operations = folder_plan["operations"]
+    new_manifest = dict(manifest)
+    suffix = KIND_SUFFIX[directory["kind"]]
+
+    for name, record in sorted(journal["files"].items()):
+        observed = (observation.get("entries") or {}).get(name, {"type": "absent"})
+        manifest_entry = record["manifest_before"] or manifest.get(name) or {}
+        entry = {
+            "path": paths.join(path, name),
+            "artifact": manifest_entry.get("artifact") or name,
+            "application": directory["application"],
+            "kind": manifest_entry.get("kind") or directory["kind"],
+            "status": "compliant",
+            "action": "none",
+            "differences": [],
+            "_name": name,
+            "_observed": observed,
+            "_before_text": "",
+            "_after_text": "",
+        }
+        folder_plan["entries"].append(entry)
+        before, after = record["before"], record["after"]
+        if observed.get("data") is not None:
+            entry["_before_text"] = decode_document(observed["data"])[0] or ""
+        if not name.lower().endswith(suffix):
+            entry.update(status="error", differences=[{"path": "file", "expected": suffix, "actual": name}])
+            continue
+        if before["state"] == "not_restorable":
+            entry.update(
+                status="error",
+                differences=[{"path": "file", "expected": "restorable", "actual": before.get("detail")}],
+            )
+            continue
+        if _matches(observed, before):
+            # Already as before the run (rolled back, or the run's change failed): only ownership goes back.
+            _restore_manifest_entry(new_manifest, name, record)
+            continue
+        if not force and not _matches(observed, after):
+            entry.update(
+                status="hand_edited",
+                differences=[
+                    {
+                        "path": "file",
+                        "expected": "as run %s left it (%s)" % (run_id, _state_text(after)),
+                        "actual": "changed since (kept; rollback_force to restore anyway)",
+                    }
+                ],
+            )
+            continue
+        entry["differences"] = [
+            {"path": "file", "expected": _state_text(before), "actual": _state_text(_state_of(observed))}
+        ]
+        kind = observed.get("type", "absent")
+        if kind == "directory" or (kind == "file" and observed.get("nlink", 1) > 1):
+            entry.update(
+                status="error", differences=[{"path": "file.type", "expected": "regular file", "actual": kind}]
+            )
+            continue
+        expect = observed.get("identity")
+        if kind != "absent" and backup:
+            target = backup_target(name, stamp, existing_backups)
+            operations.append(
+                {
+                    "op": "backup",
+                    "path": entry["path"],
+                    "to": paths.join(backup_dir, target),
+                    "expect": expect,
+                    "type": kind,
+                }
+            )
+            folder_plan["backups"].append(paths.join(backup_dir, target))
+        if before["state"] == "absent":
+            entry.update(status="drift", action="remove")
+            operations.append({"op": "remove", "path": entry["path"], "expect": expect})
+        elif _matches(observed, before, attributes=False) and kind == "file":
+            entry.update(status="drift", action="restore")
+            operations.append(
+                {
+                    "op": "attributes",
+                    "path": entry["path"],
+                    "mode": before["mode"],
+                    "uid": before["uid"],
+                    "gid": before["gid"],
+                    "expect": expect,
+                }
+            )
+        else:
+            data = backups_seen.get(before["backup"]) if before["backup"] else None
+            if data is None or sha256_bytes(data) != before["sha256"]:
+                problem = (
+                    "is gone"
+                    if before["backup"] not in existing_backups or not before["backup"]
+                    else ("does not hold the bytes the journal names" if data is not None else "could not be read")
+                )
+                entry.update(
+                    status="error",
+                    differences=[
+                        {
+                            "path": "backup",
+                            "expected": "the content before run %s" % run_id,
+                            "actual": "backup %s %s" % (before["backup"] or "(none kept)", problem),
+                        }
+                    ],
+                )
+                if folder_plan["backups"] and operations and operations[-1]["op"] == "backup":
+                    operations.pop()
+                    folder_plan["backups"].pop()
+                continue
+            entry.update(status="drift", action="restore", _after_text=decode_document(data)[0] or "")
+            operations.append(
+                {
+                    "op": "write",
+                    "path": entry["path"],
+                    "data": data,
+                    "mode": before["mode"],
+                    "uid": before["uid"],
+                    "gid": before["gid"],
+                    "expect": expect if kind != "absent" else None,
+                }
+            )
+        _restore_manifest_entry(new_manifest, name, record)
+
+    rendered = render_manifest(new_manifest)
+    if (manifest_before is not None or new_manifest) and manifest_before != rendered:
+        operations.append(
+            {
+                "op": "manifest",
+                "path": paths.join(path, MANIFEST_NAME),
+                "data": rendered.encode("ascii"),
+                "files": new_manifest,
+                "previous": manifest,
+                "mode": MANIFEST_MODE,
+                "expect": (manifest_observed or {}).get("identity"),
+            }
+        )
+        folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
+        folder_plan["manifest_changed"] = True
+    return folder_plan
+
+
+def _restore_manifest_entry(manifest, name, record):
+    if record["manifest_before"]:
+        manifest[name] = dict(record["manifest_before"])
+    else:
+        manifest.pop(name, None)
+
+
+def runs_of(observations, paths=posixpath):
+    """[{"run_id", "stamp", "folders"}] of every journal the observed folders hold, newest first."""
+    runs = {}
+    for folder, observation in observations.items():
+        for run_id, journal in observed_journals(dict(observation, path=folder), paths).items():
+            run = runs.setdefault(run_id, {"run_id": run_id, "stamp": "", "folders": []})
+            run["stamp"] = max(run["stamp"], journal.get("stamp") or "")
+            run["folders"].append(folder)
+    return terminal_safe(sorted(runs.values(), key=lambda run: (run["stamp"], run["run_id"]), reverse=True))
+
+
+def newest_run(runs_by_host):
+    """The newest run id over hosts' ``runs`` lists (None when there is none)."""
+    best = None
+    for runs in runs_by_host:
+        for run in runs or ():
+            key = (str(run.get("stamp") or ""), str(run.get("run_id") or ""))
+            if best is None or key > best:
+                best = key
+    return best[1] if best else None
+
+
+# ---------------------------------------------------------------------------------------------
+# a rollout: the journal of its changes, and journal retention
+# ---------------------------------------------------------------------------------------------
+
+# Operations that change a managed file: the journal is written before the first of them.
+_FILE_OPERATIONS = ("backup", "write", "attributes", "remove")
+
+
+def _observed_manifest(observation, path, paths):
+    manifest = observation.get("manifest")
+    if not isinstance(manifest, dict) or manifest.get("data") is None:
+        return {}
+    try:
+        return parse_manifest(manifest["data"], paths.join(path, MANIFEST_NAME))
+    except ArtifactError:
+        return {}
+
+
+def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpath):
+    """Add this run's journal to a planned folder (written before any file changes) and keep the journals of the
+    newest ``keep`` runs, with every backup they name (a run that can still be rolled back keeps its bytes)."""
+    path = folder_plan["path"]
+    folder_plan.setdefault("journal", None)
+    if folder_plan["error"]:
+        return folder_plan
+    journals = {
+        key: value
+        for key, value in observed_journals(dict(observation, path=path), paths).items()
+        if "problem" not in value
+    }
+    operations = folder_plan["operations"]
+    changes = [entry for entry in folder_plan["entries"] if entry["action"] != "none" and entry["status"] != "error"]
+    backup_dir = paths.join(path, BACKUP_DIR_NAME)
+    if run_id and keep > 0 and changes and not observation.get("backups_problem"):
+        previous = journals.get(run_id)
+        files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous)
+        name = journal_name(run_id)
+        run_stamp = previous["stamp"] if previous else stamp
+        journals[run_id] = {"run_id": run_id, "stamp": run_stamp, "files": files}
+        position = next((index for index, op in enumerate(operations) if op["op"] in _FILE_OPERATIONS), len(operations))
+        operations.insert(
+            position,
+            {
+                "op": "journal",
+                "path": paths.join(backup_dir, name),
+                "data": render_journal(run_id, run_stamp, path, files),
+                "mode": JOURNAL_MODE,
+                "expect": ((observation.get("journals") or {}).get(name) or {}).get("identity"),
+            },
+        )
+        folder_plan["journal"] = paths.join(backup_dir, name)
+    if not journals:
+        return folder_plan
+    newest_first = sorted(journals.values(), key=lambda journal: (journal["stamp"], journal["run_id"]), reverse=True)
+    kept = newest_first[:keep]
+    protected = {
+        record["before"].get("backup")
+        for journal in kept
+        for record in journal["files"].values()
+        if record["before"].get("backup")
+    }
+    protected_paths = {paths.join(backup_dir, name) for name in protected}
+    folder_plan["operations"] = operations = [
+        op for op in operations if not (op["op"] == "remove_backup" and op["path"] in protected_paths)
+    ]
+    folder_plan["removed_backups"] = [item for item in folder_plan["removed_backups"] if item not in protected_paths]
+    if changes:
+        # Only a run that changes the folder prunes it: a run that changes nothing writes nothing.
+        for journal in newest_first[keep:]:
+            target = paths.join(backup_dir, journal_name(journal["run_id"]))
+            operations.append({"op": "remove_backup", "path": target})
+            folder_plan["removed_backups"].append(target)
+    return folder_plan
+
+
+def plan_rollout(desired, dirs, observations, stamp, run_id=None, paths=posixpath, **options):
+    """``_plan.plan_host`` plus the run journal of every folder it changes."""
+    plan = plan_host(desired, dirs, observations, stamp, paths=paths, **options)
+    keep = options.get("backup_keep", DEFAULT_BACKUP_KEEP)
+    for folder_plan in plan["folders"]:
+        observation = observations.get(folder_plan["path"]) or {}
+        journal_folder(folder_plan, observation, run_id, stamp, keep, paths)
+    return plan
+
+
+def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath):
+    """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``."""
+    check_run_id(run_id, "rollback_run_id")
+    check_options("fail", DEFAULT_BACKUP_KEEP)
+    plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}
+    for directory in dirs:
+        observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
+        folder_plan = plan_rollback_folder(directory, observation, run_id, stamp, force, backup, paths)
+        if folder_plan["error"]:
+            folder_plan["operations"] = []
+            for entry in folder_plan["entries"]:
+                entry.update(status="error", action="none")
+        plan["folders"].append(folder_plan)
+        plan["files"].extend(folder_plan["entries"])
+    return plan
+
+
+def rollback_summary(plan, run_id):
+    """What a rollback found, for the result: per status the files, and the folders holding the run's journal."""
+    summary = {"run_id": run_id, "journals": [], "restored": [], "removed": [], "hand_edited": [], "unchanged": []}
+    for folder_plan in plan["folders"]:
+        if folder_plan.get("journal"):
+            summary["journals"].append(folder_plan["journal"])
+        for entry in folder_plan["entries"]:
+            if entry["status"] == "hand_edited":
+                summary["hand_edited"].append(entry["path"])
+            elif entry["action"] == "remove" and entry["status"] != "error":
+                summary["removed"].append(entry["path"])
+            elif entry["action"] == "restore" and entry["status"] != "error":
+                summary["restored"].append(entry["path"])
+            elif entry["status"] == "compliant":
+                summary["unchanged"].append(entry["path"])
+    return terminal_safe(summary)

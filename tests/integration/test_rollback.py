@@ -1,0 +1,177 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Rollback of a run (playbooks/rollback.yml, issue 14) on a real lab fleet: roll out data A, roll out data B (one
+more OAuth config, a changed allowlist, a changed TDC), roll back; check mode first, a hand edit kept, then forced."""
+
+import subprocess
+
+import pytest
+from labfleet import REPO, WATCHED_ROOTS, requires_lab
+
+pytestmark = [pytest.mark.lab, requires_lab]
+
+BRIDGE_CONFIGS = "/root/Documents/My_Tableau_Bridge_Repository/OAuthConfigs"
+DATA_B = {
+    "tabops_oauth_configs": [
+        {
+            "id": "custom_redshift_okta",
+            "label": "Okta Redshift IAM",
+            "idp": "okta",
+            "idp_base_url": "https://tabops-lab.okta.example",
+            "auth_server": "default",
+            "client_id_desktop": "0oa-lab-desktop-client",
+            "redirect_ports": [55556, 55557, 55558],
+            "install_on": ["desktop", "prep", "bridge"],
+            "server_client": {"client_id": "0oa-lab-server-client-b", "client_secret": "lab-only-b-secret-4c1d"},
+        },
+        {
+            "id": "custom_redshift_entra",
+            "label": "Entra Redshift IAM",
+            "idp": "entra",
+            "tenant": "3f2a8c1e-5b7d-4e9a-8c6f-0d1e2f3a4b5c",
+            "client_id_desktop": "5d0c3e2a-lab-desktop",
+            "install_on": ["desktop", "prep", "bridge"],
+        },
+        {
+            "id": "custom_redshift_keycloak",
+            "label": "Keycloak Redshift IAM",
+            "idp": "keycloak",
+            "idp_base_url": "https://sso.lab.example",
+            "realm": "analytics",
+            "client_id_desktop": "tableau-desktop",
+            "install_on": ["desktop", "prep", "bridge"],
+        },
+    ],
+    "tabops_odbc_extras_allowlist": ["AutoCreate"],
+    "tabops_tdc_files": [
+        {
+            "name": "redshift-oauth",
+            "class": "redshift",
+            "customizations": {
+                "CAP_OAUTH_FEDERATE_ACCESS_TOKEN": "yes",
+                "CAP_ODBC_METADATA_SUPPRESS_EXECUTED_QUERY": "yes",
+            },
+            "install_on": ["server", "bridge", "desktop", "prep"],
+        }
+    ],
+}
+
+
+def state(fleet, host):
+    """Type, mode, owner, group and checksum of every managed file and folder (not the backups, not mtimes)."""
+    roots = " ".join(WATCHED_ROOTS)
+    script = (
+        f'set -e; roots=\'\'; for r in {roots}; do if [ -e "$r" ]; then roots="$roots $r"; fi; done; '
+        "find $roots -xdev -not -path '*/tsm-standin*' -not -path '*/.tabops-backups*' "
+        "-printf '%y %m %u %g %p\\n' | LC_ALL=C sort; "
+        "find $roots -xdev -type f -not -path '*/tsm-standin/*' -not -path '*/.tabops-backups/*' "
+        "-exec sha256sum {} + | LC_ALL=C sort"
+    )
+    listing = fleet.sh(host, script)
+    assert "OAuthConfigs" in listing or "Datasources" in listing, listing
+    return listing
+
+
+def fleet_state(fleet):
+    return {host: state(fleet, host) for host in fleet.hosts()}
+
+
+def rollback_results(run):
+    found = run.host_results("Put back this host's Tableau files as they were before the run")
+    return {host: results[0] for host, results in found.items()}
+
+
+def actions(run):
+    return {
+        host: sorted((item["path"], item["status"], item["action"]) for item in result.get("files", []))
+        for host, result in rollback_results(run).items()
+    }
+
+
+def applied(fleet):
+    tsm = fleet.tsm_state()
+    return tsm["configuration"], tsm["pending"]
+
+
+def test_rollback_puts_back_every_file_and_tsm_value_of_the_run(fleet, tmp_path):
+    first = fleet.playbook("playbooks/site.yml")
+    assert first.returncode == 0, first.stdout[-3000:]
+    after_a, tsm_a = fleet_state(fleet), applied(fleet)
+
+    second = fleet.playbook("playbooks/site.yml", extra_vars=DATA_B)
+    assert second.returncode == 0, second.stdout[-3000:]
+    after_b, tsm_b = fleet_state(fleet), applied(fleet)
+    assert all(after_b[host] != after_a[host] for host in fleet.hosts())
+    assert tsm_b != tsm_a
+    restarts_b = fleet.tsm_state()["restarts"]
+
+    # A hand edit after B, to the config B created on the Bridge host: reported and kept.
+    edited = f"{BRIDGE_CONFIGS}/custom_redshift_keycloak.xml"
+    assert fleet.exists("bridge1", edited)
+    fleet.sh("bridge1", f"sed -i 's/tableau-desktop/edited-by-hand/' '{edited}'")
+    after_edit = fleet_state(fleet)
+    full_before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+
+    check = fleet.playbook("playbooks/rollback.yml", "--check", "--diff")
+    assert check.returncode == 0, check.stdout[-3000:]
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == full_before
+    assert applied(fleet) == tsm_b and fleet.tsm_state()["restarts"] == restarts_b
+    assert "lab-only-b-secret-4c1d" not in check.stdout and "lab-only-not-a-secret" not in check.stdout
+
+    real = fleet.playbook("playbooks/rollback.yml")
+    assert real.returncode == 0, real.stdout[-3000:]
+    assert actions(real) == actions(check)
+    assert real.changed_tasks() == check.changed_tasks()
+    kept = rollback_results(real)["bridge1"]["rollback"]["hand_edited"]
+    assert kept == [edited]
+    assert "edited-by-hand" in fleet.read("bridge1", edited)
+    # Everything else is exactly as after A; the tsm values too, applied once more.
+    after_rollback = fleet_state(fleet)
+    for host in fleet.hosts():
+        if host != "bridge1":
+            assert after_rollback[host] == after_a[host], host
+    assert applied(fleet) == tsm_a
+    assert fleet.tsm_state()["restarts"] == restarts_b + 1
+    assert after_rollback["bridge1"] != after_edit["bridge1"]
+
+    again = fleet.playbook("playbooks/rollback.yml")
+    assert again.returncode == 0 and again.changed_tasks() == {}, again.stdout[-3000:]
+
+    forced = fleet.playbook("playbooks/rollback.yml", "-e", "tabops_rollback_force=true")
+    assert forced.returncode == 0, forced.stdout[-3000:]
+    assert fleet_state(fleet) == after_a
+    assert applied(fleet) == tsm_a
+
+    # Data A is compliant again: files, server settings, nothing pending.
+    completed = subprocess.run(
+        [str(REPO / "scripts" / "compliance"), "-i", str(fleet.inventory), "--report-dir", str(tmp_path), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    # And site.yml with A changes nothing.
+    converged = fleet.playbook("playbooks/site.yml")
+    assert converged.returncode == 0 and converged.changed_tasks() == {}, converged.changed_tasks()
+
+
+def test_rollback_of_a_named_older_run_and_when_there_is_none(fleet):
+    empty = fleet.playbook("playbooks/rollback.yml")
+    assert empty.returncode == 2
+    assert "nothing to roll back" in empty.stdout
+    bad = fleet.playbook("playbooks/rollback.yml", "-e", "tabops_rollback_run_id=../etc")
+    assert bad.returncode == 2 and "tabops_rollback_run_id must be a run id" in bad.stdout
+
+    first = fleet.playbook("playbooks/site.yml", "-e", "tabops_run_id=run-a")
+    assert first.returncode == 0, first.stdout[-3000:]
+    before_a = fleet_state(fleet)
+    assert fleet.playbook("playbooks/site.yml", "-e", "tabops_run_id=run-b", extra_vars=DATA_B).returncode == 0
+    # Rolling back run-a (the first rollout) takes every host back to before it: nothing of the collection left.
+    older = fleet.playbook("playbooks/rollback.yml", "-e", "tabops_rollback_run_id=run-b")
+    assert older.returncode == 0, older.stdout[-3000:]
+    assert fleet_state(fleet) == before_a
+    oldest = fleet.playbook("playbooks/rollback.yml", "-e", "tabops_rollback_run_id=run-a")
+    assert oldest.returncode == 0, oldest.stdout[-3000:]
+    for host in fleet.hosts():
+        listing = state(fleet, host)
+        assert "custom_redshift_" not in listing and "redshift-oauth.tdc" not in listing, (host, listing)

@@ -1,0 +1,212 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""Run journals and the rollback of a run (_artifacts/_journal.py) through the POSIX transport, on real files:
+exact restore (bytes, mode, owner, manifest), files the run created removed, hand edits kept, check mode
+predicting the real rollback, retention keeping what a rollback needs, and journals a user tampered with."""
+
+# ruff: noqa: F811 - the shared fixtures are imported from test_artifacts_posix and then requested by name
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+
+import pytest
+from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
+    base,
+    desktop_user,
+    oauth_xml,
+)
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import ArtifactError
+
+START = datetime.datetime(2026, 12, 2, 10, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def at(minutes):
+    return START + datetime.timedelta(minutes=minutes)
+
+
+def sync(folder, files, minutes, **options):
+    dirs = [{"path": str(folder), "kind": "oauth_config", "application": "desktop"}]
+    request = [
+        {"path": str(folder / name), "content": content, "kind": "oauth_config", "mode": mode}
+        for name, (content, mode) in files.items()
+    ]
+    return _posix.PosixSync(request, dirs, now=at(minutes), **options)
+
+
+def state(folder):
+    """Every entry of the managed folder but the backups: bytes, mode, owner."""
+    found = {}
+    for name in sorted(os.listdir(folder)):
+        if name == ".tabops-backups":
+            continue
+        st = os.lstat(folder / name)
+        found[name] = ((folder / name).read_bytes(), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+    return found
+
+
+A = {"custom_a.xml": (oauth_xml("client-a"), "0644"), "custom_b.xml": (oauth_xml("client-b"), "0644")}
+B = {
+    "custom_a.xml": (oauth_xml("client-a2"), "0644"),  # replaced
+    "custom_c.xml": (oauth_xml("client-c"), "0640"),  # created
+}  # custom_b.xml removed (stale)
+
+
+def test_rollback_of_a_run_restores_the_folder_exactly(base):
+    folder = base / "OAuthConfigs"
+    assert not sync(folder, A, 0, run_id="run-a").run()["folders"][0]["error"]
+    after_a = state(folder)
+    result_b = sync(folder, B, 1, run_id="run-b").run()
+    assert result_b["journals"] == [str(folder / ".tabops-backups" / "tabops-run-run-b.json")]
+    journal = folder / ".tabops-backups" / "tabops-run-run-b.json"
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert "CANARY" not in journal.read_text()  # hashes and backup names, never content
+    assert state(folder) != after_a
+
+    checked = sync(folder, {}, 2, rollback_run_id="run-b").run(check_mode=True, diff=True)
+    predicted = {f["path"]: f["action"] for f in checked["files"]}
+    assert predicted == {
+        str(folder / "custom_a.xml"): "restore",
+        str(folder / "custom_b.xml"): "restore",
+        str(folder / "custom_c.xml"): "remove",
+    }
+    assert all("CANARY" not in d["before"] + d["after"] for d in checked["diff"])
+
+    real = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert {f["path"]: f["action"] for f in real["files"]} == predicted
+    assert real["changed"] and not any(f["error"] for f in real["folders"])
+    assert state(folder) == after_a
+    assert real["rollback"]["removed"] == [str(folder / "custom_c.xml")]
+
+    again = sync(folder, {}, 3, rollback_run_id="run-b").run()
+    assert not again["changed"] and state(folder) == after_a
+    # The rollout's data A now finds nothing to do: the manifest is A's too.
+    assert not sync(folder, A, 4, run_id="run-a2").run()["changed"]
+
+
+def test_a_hand_edit_after_the_run_is_kept_unless_forced(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    sync(folder, B, 1, run_id="run-b").run()
+    edited = oauth_xml("edited-by-hand").encode()
+    (folder / "custom_a.xml").write_bytes(edited)
+    result = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert result["rollback"]["hand_edited"] == [str(folder / "custom_a.xml")]
+    assert (folder / "custom_a.xml").read_bytes() == edited
+    assert not (folder / "custom_c.xml").exists() and (folder / "custom_b.xml").exists()
+    manifest = json.loads((folder / ".tabops-managed.json").read_text())["files"]
+    assert "custom_c.xml" not in manifest and "custom_a.xml" in manifest
+    forced = sync(folder, {}, 3, rollback_run_id="run-b", rollback_force=True).run()
+    assert forced["rollback"]["restored"] == [str(folder / "custom_a.xml")]
+    assert (folder / "custom_a.xml").read_bytes() == A["custom_a.xml"][0].encode()
+    # The hand edit was backed up before it was replaced: nothing is lost.
+    backups = [(folder / ".tabops-backups" / n).read_bytes() for n in os.listdir(folder / ".tabops-backups")]
+    assert edited in backups
+
+
+def test_a_mode_change_is_rolled_back_and_a_folder_without_the_journal_is_left(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    after_a = state(folder)
+    moded = {name: (content, "0600") for name, (content, _mode) in A.items()}
+    result = sync(folder, moded, 1, run_id="run-m").run()
+    assert {f["action"] for f in result["files"]} == {"update"}
+    assert sync(folder, {}, 2, rollback_run_id="run-m").run()["changed"]
+    assert state(folder) == after_a
+    untouched = sync(folder, {}, 3, rollback_run_id="run-unknown").run()
+    assert not untouched["changed"] and untouched["rollback"]["journals"] == []
+
+
+def test_retention_keeps_the_backups_of_runs_that_can_still_be_rolled_back(base):
+    folder = base / "OAuthConfigs"
+    for index in range(5):
+        files = {"custom_a.xml": (oauth_xml("client-%d" % index), "0644")}
+        sync(folder, files, index, run_id="run-%d" % index, backup_keep=2).run()
+    journals = sorted(n for n in os.listdir(folder / ".tabops-backups") if n.startswith("tabops-run-"))
+    assert journals == ["tabops-run-run-3.json", "tabops-run-run-4.json"]
+    listed = sync(folder, {}, 9)
+    listed.observe()
+    assert [run["run_id"] for run in listed.runs()] == ["run-4", "run-3"]
+    # run-3 can still be rolled back: its backup (client-2) was kept.
+    sync(folder, {}, 10, rollback_run_id="run-4").run()
+    sync(folder, {}, 11, rollback_run_id="run-3").run()
+    assert (folder / "custom_a.xml").read_bytes() == oauth_xml("client-2").encode()
+
+
+def test_a_retry_under_the_same_run_id_keeps_the_state_before_the_first_try(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    after_a = state(folder)
+    sync(folder, B, 1, run_id="run-b").run()
+    retry = dict(B, **{"custom_c.xml": (oauth_xml("client-c2"), "0640")})
+    sync(folder, retry, 2, run_id="run-b").run()
+    sync(folder, {}, 3, rollback_run_id="run-b").run()
+    assert state(folder) == after_a
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda doc: doc["files"]["custom_a.xml"]["before"].update(mode=0o4755),
+        lambda doc: doc["files"]["custom_a.xml"]["before"].update(backup="../../etc/shadow"),
+        lambda doc: doc["files"].update({"../escape.xml": doc["files"]["custom_a.xml"]}),
+        lambda doc: doc.update(run_id="other"),
+    ],
+    ids=["setuid-mode", "backup-outside", "name-outside", "other-run"],
+)
+def test_a_tampered_journal_fails_its_folder_and_changes_nothing(base, tamper):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    sync(folder, B, 1, run_id="run-b").run()
+    journal = folder / ".tabops-backups" / "tabops-run-run-b.json"
+    document = json.loads(journal.read_text())
+    tamper(document)
+    journal.write_text(json.dumps(document))
+    before = state(folder)
+    result = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert "run journal" in result["msg"] and not result["changed"]
+    assert state(folder) == before
+
+
+def test_a_missing_backup_is_reported_and_that_file_is_left(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    sync(folder, B, 1, run_id="run-b").run()
+    for name in os.listdir(folder / ".tabops-backups"):
+        if name.startswith("custom_a.xml."):
+            os.unlink(folder / ".tabops-backups" / name)
+    result = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert "custom_a.xml" in result["msg"] and "is gone" in result["msg"]
+    assert (folder / "custom_a.xml").read_bytes() == B["custom_a.xml"][0].encode()
+
+
+def test_bad_run_ids_are_refused_before_anything_is_read(base):
+    for bad in ("", "../x", "a/b", "x" * 65, "-lead"):
+        with pytest.raises(ArtifactError, match="run_id"):
+            sync(base / "f", {}, 0, rollback_run_id=bad or "\x00")
+    assert _journal.newest_run([[{"run_id": "a", "stamp": "20261202T100000Z"}], []]) == "a"
+
+
+def test_a_users_folder_is_journaled_and_rolled_back_as_that_user(desktop_user):
+    folder = desktop_user["home"] / "Documents" / "My Tableau Repository" / "OAuthConfigs"
+    dirs = [{"path": str(folder), "kind": "oauth_config", "application": "desktop", "owner": desktop_user["name"]}]
+
+    def run(files, minutes, **options):
+        request = [
+            {"path": str(folder / n), "content": c, "kind": "oauth_config", "mode": m} for n, (c, m) in files.items()
+        ]
+        return _posix.PosixSync(request, dirs, now=at(minutes), **options).run()
+
+    run(A, 0, run_id="run-a")
+    after_a = state(folder)
+    run(B, 1, run_id="run-b")
+    journal = folder / ".tabops-backups" / "tabops-run-run-b.json"
+    assert journal.stat().st_uid == desktop_user["uid"] and stat.S_IMODE(journal.stat().st_mode) == 0o600
+    run({}, 2, rollback_run_id="run-b")
+    assert state(folder) == after_a
+    assert all(uid == desktop_user["uid"] for _data, _mode, uid, _gid in after_a.values())
