@@ -190,8 +190,6 @@ class ActionModule(ActionBase):
         for option in ("lock_timeout", *RUN_OPTIONS):
             if args.get(option) not in (None, ""):
                 module_args[option] = args[option]
-        if journal_only and profile["layout_family"] == "Windows":
-            return self._windows_journal_only(result, host, args)
         host_checks = not journal_only and as_bool(
             args.get("host_checks", variable(host_vars, "tabops_preflight_host_checks"))
         )
@@ -222,18 +220,6 @@ class ActionModule(ActionBase):
         if result.get("restart_needed") and not result.get("failed"):
             result.setdefault("msg", "restart %s to pick up the changed files" % ", ".join(result["restart_needed"]))
         return _mask(self._clean(result), secrets)
-
-    @staticmethod
-    def _windows_journal_only(result, host, args):
-        # The Windows transport keeps backups but writes no run journal yet (docs/operations.md, "Rolling back").
-        if args.get("rollback_run_id"):
-            return dict(
-                result,
-                failed=True,
-                msg="host %s: rollback of Windows hosts is not supported yet (no run journal is kept there); put "
-                "back its files from .tabops-backups in each managed folder (docs/operations.md)" % host,
-            )
-        return dict(result, changed=False, runs=[], warnings=["host %s: Windows hosts keep no run journal" % host])
 
     @staticmethod
     def _secrets(files):

@@ -398,7 +398,9 @@ journals:
   type: list
   elements: str
 runs:
-  description: The runs journaled in this host's managed folders, newest first (their journals' UTC stamps).
+  description:
+    - With O(list_runs) or O(rollback_run_id), the runs journaled in this host's managed folders, newest first
+      (their journals' UTC stamps); otherwise empty.
   returned: always
   type: list
   elements: dict
@@ -466,6 +468,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts i
     HostLock,
     PosixSync,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import hand_edit_warning
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_facts import HostFactsError, host_facts
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import OdbcError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
@@ -618,12 +621,9 @@ def main():
             result = sync.run(check_mode=module.check_mode, diff=module._diff)
     except ArtifactError as exc:
         module.fail_json(msg=str(exc), **result)
-    rollback = result.get("rollback")
-    if rollback and rollback["hand_edited"]:
-        module.warn(
-            "rollback of run %s kept %d file(s) changed by hand since that run (rollback_force restores them): %s"
-            % (rollback["run_id"], len(rollback["hand_edited"]), ", ".join(rollback["hand_edited"]))
-        )
+    warning = hand_edit_warning(result.get("rollback"))
+    if warning:
+        module.warn(warning)
     if facts is not None:
         result["host_facts"] = facts
     for item in result["unmanaged"]:

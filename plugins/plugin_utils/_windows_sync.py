@@ -19,6 +19,9 @@ Round trips (each one ``action._execute_module`` call):
    first write (the folder is still a real folder, the owned files to remove still have the sha256 the manifest
    recorded), then ``win_file`` (mkdir, remove) and ``win_copy`` (backup, write, manifest) per planned operation.
    Check mode issues none of them.
+4. run journals (``_artifacts/_journal.py``): a rollout slurps a folder's ``tabops-run-*.json`` only when it changes
+   that folder (a run that changes nothing stays one ``win_find``) and writes this run's journal with ``win_copy``
+   before the folder's first file operation; a rollback slurps its run's journal and the backups it names.
 
 Links and junctions (docs/modules.md, "Windows hosts"): nothing is written or removed in a folder that this run's
 ``win_find`` did not see as a real folder (or that this run did not create), and an owned file that is no longer
@@ -43,7 +46,7 @@ import re
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _plan
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
 
 WIN_FIND = "ansible.windows.win_find"
 SLURP = "ansible.windows.slurp"
@@ -68,6 +71,7 @@ FIND_PATTERNS = (
     r"^\.tabops-tmp-",
     r"\.(xml|tdc)$",
     r"\.(xml|tdc)\.\d{8}T\d{6}Z(\.\d+)?$",
+    r"^tabops-run-[A-Za-z0-9][A-Za-z0-9._-]*\.json$",
 )
 
 
@@ -429,10 +433,10 @@ def _manifest_names(manifest):
     return [name for name in files if isinstance(name, str) and name and not re.search(r"[\\/:]", name)]
 
 
-def _read(host, path, size):
+def _read(host, path, size, limit=MAX_DOCUMENT_BYTES):
     """(bytes, None) or (None, problem), like the POSIX module's bounded read."""
-    if size is not None and int(size) > MAX_DOCUMENT_BYTES:
-        return None, "is larger than %d KiB" % (MAX_DOCUMENT_BYTES // 1024)
+    if size is not None and int(size) > limit:
+        return None, "is larger than %d KiB" % (limit // 1024)
     result = host.run(SLURP, {"src": long_path(path)})
     if result.get("failed"):
         return None, "cannot be read: %s" % (result.get("msg") or "slurp failed")
@@ -440,9 +444,41 @@ def _read(host, path, size):
         data = base64.b64decode(result.get("content") or "", validate=True)
     except ValueError:
         return None, "cannot be read: slurp returned no base64 content"
-    if len(data) > MAX_DOCUMENT_BYTES:
-        return None, "is larger than %d KiB" % (MAX_DOCUMENT_BYTES // 1024)
+    if len(data) > limit:
+        return None, "is larger than %d KiB" % (limit // 1024)
     return data, None
+
+
+def read_journals(host, folder, observation, run_id=None):
+    """Slurp the run journals of one observed folder into ``observation["journals"]`` (only ``run_id``'s when given;
+    for a rollback also the backups it names, into ``observation["backup_data"]``). Costs one slurp per journal, so
+    a rollout reads them only for a folder it changes."""
+    backups = ntpath.join(folder, BACKUP_DIR_NAME)
+    journals = observation.setdefault("journals", {})
+    names = [
+        name
+        for name in observation.get("backups") or []
+        if _journal.journal_run_id(name) and (run_id is None or name == _journal.journal_name(run_id))
+    ]
+    for name in names:
+        data, problem = _read(host, ntpath.join(backups, name), None, _journal.MAX_JOURNAL_BYTES)
+        journals[name] = {"problem": problem} if problem else {"data": data, "identity": None}
+    return journals
+
+
+def read_rollback_backups(host, folder, observation, run_id):
+    """The backups the journal of ``run_id`` names, into ``observation["backup_data"]`` (each read once)."""
+    found = _journal.observed_journals(dict(observation, path=folder), ntpath).get(run_id) or {}
+    wanted = {
+        record["before"].get("backup")
+        for record in (found.get("files") or {}).values()
+        if record["before"].get("backup") in (observation.get("backups") or [])
+    }
+    data_by_name = observation.setdefault("backup_data", {})
+    for name in sorted(wanted):
+        data, _problem = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), None)
+        if data is not None:
+            data_by_name[name] = data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,6 +644,12 @@ class Performer:
         self._write(op["path"], op["data"])
         return True
 
+    def _op_journal(self, op):
+        # Before any file of the folder changes; a failure stops the folder (perform_folder: no file name).
+        self._mkdir(ntpath.dirname(op["path"]))
+        self._write(op["path"], op["data"])
+        return True
+
     def _op_attributes(self, op):
         # Windows files carry ACLs inherited from the profile; no mode or POSIX owner is observed, so the
         # planner never plans this for Windows. Nothing to do if it ever does.
@@ -652,6 +694,8 @@ RESULT_KEYS = (
     "created_dirs",
     "removed_backups",
     "removed_temp_files",
+    "journals",
+    "runs",
     "folders",
 )
 
@@ -814,9 +858,15 @@ def sync_host(action, task_vars, module_args, now=None):
     """
     args = {"files": [], "tdc_conflicts": "fail", "backup": True, "backup_keep": _plan.DEFAULT_BACKUP_KEEP}
     args.update({key: value for key, value in (module_args or {}).items() if value is not None})
+    run_id, rollback_run_id = args.get("run_id") or None, args.get("rollback_run_id") or None
+    list_runs = bool(args.get("list_runs"))
     try:
         _plan.check_options(args["tdc_conflicts"], args["backup_keep"])
-        desired, dirs = _plan.normalize_request(args["files"], args.get("managed_dirs"), paths=ntpath)
+        for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
+            if value is not None:
+                _journal.check_run_id(value, field)
+        files = [] if rollback_run_id or list_runs else args["files"]
+        desired, dirs = _plan.normalize_request(files, args.get("managed_dirs"), paths=ntpath)
     except _plan.ArtifactError as exc:
         # Bad input: nothing on the host was touched.
         return dict(_empty_result(), failed=True, msg=str(exc))
@@ -836,17 +886,47 @@ def sync_host(action, task_vars, module_args, now=None):
     except WindowsModuleFailed as exc:
         return dict(_empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
 
-    plan = _plan.plan_host(
-        desired,
-        dirs,
-        observations,
-        _plan.utc_stamp(now),
-        tdc_conflicts=args["tdc_conflicts"],
-        backup=bool(args["backup"]),
-        backup_keep=args["backup_keep"],
-        paths=ntpath,
-    )
-    _guard_stale_removals(plan, observations)
+    stamp = _plan.utc_stamp(now)
+    present = [d["path"] for d in dirs if observations[d["path"]].get("state") == "present"]
+    try:
+        if list_runs or rollback_run_id:
+            for folder in present:
+                read_journals(host, folder, observations[folder], rollback_run_id)
+                if rollback_run_id:
+                    read_rollback_backups(host, folder, observations[folder], rollback_run_id)
+        if list_runs:
+            return dict(_empty_result(), runs=_journal.runs_of(observations, ntpath))
+        if rollback_run_id:
+            plan = _journal.plan_rollback(
+                dirs,
+                observations,
+                rollback_run_id,
+                stamp,
+                force=bool(args.get("rollback_force")),
+                backup=bool(args["backup"]),
+                paths=ntpath,
+            )
+        else:
+            plan = _plan.plan_host(
+                desired,
+                dirs,
+                observations,
+                stamp,
+                tdc_conflicts=args["tdc_conflicts"],
+                backup=bool(args["backup"]),
+                backup_keep=args["backup_keep"],
+                paths=ntpath,
+            )
+            _guard_stale_removals(plan, observations)
+            for folder_plan in plan["folders"]:
+                changes = any(e["action"] != "none" and e["status"] != "error" for e in folder_plan["entries"])
+                if changes and folder_plan["path"] in present:
+                    read_journals(host, folder_plan["path"], observations[folder_plan["path"]])
+                _journal.journal_folder(
+                    folder_plan, observations[folder_plan["path"]], run_id, stamp, args["backup_keep"], ntpath
+                )
+    except WindowsHostUnreachable as exc:
+        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
     diff = _plan.report_diff(plan) if getattr(action._task, "diff", False) else []
 
     outcomes = {}
@@ -864,11 +944,17 @@ def sync_host(action, task_vars, module_args, now=None):
             host.cleanup()
     # Folders not reached count as not done: their entries are reported as planned, nothing written there.
     result = _plan.finish_host(plan, outcomes, check_mode=host.check_mode, paths=ntpath)
+    result["runs"] = _journal.runs_of(observations, ntpath) if rollback_run_id else []
+    if rollback_run_id:
+        result["rollback"] = _journal.rollback_summary(plan, rollback_run_id)
     warnings = [
         "TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"])
         for item in result["unmanaged"]
         if item["reason"] == "tdc_conflict" and args["tdc_conflicts"] == "warn"
     ]
+    warning = _journal.hand_edit_warning(result.get("rollback")) if rollback_run_id else None
+    if warning:
+        warnings.append(warning)
     if warnings:
         result["warnings"] = warnings
     if unreachable is not None:

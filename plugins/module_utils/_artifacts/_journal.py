@@ -91,8 +91,9 @@ def _check_state(state, where, allowed, name):
         raise ArtifactError("%s.sha256: not a sha256" % where)
     checked["sha256"] = state["sha256"]
     mode = state.get("mode")
-    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
-        # A journal sits in a user's folder: never a setuid, setgid or sticky mode from it.
+    if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777):
+        # A journal sits in a user's folder: never a setuid, setgid or sticky mode from it (None: not observed,
+        # Windows).
         raise ArtifactError("%s.mode: must be a permission mode from 0 to 0777" % where)
     checked["mode"] = mode
     for key in ("uid", "gid"):
@@ -186,7 +187,7 @@ def _state_of(observed):
     return {
         "state": "file",
         "sha256": digest,
-        "mode": observed.get("mode") & 0o777 if observed.get("mode") is not None else 0o644,
+        "mode": observed["mode"] & 0o777 if observed.get("mode") is not None else None,
         "uid": observed.get("uid"),
         "gid": observed.get("gid"),
         "backup": None,
@@ -227,7 +228,7 @@ def _matches(observed, state, attributes=True):
         return False
     if not attributes:
         return True
-    if current["mode"] != state["mode"]:
+    if None not in (current["mode"], state["mode"]) and current["mode"] != state["mode"]:
         return False
     return all(state.get(key) is None or current.get(key) == state[key] for key in ("uid", "gid"))
 
@@ -236,7 +237,7 @@ def _state_text(state):
     # Never a hash: a file's sha256 is an offline oracle for the secret it may hold (the manifest is 0600).
     if state["state"] != "file":
         return state["state"]
-    return "file, mode %04o" % state["mode"]
+    return "file" if state["mode"] is None else "file, mode %04o" % state["mode"]
 
 
 def plan_rollback_folder(directory, observation, run_id, stamp, force=False, backup=True, paths=posixpath):
@@ -347,7 +348,50 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
             )
             continue
         expect = observed.get("identity")
-        if kind != "absent" and backup:
+        if before["state"] == "absent":
+            entry.update(status="drift", action="remove")
+            # sha256: the transport that cannot hold the file open (Windows) removes it only with these bytes.
+            change = {"op": "remove", "path": entry["path"], "expect": expect, "sha256": _state_of(observed)["sha256"]}
+        elif kind == "file" and _matches(observed, before, attributes=False):
+            entry.update(status="drift", action="restore")
+            change = {
+                "op": "attributes",
+                "path": entry["path"],
+                "mode": before["mode"],
+                "uid": before["uid"],
+                "gid": before["gid"],
+                "expect": expect,
+            }
+        else:
+            data = backups_seen.get(before["backup"]) if before["backup"] else None
+            if data is None or sha256_bytes(data) != before["sha256"]:
+                if not before["backup"] or before["backup"] not in existing_backups:
+                    problem = "is gone"
+                else:
+                    problem = "could not be read" if data is None else "does not hold the bytes the journal names"
+                entry.update(
+                    status="error",
+                    differences=[
+                        {
+                            "path": "backup",
+                            "expected": "the content before run %s" % run_id,
+                            "actual": "backup %s %s" % (before["backup"] or "(none kept)", problem),
+                        }
+                    ],
+                )
+                continue
+            entry.update(status="drift", action="restore", _after_text=decode_document(data)[0] or "")
+            change = {
+                "op": "write",
+                "path": entry["path"],
+                "data": data,
+                "mode": 0o644 if before["mode"] is None else before["mode"],
+                "uid": before["uid"],
+                "gid": before["gid"],
+                "expect": expect if kind != "absent" else None,
+            }
+        if change["op"] != "attributes" and kind != "absent" and backup:
+            # What the rollback replaces or removes is kept too (a forced hand edit above all).
             target = backup_target(name, stamp, existing_backups)
             operations.append(
                 {
@@ -359,55 +403,7 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 }
             )
             folder_plan["backups"].append(paths.join(backup_dir, target))
-        if before["state"] == "absent":
-            entry.update(status="drift", action="remove")
-            operations.append({"op": "remove", "path": entry["path"], "expect": expect})
-        elif _matches(observed, before, attributes=False) and kind == "file":
-            entry.update(status="drift", action="restore")
-            operations.append(
-                {
-                    "op": "attributes",
-                    "path": entry["path"],
-                    "mode": before["mode"],
-                    "uid": before["uid"],
-                    "gid": before["gid"],
-                    "expect": expect,
-                }
-            )
-        else:
-            data = backups_seen.get(before["backup"]) if before["backup"] else None
-            if data is None or sha256_bytes(data) != before["sha256"]:
-                problem = (
-                    "is gone"
-                    if before["backup"] not in existing_backups or not before["backup"]
-                    else ("does not hold the bytes the journal names" if data is not None else "could not be read")
-                )
-                entry.update(
-                    status="error",
-                    differences=[
-                        {
-                            "path": "backup",
-                            "expected": "the content before run %s" % run_id,
-                            "actual": "backup %s %s" % (before["backup"] or "(none kept)", problem),
-                        }
-                    ],
-                )
-                if folder_plan["backups"] and operations and operations[-1]["op"] == "backup":
-                    operations.pop()
-                    folder_plan["backups"].pop()
-                continue
-            entry.update(status="drift", action="restore", _after_text=decode_document(data)[0] or "")
-            operations.append(
-                {
-                    "op": "write",
-                    "path": entry["path"],
-                    "data": data,
-                    "mode": before["mode"],
-                    "uid": before["uid"],
-                    "gid": before["gid"],
-                    "expect": expect if kind != "absent" else None,
-                }
-            )
+        operations.append(change)
         _restore_manifest_entry(new_manifest, name, record)
 
     rendered = render_manifest(new_manifest)
@@ -575,3 +571,14 @@ def rollback_summary(plan, run_id):
             elif entry["status"] == "compliant":
                 summary["unchanged"].append(entry["path"])
     return terminal_safe(summary)
+
+
+def hand_edit_warning(summary):
+    """The warning for files a rollback kept because they were changed by hand since the run (None: none)."""
+    if not summary or not summary["hand_edited"]:
+        return None
+    return "rollback of run %s kept %d file(s) changed by hand since that run (rollback_force restores them): %s" % (
+        summary["run_id"],
+        len(summary["hand_edited"]),
+        ", ".join(summary["hand_edited"]),
+    )

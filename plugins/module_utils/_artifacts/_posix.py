@@ -1129,7 +1129,7 @@ class PosixSync:
         self.make_plan()
         outcomes = {} if check_mode else self.apply()
         result = finish_host(self.plan, outcomes, check_mode=check_mode)
-        result["runs"] = self.runs()
+        result["runs"] = self.runs() if self.rollback_run_id else []
         if self.rollback_run_id:
             result["rollback"] = rollback_summary(self.plan, self.rollback_run_id)
         if diff:

@@ -662,3 +662,59 @@ def test_backup_folder_swapped_for_a_junction_after_the_find_gets_no_backup(host
     assert result["failed"] is True and ".tabops-backups is now a link or junction" in result["msg"]
     assert host.files_under(victim) == {}
     assert b"edited-again" in host.read(path), "not replaced: its backup could not be kept"
+
+
+# ---------------------------------------------------------------------------------------------
+# run journals and rollback (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+
+def managed_state(host):
+    """Every managed file but the backups: what a rollback must restore exactly."""
+    return {path: data for path, data in host.files_under(HOME).items() if "\\.tabops-backups\\" not in path}
+
+
+def test_a_windows_rollout_is_journaled_and_rolled_back_exactly(host):
+    run(host, module_args(configs=[OKTA, AZURE], run_id="run-a"))
+    after_a = managed_state(host)
+    changed_okta = dict(OKTA, client_id_desktop="desktop-client-b")
+    extra = dict(AZURE, id="custom_redshift_extra", idp_base_url="https://extra.okta.example")
+    result_b, _action = run(host, module_args(configs=[changed_okta, extra], run_id="run-b"))
+    journal = OAUTH_DIR + "\\.tabops-backups\\tabops-run-run-b.json"
+    assert journal in result_b["journals"]
+    assert CANARY not in host.read(journal).decode()
+    assert managed_state(host) != after_a
+
+    predicted, action = run(host, module_args(rollback_run_id="run-b"), check_mode=True)
+    assert not [call for call in action.calls if call[0] in WRITES]
+    assert CANARY not in json.dumps(predicted)
+    result, _action = run(host, module_args(rollback_run_id="run-b"))
+    assert not result.get("failed"), result.get("msg")
+    assert sorted((f["path"], f["action"]) for f in result["files"]) == sorted(
+        (f["path"], f["action"]) for f in predicted["files"]
+    )
+    assert {f["action"] for f in result["files"]} == {"restore", "remove"}
+    assert managed_state(host) == after_a
+    again, action = run(host, module_args(rollback_run_id="run-b"))
+    assert again["changed"] is False and not [call for call in action.calls if call[0] in WRITES]
+    # A rollout of data A finds nothing to do.
+    converged, _action = run(host, module_args(configs=[OKTA, AZURE], run_id="run-c"))
+    assert converged["changed"] is False and converged["journals"] == []
+
+
+def test_a_windows_hand_edit_is_kept_and_no_change_run_reads_no_journal(host):
+    run(host, module_args(configs=[OKTA], run_id="run-a"))
+    run(host, module_args(configs=[OKTA, AZURE], run_id="run-b"))
+    edited = OAUTH_DIR + "\\custom_redshift_azure.xml"
+    host.write(edited, host.read(edited).replace(b"other-client", b"edited-by-hand"))
+    result, _action = run(host, module_args(rollback_run_id="run-b"))
+    assert result["rollback"]["hand_edited"] == [edited]
+    assert b"edited-by-hand" in host.read(edited)
+    assert any("changed by hand" in warning for warning in result.get("warnings", []))
+    listed, _action = run(host, module_args(list_runs=True))
+    assert [entry["run_id"] for entry in listed["runs"]] == ["run-b", "run-a"]
+    # A run that changes nothing still costs one win_find: no journal is read.
+    host.remove(edited)
+    run(host, module_args(configs=[OKTA], run_id="run-c"))
+    unchanged, action = run(host, module_args(configs=[OKTA], run_id="run-d"))
+    assert unchanged["changed"] is False and action.modules() == ["ansible.windows.win_find"]
