@@ -124,6 +124,9 @@ def test_rollback_puts_back_every_file_and_tsm_value_of_the_run(fleet, tmp_path)
     assert real.changed_tasks() == check.changed_tasks()
     kept = rollback_results(real)["bridge1"]["rollback"]["hand_edited"]
     assert kept == [edited]
+    [summary] = [r["msg"] for results in real.host_results("Rollback summary").values() for r in results]
+    assert summary.startswith("rollback of run ") and f"kept, changed by hand since the run: {edited};" in summary
+    assert "failed -; not reached -;" in summary, summary
     assert "edited-by-hand" in fleet.read("bridge1", edited)
     # Everything else is exactly as after A; the tsm values too, applied once more.
     after_rollback = fleet_state(fleet)

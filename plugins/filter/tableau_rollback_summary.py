@@ -1,0 +1,96 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+
+DOCUMENTATION = r"""
+name: tableau_rollback_summary
+short_description: One line saying what the rollback of a run did on every host
+version_added: 0.2.0
+description:
+  - Used by the "Rollback summary" task of playbooks/rollback.yml, after every host's files were put back.
+  - Names the hosts (and how many files) restored and removed, every file kept because it was changed by hand since
+    the run, the failed hosts with their message, the hosts not reached, and the hosts where the run left nothing
+    to roll back.
+positional: _input, hostvars
+options:
+  _input:
+    description: Every host of the play, in order (C(ansible_play_hosts_all)).
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: C(hostvars).
+    type: raw
+    required: true
+  run_id:
+    description: The run rolled back.
+    type: str
+    default: ""
+  result_var:
+    description: The variable each host registered its rollback result in.
+    type: str
+    default: tabops_artifacts_result
+"""
+
+EXAMPLES = r"""
+- name: Rollback summary
+  ansible.builtin.debug:
+    msg: "{{ ansible_play_hosts_all | tabops.redshift_oauth.tableau_rollback_summary(hostvars, run_id=tabops_rollback_run_id) }}"
+  run_once: true
+"""
+
+RETURN = r"""
+_value:
+  description: >-
+    One line, for example
+    C(rollback of run R: restored desktop1 (2 files), bridge1 (1 file); removed bridge1 (1 file); kept, changed by
+    hand since the run: /root/.../custom_x.xml; failed -; not reached -; nothing to roll back tsnode2).
+  type: str
+"""
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+
+def _counted(pairs):
+    return ", ".join("%s (%d file%s)" % (host, count, "" if count == 1 else "s") for host, count in pairs) or "-"
+
+
+def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_artifacts_result"):
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("tableau_rollback_summary: the play's hosts must be a list of names")
+    restored, removed, kept, failed, not_reached, nothing = [], [], [], [], [], []
+    for host in hosts:
+        result = hostvars[host].get(result_var)
+        if not isinstance(result, Mapping):
+            not_reached.append(host)
+            continue
+        if result.get("failed") or result.get("unreachable"):
+            failed.append("%s (%s)" % (host, " ".join(str(result.get("msg") or "failed").split())))
+            continue
+        report = result.get("rollback") or {}
+        if report.get("restored"):
+            restored.append((host, len(report["restored"])))
+        if report.get("removed"):
+            removed.append((host, len(report["removed"])))
+        kept.extend(report.get("hand_edited") or [])
+        if not (report.get("restored") or report.get("removed") or report.get("hand_edited")):
+            nothing.append(host)
+    return (
+        "rollback of run %s: restored %s; removed %s; kept, changed by hand since the run: %s; failed %s; "
+        "not reached %s; nothing to roll back %s"
+        % (
+            run_id,
+            _counted(restored),
+            _counted(removed),
+            ", ".join(kept) or "-",
+            "; ".join(failed) or "-",
+            ", ".join(not_reached) or "-",
+            ", ".join(nothing) or "-",
+        )
+    )
+
+
+class FilterModule:
+    def filters(self):
+        return {"tableau_rollback_summary": tableau_rollback_summary}

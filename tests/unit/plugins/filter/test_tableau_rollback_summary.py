@@ -1,0 +1,47 @@
+# Copyright: tabops maintainers
+# SPDX-License-Identifier: MIT
+"""tableau_rollback_summary filter: what the rollback of a run did, host by host, in one line."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tabops.redshift_oauth.plugins.filter import tableau_rollback_summary as plugin
+
+summary = plugin.FilterModule().filters()["tableau_rollback_summary"]
+HOSTS = ["bridge1", "desktop1", "tsnode1", "tsnode2"]
+
+
+def report(restored=(), removed=(), hand_edited=()):
+    return {
+        "changed": bool(restored or removed),
+        "rollback": {"restored": list(restored), "removed": list(removed), "hand_edited": list(hand_edited)},
+    }
+
+
+def test_each_host_is_named_by_what_the_rollback_did_there():
+    hostvars = {
+        "bridge1": {"tabops_artifacts_result": report(restored=["/a.xml"], removed=["/b.xml", "/c.xml"])},
+        "desktop1": {"tabops_artifacts_result": report(restored=["/d.xml", "/e.tdc"], hand_edited=["/f.xml"])},
+        "tsnode1": {"tabops_artifacts_result": report()},
+        "tsnode2": {},
+    }
+    assert summary(HOSTS, hostvars, run_id="r1") == (
+        "rollback of run r1: restored bridge1 (1 file), desktop1 (2 files); removed bridge1 (2 files); "
+        "kept, changed by hand since the run: /f.xml; failed -; not reached tsnode2; nothing to roll back tsnode1"
+    )
+
+
+def test_a_failed_host_carries_its_message_on_one_line():
+    hostvars = {host: {} for host in HOSTS}
+    hostvars["desktop1"] = {"tabops_artifacts_result": {"failed": True, "msg": "backup x\\n is gone"}}
+    hostvars["bridge1"] = {"tabops_artifacts_result": {"unreachable": True, "msg": "ssh:\n timeout"}}
+    line = summary(HOSTS, hostvars, run_id="r2")
+    assert "failed bridge1 (ssh: timeout); desktop1 (backup x\\n is gone);" in line
+    assert "not reached tsnode1, tsnode2" in line
+
+
+def test_hosts_must_be_a_list():
+    with pytest.raises(AnsibleFilterError, match="must be a list"):
+        summary("bridge1", {})
