@@ -149,6 +149,13 @@ options:
         retention never removes the bytes of a run that can still be rolled back).
       - 1 to 64 letters, digits, C(.), C(_) or C(-).
     type: str
+  run_log_dir:
+    description:
+      - The root-only run log of this host (0700 folder, one 0600 file per run naming the folders it journaled),
+        written before any folder changes. Users can write the journals in their own folders, so only the runs
+        of this log are RV(runs[].trusted) (what C(playbooks/rollback.yml) may choose by itself).
+      - Default C(/var/lib/tabops-redshift-oauth/runs), on macOS C(/private/var/db/tabops-redshift-oauth/runs).
+    type: path
   rollback_run_id:
     description:
       - Instead of syncing O(files), put back in every managed folder what run O(rollback_run_id) changed, from its
@@ -415,6 +422,11 @@ runs:
       description: The managed folders holding its journal.
       type: list
       elements: str
+    trusted:
+      description:
+        - True for a run of the root-only run log (O(run_log_dir)). False for a run known only from a journal in a
+          managed folder, which that folder's owner can write (a user could forge its run id and stamp).
+      type: bool
 rollback:
   description:
     - With O(rollback_run_id), what the rollback found (in check mode, would do), by path. C(files) has each file's
@@ -532,6 +544,7 @@ def argument_spec():
         "rollback_run_id": {"type": "str"},
         "rollback_force": {"type": "bool", "default": False},
         "list_runs": {"type": "bool", "default": False},
+        "run_log_dir": {"type": "path"},
         "host_facts": {
             "type": "dict",
             "options": {
@@ -598,6 +611,7 @@ def main():
             run_id=params["run_id"] or None,
             rollback_run_id=params["rollback_run_id"] or None,
             rollback_force=params["rollback_force"],
+            run_log_dir=params["run_log_dir"],
         )
     except ArtifactError as exc:
         # Bad input: nothing on the host was touched.

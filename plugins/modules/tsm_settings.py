@@ -253,7 +253,7 @@ journal:
   returned: when O(run_id) is set and this run set a key (not in check mode)
   type: str
 runs:
-  description: The runs journaled on this node, newest first (C(run_id), C(stamp) UTC).
+  description: With O(list_runs) or O(rollback_run_id), the runs journaled on this node, newest first (C(run_id), C(stamp) UTC); otherwise empty.
   returned: always
   type: list
   elements: dict
@@ -287,13 +287,19 @@ diff:
 """
 
 import binascii
-import contextlib
 import datetime
 import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
+    DEFAULT_JOURNAL_DIR,
+    DEFAULT_JOURNAL_KEEP,
+    RootJournalError,
+    TsmJournal,
+    check_run_id,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
     TsmClient,
     TsmError,
@@ -309,13 +315,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     parse_clients,
     render_clients,
     split_allowlist,
-)
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm_journal import (
-    DEFAULT_JOURNAL_DIR,
-    DEFAULT_JOURNAL_KEEP,
-    TsmJournal,
-    TsmJournalError,
-    check_run_id,
 )
 
 
@@ -372,31 +371,42 @@ def input_problems(params):
         if params[name]:
             try:
                 check_run_id(params[name], name)
-            except TsmJournalError as exc:
+            except RootJournalError as exc:
                 problems.append(str(exc))
     if params["journal_keep"] < 1:
         problems.append("journal_keep: must be 1 or more")
     return problems
 
 
-def _same_value(key, first, second, params):
+CLIENTS_KIND = "oauth_clients"
+ALLOWLIST_KIND = "allowlist"
+
+
+def _clients_or_none(value, key):
+    try:
+        return parse_clients(value, key)
+    except (TsmError, ValueError):
+        return None
+
+
+def _same_value(key, kind, first, second, params):
     """Whether two values of ``key`` mean the same (clients as JSON, the allowlist as its list of entries)."""
-    if key == params["oauth_clients_key"]:
-        try:
-            return parse_clients(first, key) == parse_clients(second, key)
-        except ValueError:
-            return first == second
+    if kind == CLIENTS_KIND:
+        parsed = _clients_or_none(first, key), _clients_or_none(second, key)
+        return parsed[0] == parsed[1] if None not in parsed else first == second
     return split_allowlist(first, params["allowlist_separator"]) == split_allowlist(
         second, params["allowlist_separator"]
     )
 
 
-def _shown_value(key, value, params):
-    if key == params["oauth_clients_key"]:
-        try:
-            return json.dumps(mask_clients(parse_clients(value, key)), indent=2, sort_keys=True)
-        except ValueError:
-            return "[not JSON]"
+def _shown_value(key, kind, value):
+    if kind == CLIENTS_KIND:
+        clients = _clients_or_none(value, key)
+        return (
+            "[not a list of clients]"
+            if clients is None
+            else json.dumps(mask_clients(clients), indent=2, sort_keys=True)
+        )
     return value
 
 
@@ -407,31 +417,36 @@ def read_restore(module, tsm, journal, result):
     record = journal.read(run_id)
     report = {"run_id": run_id, "found": record is not None, "restored": [], "unchanged": [], "hand_edited": []}
     result["rollback"] = report
-    to_set, before_diff, after_diff = [], [], []
-    for key, entry in sorted((record or {"keys": {}})["keys"].items()):
-        for value in (entry["before"], entry["after"]):
-            if key == params["oauth_clients_key"]:
-                with contextlib.suppress(ValueError):
-                    tsm.secrets |= client_secrets(parse_clients(value, key))
+    entries = sorted((record or {"entries": {}})["entries"].items())
+    # The journal says which values are clients (secrets), whatever the key is called today.
+    kinds = {
+        key: entry["kind"] or (CLIENTS_KIND if key == params["oauth_clients_key"] else "") for key, entry in entries
+    }
+    currents = {}
+    for key, entry in entries:
         try:
-            current = tsm.get(key)
+            currents[key] = tsm.get(key)
         except TsmUnknownKeyError:
-            current = ""
-        if key == params["oauth_clients_key"]:
-            with contextlib.suppress(ValueError):
-                tsm.secrets |= client_secrets(parse_clients(current, key))
-        for secret in tsm.secrets:
-            module.no_log_values.add(secret)
-        if _same_value(key, current, entry["before"], params):
+            currents[key] = ""
+        for value in (entry["before"], entry["after"], currents[key]):
+            clients = _clients_or_none(value, key)
+            if clients:
+                tsm.secrets |= client_secrets(clients)
+    for secret in tsm.secrets:
+        module.no_log_values.add(secret)
+    to_set, before_diff, after_diff = [], [], []
+    for key, entry in entries:
+        current, kind = currents[key], kinds[key]
+        if _same_value(key, kind, current, entry["before"], params):
             report["unchanged"].append(key)
             continue
-        if not params["rollback_force"] and not _same_value(key, current, entry["after"], params):
+        if not params["rollback_force"] and not _same_value(key, kind, current, entry["after"], params):
             report["hand_edited"].append(key)
             continue
         report["restored"].append(key)
         to_set.append((key, entry["before"], entry["force_keys"]))
-        before_diff.append(_diff_text(key, _shown_value(key, current, params)))
-        after_diff.append(_diff_text(key, _shown_value(key, entry["before"], params)))
+        before_diff.append(_diff_text(key, _shown_value(key, kind, current)))
+        after_diff.append(_diff_text(key, _shown_value(key, kind, entry["before"])))
     if module._diff:
         result["diff"] = {"before": "".join(before_diff), "after": "".join(after_diff)}
     if report["hand_edited"]:
@@ -501,11 +516,14 @@ def converge(module, tsm, desired_clients, result, journal, lock=None):
     befores = {}
     if params["rollback_run_id"]:
         to_set = read_restore(module, tsm, journal, result)
+        # Only this run's keys: a rollback must not apply (and restart for) what someone else left pending.
+        rolled_back = set(result["rollback"]["restored"] + result["rollback"]["unchanged"])
+        result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in rolled_back]
     else:
         to_set = read_merge(module, tsm, desired_clients, result)
         befores = {
-            params["allowlist_key"]: (result.get("allowlist") or {}).get("before", ""),
-            params["oauth_clients_key"]: result.get("_clients_before", ""),
+            params["allowlist_key"]: ((result.get("allowlist") or {}).get("before", ""), ALLOWLIST_KIND),
+            params["oauth_clients_key"]: (result.get("_clients_before", ""), CLIENTS_KIND),
         }
     result.pop("_clients_before", None)
     result["keys_set"] = [key for key, _value, _force in to_set]
@@ -516,12 +534,11 @@ def converge(module, tsm, desired_clients, result, journal, lock=None):
     if params["run_id"] and to_set and not params["rollback_run_id"]:
         # Before the first set: a run that changed Tableau Server can always be rolled back.
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        journal.write(
-            params["run_id"],
-            stamp,
-            {key: {"before": befores[key], "after": value, "force_keys": force} for key, value, force in to_set},
-        )
-        result["journal"] = journal.path + "/" + journal.name(params["run_id"])
+        entries = {
+            key: {"before": befores[key][0], "after": value, "force_keys": force, "kind": befores[key][1]}
+            for key, value, force in to_set
+        }
+        result["journal"] = journal.write(params["run_id"], stamp, entries)
     for key, value, force_keys in to_set:
         try:
             tsm.set(key, value, force_keys=force_keys)
@@ -562,7 +579,9 @@ def main():
     tsm = TsmClient(tsm_path, timeout=params["command_timeout"], secrets=secrets)
     try:
         journal = TsmJournal(params["journal_dir"], params["journal_keep"])
-        result["runs"] = journal.runs()
+        if params["list_runs"] or params["rollback_run_id"]:
+            # Only then: a rollout without a run id must not depend on the journal folder.
+            result["runs"] = journal.runs()
         if params["list_runs"]:
             module.exit_json(**result)
         if module.check_mode:
@@ -572,7 +591,7 @@ def main():
             with TsmLock(params["lock_file"], timeout=params["lock_timeout"]) as lock:
                 result["lock_waited"] = round(lock.waited, 1)
                 converge(module, tsm, desired_clients, result, journal, lock)
-    except (TsmError, TsmJournalError, ValueError) as exc:
+    except (TsmError, RootJournalError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 

@@ -47,6 +47,7 @@ import re
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import as_bool
 
 WIN_FIND = "ansible.windows.win_find"
 SLURP = "ansible.windows.slurp"
@@ -58,6 +59,8 @@ MANIFEST_NAME = _plan.MANIFEST_NAME
 BACKUP_DIR_NAME = _plan.BACKUP_DIR_NAME
 TEMP_PREFIX = _plan.TEMP_PREFIX
 MAX_DOCUMENT_BYTES = _plan.MAX_DOCUMENT_BYTES
+# Like the POSIX transport: what a folder's run journals may cost to read.
+MAX_JOURNALS_READ_BYTES = 4 << 20
 # Windows' MAX_PATH is 260 characters including the terminating NUL; a folder must leave room for an
 # 8.3 name (248). Longer paths get the \\?\ prefix, which .NET Framework 4.6.2+ and PowerShell 5.1 (what
 # ansible.windows runs on) accept for every file API the modules use, without the LongPathsEnabled policy.
@@ -354,7 +357,10 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
             name = desired_by_key.get(ntpath.normcase(name), name)
             observation["entries"][name] = _entry_observation(item)
         for item in by_parent.get(_key(ntpath.join(folder, BACKUP_DIR_NAME)), []):
-            observation["backups"].append(ntpath.basename(plain_path(item["path"])))
+            name = ntpath.basename(plain_path(item["path"]))
+            observation["backups"].append(name)
+            # Sizes bound what a journal or backup read may cost (slurp returns it all, base64).
+            observation.setdefault("backup_sizes", {})[name] = item.get("size")
         observation["backups"].sort()
         observation["temp_files"].sort()
         if manifest_item is not None:
@@ -449,19 +455,32 @@ def _read(host, path, size, limit=MAX_DOCUMENT_BYTES):
     return data, None
 
 
+BOOL_OPTIONS = {"backup": True, "list_runs": False, "rollback_force": False}
+
+
 def read_journals(host, folder, observation, run_id=None):
     """Slurp the run journals of one observed folder into ``observation["journals"]`` (only ``run_id``'s when given;
     for a rollback also the backups it names, into ``observation["backup_data"]``). Costs one slurp per journal, so
     a rollout reads them only for a folder it changes."""
     backups = ntpath.join(folder, BACKUP_DIR_NAME)
     journals = observation.setdefault("journals", {})
+    sizes = observation.get("backup_sizes") or {}
     names = [
         name
         for name in observation.get("backups") or []
         if _journal.journal_run_id(name) and (run_id is None or name == _journal.journal_name(run_id))
     ]
+    budget = MAX_JOURNALS_READ_BYTES
     for name in names:
-        data, problem = _read(host, ntpath.join(backups, name), None, _journal.MAX_JOURNAL_BYTES)
+        size = sizes.get(name)
+        if size is None or int(size) > budget:
+            journals[name] = {
+                "problem": "not read: its size is unknown or over what is left of %d MiB for the "
+                "folder's journals" % (MAX_JOURNALS_READ_BYTES >> 20)
+            }
+            continue
+        data, problem = _read(host, ntpath.join(backups, name), size, _journal.MAX_JOURNAL_BYTES)
+        budget -= int(size)
         journals[name] = {"problem": problem} if problem else {"data": data, "identity": None}
     return journals
 
@@ -475,8 +494,11 @@ def read_rollback_backups(host, folder, observation, run_id):
         if record["before"].get("backup") in (observation.get("backups") or [])
     }
     data_by_name = observation.setdefault("backup_data", {})
+    sizes = observation.get("backup_sizes") or {}
     for name in sorted(wanted):
-        data, _problem = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), None)
+        if sizes.get(name) is None:
+            continue  # reported by the planner as a backup that could not be read
+        data, _problem = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), sizes[name])
         if data is not None:
             data_by_name[name] = data
 
@@ -859,9 +881,16 @@ def sync_host(action, task_vars, module_args, now=None):
     args = {"files": [], "tdc_conflicts": "fail", "backup": True, "backup_keep": _plan.DEFAULT_BACKUP_KEEP}
     args.update({key: value for key, value in (module_args or {}).items() if value is not None})
     run_id, rollback_run_id = args.get("run_id") or None, args.get("rollback_run_id") or None
-    list_runs = bool(args.get("list_runs"))
     try:
         _plan.check_options(args["tdc_conflicts"], args["backup_keep"])
+        # As the POSIX module's bool options: "false" given as text (-e name=false) is false.
+        flags = {}
+        for name, default in BOOL_OPTIONS.items():
+            try:
+                flags[name] = as_bool(args.get(name, default))
+            except ValueError as exc:
+                raise _plan.ArtifactError("%s: %s" % (name, exc)) from None
+        list_runs, backup, force = flags["list_runs"], flags["backup"], flags["rollback_force"]
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 _journal.check_run_id(value, field)
@@ -902,8 +931,8 @@ def sync_host(action, task_vars, module_args, now=None):
                 observations,
                 rollback_run_id,
                 stamp,
-                force=bool(args.get("rollback_force")),
-                backup=bool(args["backup"]),
+                force=force,
+                backup=backup,
                 paths=ntpath,
             )
         else:
@@ -913,14 +942,15 @@ def sync_host(action, task_vars, module_args, now=None):
                 observations,
                 stamp,
                 tdc_conflicts=args["tdc_conflicts"],
-                backup=bool(args["backup"]),
+                backup=backup,
                 backup_keep=args["backup_keep"],
                 paths=ntpath,
             )
             _guard_stale_removals(plan, observations)
             for folder_plan in plan["folders"]:
-                changes = any(e["action"] != "none" and e["status"] != "error" for e in folder_plan["entries"])
-                if changes and folder_plan["path"] in present:
+                # A folder with nothing to do costs no read; one with anything to do (backup pruning too) reads its
+                # journals: they name the backups that must stay and the journals to prune.
+                if folder_plan["operations"] and folder_plan["path"] in present:
                     read_journals(host, folder_plan["path"], observations[folder_plan["path"]])
                 _journal.journal_folder(
                     folder_plan, observations[folder_plan["path"]], run_id, stamp, args["backup_keep"], ntpath

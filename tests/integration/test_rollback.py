@@ -3,6 +3,7 @@
 """Rollback of a run (playbooks/rollback.yml, issue 14) on a real lab fleet: roll out data A, roll out data B (one
 more OAuth config, a changed allowlist, a changed TDC), roll back; check mode first, a hand edit kept, then forced."""
 
+import re
 import subprocess
 
 import pytest
@@ -11,6 +12,7 @@ from labfleet import REPO, WATCHED_ROOTS, requires_lab
 pytestmark = [pytest.mark.lab, requires_lab]
 
 BRIDGE_CONFIGS = "/root/Documents/My_Tableau_Bridge_Repository/OAuthConfigs"
+DESKTOP_CONFIGS = "/home/analyst1/Documents/My Tableau Repository/OAuthConfigs"
 DATA_B = {
     "tabops_oauth_configs": [
         {
@@ -72,6 +74,10 @@ def state(fleet, host):
     return listing
 
 
+def summaries(run):
+    return [r["msg"] for results in run.host_results("Rollout summary").values() for r in results]
+
+
 def fleet_state(fleet):
     return {host: state(fleet, host) for host in fleet.hosts()}
 
@@ -105,6 +111,17 @@ def test_rollback_puts_back_every_file_and_tsm_value_of_the_run(fleet, tmp_path)
     assert tsm_b != tsm_a
     restarts_b = fleet.tsm_state()["restarts"]
 
+    # A desktop user forges a journal of a made-up run, stamped in the future, in their own folder: the rollback
+    # still chooses run B (the newest run of the root-written run logs) and says it did not trust the forgery.
+    [run_b] = {re.search(r"rollout (\S+):", line).group(1) for line in summaries(second)}
+    forged = f"{DESKTOP_CONFIGS}/.tabops-backups"
+    fleet.sh(
+        "desktop1",
+        f'cd \'{forged}\' && sed -e \'s/"run_id": "[^"]*"/"run_id": "forged"/\' '
+        f'-e \'s/"stamp": "[^"]*"/"stamp": "99991231T235959Z"/\' tabops-run-{run_b}.json > tabops-run-forged.json '
+        "&& chown analyst1: tabops-run-forged.json && chmod 600 tabops-run-forged.json",
+    )
+
     # A hand edit after B, to the config B created on the Bridge host: reported and kept.
     edited = f"{BRIDGE_CONFIGS}/custom_redshift_keycloak.xml"
     assert fleet.exists("bridge1", edited)
@@ -114,6 +131,9 @@ def test_rollback_puts_back_every_file_and_tsm_value_of_the_run(fleet, tmp_path)
 
     check = fleet.playbook("playbooks/rollback.yml", "--check", "--diff")
     assert check.returncode == 0, check.stdout[-3000:]
+    [chosen] = [r["msg"] for results in check.host_results("Say which run is rolled back").values() for r in results]
+    assert chosen.startswith(f"rolling back run {run_b} (the newest run of the root-written run logs)"), chosen
+    assert "newer runs forged, not trusted" in chosen, chosen
     assert {host: fleet.snapshot(host) for host in fleet.hosts()} == full_before
     assert applied(fleet) == tsm_b and fleet.tsm_state()["restarts"] == restarts_b
     assert "lab-only-b-secret-4c1d" not in check.stdout and "lab-only-not-a-secret" not in check.stdout

@@ -73,11 +73,12 @@ def render_journal(run_id, stamp, folder, files):
 
 
 def _valid_name(name):
+    # Like a manifest name: no separator, no drive or stream (":", Windows), no hidden name.
     return (
         isinstance(name, str)
         and name not in ("", ".", "..")
         and not name.startswith(".")
-        and not any(char in name for char in "/\\\x00")
+        and not any(char in name for char in "/\\:\x00")
     )
 
 
@@ -95,7 +96,8 @@ def _check_state(state, where, allowed, name):
         # A journal sits in a user's folder: never a setuid, setgid or sticky mode from it (None: not observed,
         # Windows).
         raise ArtifactError("%s.mode: must be a permission mode from 0 to 0777" % where)
-    checked["mode"] = mode
+    # Never world-writable from a journal either (a Tableau file never needs it).
+    checked["mode"] = None if mode is None else mode & ~0o002
     for key in ("uid", "gid"):
         value = state.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -114,8 +116,9 @@ def parse_journal(data, path, run_id=None):
         raise ArtifactError("run journal %s is larger than %d KiB" % (path, MAX_JOURNAL_BYTES >> 10))
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ArtifactError("run journal %s is not valid JSON (%s)" % (path, exc)) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: a user's deeply nested JSON must fail its folder only, not the host's whole run.
+        raise ArtifactError("run journal %s is not valid JSON (%s)" % (path, exc.__class__.__name__)) from None
     if not isinstance(document, dict) or document.get("managed_by") != MANAGED_BY:
         raise ArtifactError("run journal %s: not a journal of %s" % (path, MANAGED_BY))
     if not isinstance(document.get("run_id"), str) or not RUN_ID_RE.match(document["run_id"]):
@@ -194,18 +197,31 @@ def _state_of(observed):
     }
 
 
+def _planned_manifest(folder_plan, manifest):
+    for op in folder_plan["operations"]:
+        if op["op"] == "manifest":
+            return op["files"]
+    return manifest
+
+
 def journal_files(folder_plan, manifest, previous=None):
-    """The journal ``files`` of a folder plan's changes (``previous``: this run's journal from an earlier try, whose
-    before-states win: they are the state before the run)."""
+    """The journal ``files`` of a folder plan's changes, ownership changes included (a file adopted as it was is
+    given back) (``previous``: this run's journal from an earlier try, whose before-states win: they are the state
+    before the run)."""
     files = {}
+    next_manifest = _planned_manifest(folder_plan, manifest)
     for entry in folder_plan["entries"]:
-        if entry["action"] == "none" or entry["status"] == "error":
-            continue
         name = entry["_name"]
+        if entry["status"] == "error":
+            continue
+        if entry["action"] == "none" and manifest.get(name) == next_manifest.get(name):
+            continue
         before = _state_of(entry["_observed"])
         if before["state"] == "file":
             before["backup"] = entry.get("_backup_name")
-        if entry["action"] == "remove":
+        if entry["action"] == "none":
+            after = dict(before, backup=None) if before["state"] == "file" else before
+        elif entry["action"] == "remove":
             after = {"state": "absent"}
         else:
             item = entry["_item"]
@@ -293,6 +309,14 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
     new_manifest = dict(manifest)
     suffix = KIND_SUFFIX[directory["kind"]]
 
+    # Whoever can write the journal (the folder's owner) may not hand files to anyone else: owners from it are kept
+    # only when they are the folder's (declared or observed) or root's.
+    allowed_uids = {0, directory.get("uid"), observation.get("uid")} - {None}
+    allowed_gids = {0, directory.get("gid"), observation.get("gid")} - {None}
+
+    def owner(value, allowed):
+        return value if value in allowed else None
+
     for name, record in sorted(journal["files"].items()):
         observed = (observation.get("entries") or {}).get(name, {"type": "absent"})
         manifest_entry = record["manifest_before"] or manifest.get(name) or {}
@@ -358,8 +382,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "op": "attributes",
                 "path": entry["path"],
                 "mode": before["mode"],
-                "uid": before["uid"],
-                "gid": before["gid"],
+                "uid": owner(before["uid"], allowed_uids),
+                "gid": owner(before["gid"], allowed_gids),
                 "expect": expect,
             }
         else:
@@ -386,8 +410,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "path": entry["path"],
                 "data": data,
                 "mode": 0o644 if before["mode"] is None else before["mode"],
-                "uid": before["uid"],
-                "gid": before["gid"],
+                "uid": owner(before["uid"], allowed_uids),
+                "gid": owner(before["gid"], allowed_gids),
                 "expect": expect if kind != "absent" else None,
             }
         if change["op"] != "attributes" and kind != "absent" and backup:
@@ -407,7 +431,19 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
         _restore_manifest_entry(new_manifest, name, record)
 
     rendered = render_manifest(new_manifest)
-    if (manifest_before is not None or new_manifest) and manifest_before != rendered:
+    if manifest_before is not None and not new_manifest:
+        # Nothing owned any more: no manifest, as before the collection's first run here.
+        operations.append(
+            {
+                "op": "remove",
+                "path": paths.join(path, MANIFEST_NAME),
+                "expect": manifest_observed.get("identity"),
+                "sha256": sha256_bytes(manifest_observed["data"]),
+            }
+        )
+        folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
+        folder_plan["manifest_changed"] = True
+    elif (manifest_before is not None or new_manifest) and manifest_before != rendered:
         operations.append(
             {
                 "op": "manifest",
@@ -431,34 +467,37 @@ def _restore_manifest_entry(manifest, name, record):
         manifest.pop(name, None)
 
 
-def runs_of(observations, paths=posixpath):
-    """[{"run_id", "stamp", "folders"}] of every journal the observed folders hold, newest first."""
+def runs_of(observations, paths=posixpath, trusted_runs=()):
+    """[{"run_id", "stamp", "folders", "trusted"}] of every run, newest first: ``trusted_runs`` (from a log only root
+    writes) and the journals the observed folders hold (``trusted`` false: the folders' owners can write those, a
+    stamp or run id there proves nothing)."""
     runs = {}
+    for run in trusted_runs:
+        runs[run["run_id"]] = {
+            "run_id": run["run_id"],
+            "stamp": run["stamp"],
+            "folders": list(run.get("folders") or []),
+            "trusted": True,
+        }
     for folder, observation in observations.items():
         for run_id, journal in observed_journals(dict(observation, path=folder), paths).items():
-            run = runs.setdefault(run_id, {"run_id": run_id, "stamp": "", "folders": []})
-            run["stamp"] = max(run["stamp"], journal.get("stamp") or "")
-            run["folders"].append(folder)
+            if "problem" in journal:
+                continue
+            run = runs.setdefault(
+                run_id, {"run_id": run_id, "stamp": journal["stamp"], "folders": [], "trusted": False}
+            )
+            if folder not in run["folders"]:
+                run["folders"].append(folder)
     return terminal_safe(sorted(runs.values(), key=lambda run: (run["stamp"], run["run_id"]), reverse=True))
-
-
-def newest_run(runs_by_host):
-    """The newest run id over hosts' ``runs`` lists (None when there is none)."""
-    best = None
-    for runs in runs_by_host:
-        for run in runs or ():
-            key = (str(run.get("stamp") or ""), str(run.get("run_id") or ""))
-            if best is None or key > best:
-                best = key
-    return best[1] if best else None
 
 
 # ---------------------------------------------------------------------------------------------
 # a rollout: the journal of its changes, and journal retention
 # ---------------------------------------------------------------------------------------------
 
-# Operations that change a managed file: the journal is written before the first of them.
-_FILE_OPERATIONS = ("backup", "write", "attributes", "remove")
+# Operations that change a managed file or its ownership (what a rollback may undo): the journal is written before
+# the first of them (temp file removal and backup pruning need none).
+_CHANGE_OPERATIONS = ("backup", "write", "attributes", "remove", "manifest")
 
 
 def _observed_manifest(observation, path, paths):
@@ -484,15 +523,36 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
         if "problem" not in value
     }
     operations = folder_plan["operations"]
-    changes = [entry for entry in folder_plan["entries"] if entry["action"] != "none" and entry["status"] != "error"]
     backup_dir = paths.join(path, BACKUP_DIR_NAME)
-    if run_id and keep > 0 and changes and not observation.get("backups_problem"):
-        previous = journals.get(run_id)
-        files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous)
+    changes = [op for op in operations if op["op"] in _CHANGE_OPERATIONS]
+    if run_id and keep > 0 and changes and observation.get("backups_problem"):
+        # No journal, no change: the run could not be rolled back here.
+        message = "run journal cannot be written: %s %s; nothing changed in %s" % (
+            paths.join(path, BACKUP_DIR_NAME),
+            observation["backups_problem"],
+            path,
+        )
+        folder_plan["error"] = message
+        for entry in folder_plan["entries"]:
+            if entry["action"] != "none" and entry["status"] != "error":
+                entry.update(
+                    status="error",
+                    action="none",
+                    differences=[{"path": "folder", "expected": "usable backup folder", "actual": message}],
+                )
+        folder_plan["operations"] = []
+        folder_plan.update(created_dirs=[], backups=[], removed_backups=[], removed_temp_files=[], manifest=None)
+        return folder_plan
+    previous = journals.get(run_id) if run_id else None
+    files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous) if changes else {}
+    if run_id and keep > 0 and files:
         name = journal_name(run_id)
         run_stamp = previous["stamp"] if previous else stamp
         journals[run_id] = {"run_id": run_id, "stamp": run_stamp, "files": files}
-        position = next((index for index, op in enumerate(operations) if op["op"] in _FILE_OPERATIONS), len(operations))
+        position = next(
+            (index for index, op in enumerate(operations) if op["op"] in _CHANGE_OPERATIONS),
+            len(operations),
+        )
         operations.insert(
             position,
             {

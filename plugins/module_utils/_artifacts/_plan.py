@@ -293,7 +293,8 @@ def parse_manifest(data, path):
     """Manifest bytes -> {name: entry}; raises ArtifactError for a manifest it cannot trust (names the path)."""
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: a user's deeply nested JSON must fail its folder only, not the host's whole run.
         raise ArtifactError("manifest %s is not valid JSON (%s); fix or remove it" % (path, exc)) from None
     if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
         raise ArtifactError("manifest %s: expected an object with a 'files' object; fix or remove it" % path)

@@ -34,6 +34,7 @@ import pwd
 import select
 import signal
 import stat
+import sys
 import tempfile
 import time
 
@@ -64,6 +65,12 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     parse_manifest,
     report_diff,
     utc_stamp,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
+    DARWIN_RUN_LOG_DIR,
+    DEFAULT_RUN_LOG_DIR,
+    RootJournalError,
+    RunLog,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import MAX_DOCUMENT_BYTES
 
@@ -386,13 +393,18 @@ def _observe_journals(backups_fd, names, rollback_run_id):
             continue
         try:
             fd = os.open(name, READ_FLAGS, dir_fd=backups_fd)
+            try:
+                opened = os.fstat(fd)
+                # The entry observed, still one regular file with one link (not swapped for another file).
+                if identity(opened) != entry["identity"] or opened.st_nlink != 1 or not stat.S_ISREG(opened.st_mode):
+                    journals[name] = {"problem": "changed while it was read"}
+                    continue
+                data = _read_fd(fd, MAX_JOURNAL_BYTES)
+            finally:
+                os.close(fd)
         except OSError as exc:
             journals[name] = {"problem": "cannot be read: %s" % (exc.strerror or exc)}
             continue
-        try:
-            data = _read_fd(fd, MAX_JOURNAL_BYTES)
-        finally:
-            os.close(fd)
         if len(data) > MAX_JOURNAL_BYTES:
             journals[name] = {"problem": "is larger than %d KiB" % (MAX_JOURNAL_BYTES >> 10)}
             continue
@@ -961,15 +973,22 @@ class PosixSync:
         run_id=None,
         rollback_run_id=None,
         rollback_force=False,
+        run_log_dir=None,
     ):
-        """``run_id``: journal this run's changes under it. ``rollback_run_id``: instead of syncing ``files``, put
-        back what that run changed (``rollback_force``: hand edits too)."""
+        """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
+        ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
+        (``rollback_force``: hand edits too)."""
         check_options(tdc_conflicts, backup_keep)
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 check_run_id(value, field)
         self.worker_timeout = worker_timeout
         self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
+        default_log = DARWIN_RUN_LOG_DIR if sys.platform == "darwin" else DEFAULT_RUN_LOG_DIR
+        try:
+            self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
+        except RootJournalError as exc:
+            raise ArtifactError("run_log_dir: %s" % exc) from None
         self.desired, self.dirs = normalize_request(
             [] if rollback_run_id else files, managed_dirs, posixpath, resolve_uid, resolve_gid
         )
@@ -1043,10 +1062,30 @@ class PosixSync:
         return self.plan
 
     def runs(self):
-        """The runs journaled in the managed folders, newest first (after ``observe``)."""
-        return runs_of(self.observations)
+        """The runs journaled here, newest first (after ``observe``): those of the root-only run log are trusted."""
+        if os.geteuid() != ROOT:
+            trusted = []  # not root: nobody's log to trust
+        else:
+            try:
+                trusted = self.run_log.runs()
+            except RootJournalError as exc:
+                raise ArtifactError(str(exc)) from None
+        return runs_of(self.observations, trusted_runs=trusted)
+
+    def _log_run(self):
+        """Before any folder changes: the run log records which folders get this run's journal (root writes it)."""
+        folders = [folder_plan["path"] for folder_plan in self.plan["folders"] if folder_plan.get("journal")]
+        if not (self.run_id and folders) or os.geteuid() != ROOT:
+            return
+        try:
+            self.run_log.write(self.run_id, self.stamp, {"folders": folders})
+        except (RootJournalError, OSError) as exc:
+            raise ArtifactError(
+                "run log %s not written (%s); nothing changed on this host" % (self.run_log.path, exc)
+            ) from None
 
     def apply(self):
+        self._log_run()
         outcomes = {}
         by_path = {folder_plan["path"]: folder_plan for folder_plan in self.plan["folders"]}
         for uid, dirs in self._groups().items():

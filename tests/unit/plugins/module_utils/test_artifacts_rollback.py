@@ -20,7 +20,7 @@ from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-impor
     oauth_xml,
 )
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _posix
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import ArtifactError
 
 START = datetime.datetime(2026, 12, 2, 10, 0, 0, tzinfo=datetime.timezone.utc)
@@ -36,6 +36,7 @@ def sync(folder, files, minutes, **options):
         {"path": str(folder / name), "content": content, "kind": "oauth_config", "mode": mode}
         for name, (content, mode) in files.items()
     ]
+    options.setdefault("run_log_dir", str(folder.parent / "run-log"))
     return _posix.PosixSync(request, dirs, now=at(minutes), **options)
 
 
@@ -189,7 +190,6 @@ def test_bad_run_ids_are_refused_before_anything_is_read(base):
     for bad in ("", "../x", "a/b", "x" * 65, "-lead"):
         with pytest.raises(ArtifactError, match="run_id"):
             sync(base / "f", {}, 0, rollback_run_id=bad or "\x00")
-    assert _journal.newest_run([[{"run_id": "a", "stamp": "20261202T100000Z"}], []]) == "a"
 
 
 def test_a_users_folder_is_journaled_and_rolled_back_as_that_user(desktop_user):
@@ -200,7 +200,8 @@ def test_a_users_folder_is_journaled_and_rolled_back_as_that_user(desktop_user):
         request = [
             {"path": str(folder / n), "content": c, "kind": "oauth_config", "mode": m} for n, (c, m) in files.items()
         ]
-        return _posix.PosixSync(request, dirs, now=at(minutes), **options).run()
+        log = str(desktop_user["home"].parent / "run-log")
+        return _posix.PosixSync(request, dirs, now=at(minutes), run_log_dir=log, **options).run()
 
     run(A, 0, run_id="run-a")
     after_a = state(folder)
@@ -210,3 +211,52 @@ def test_a_users_folder_is_journaled_and_rolled_back_as_that_user(desktop_user):
     run({}, 2, rollback_run_id="run-b")
     assert state(folder) == after_a
     assert all(uid == desktop_user["uid"] for _data, _mode, uid, _gid in after_a.values())
+
+
+def test_only_the_root_run_log_makes_a_run_trusted_and_a_forged_stamp_is_not(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    sync(folder, B, 1, run_id="run-b").run()
+    log = base / "run-log"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o700
+    assert sorted(os.listdir(log)) == ["tabops-run-run-a.json", "tabops-run-run-b.json"]
+    # The folder's owner re-stamps run-a's journal into the future and plants a journal of a made-up run.
+    journal = folder / ".tabops-backups" / "tabops-run-run-a.json"
+    document = json.loads(journal.read_text())
+    journal.write_text(json.dumps(dict(document, stamp="99991231T235959Z")))
+    (folder / ".tabops-backups" / "tabops-run-made-up.json").write_text(
+        json.dumps(dict(document, run_id="made-up", stamp="99991231T235959Z"))
+    )
+    deep = folder / ".tabops-backups" / "tabops-run-deep.json"
+    deep.write_text("[" * 50000 + "]" * 50000)
+    listed = sync(folder, {}, 2)
+    listed.observe()
+    runs = {run["run_id"]: (run["stamp"], run["trusted"]) for run in listed.runs()}
+    assert runs["run-b"] == ("20261202T100100Z", True)
+    assert runs["run-a"][1] is True and runs["made-up"][1] is False and "deep" not in runs
+    trusted = [run["run_id"] for run in listed.runs() if run["trusted"]]
+    assert trusted[0] == "run-b"
+    # The nested journal fails nothing but itself: the next rollout still writes the folder.
+    assert sync(folder, A, 3, run_id="run-c").run()["changed"]
+
+
+def test_an_adopted_file_is_given_back_and_a_refused_backup_folder_changes_nothing(base):
+    folder = base / "OAuthConfigs"
+    folder.mkdir()
+    (folder / "custom_a.xml").write_text(A["custom_a.xml"][0])
+    (folder / "custom_a.xml").chmod(0o644)
+    before = state(folder)
+    adopted = sync(folder, {"custom_a.xml": A["custom_a.xml"]}, 0, run_id="run-adopt").run()
+    assert adopted["changed"] and adopted["journals"]
+    sync(folder, {}, 1, rollback_run_id="run-adopt").run()
+    assert state(folder) == before  # the file stays, the collection no longer owns it
+    assert not sync(folder, {}, 2, run_id="run-empty").run()["changed"]  # nothing owned: nothing removed
+    assert (folder / "custom_a.xml").exists()
+
+    other = base / "Other"
+    other.mkdir()
+    (base / "elsewhere").mkdir()
+    (other / ".tabops-backups").symlink_to(base / "elsewhere")
+    refused = sync(other, A, 3, run_id="run-x").run()
+    assert "run journal cannot be written" in refused["msg"]
+    assert sorted(os.listdir(other)) == [".tabops-backups"]

@@ -444,7 +444,8 @@ def test_a_run_journals_the_values_before_it_and_its_rollback_sets_them_back(ser
     journal = journal_dir / "tabops-run-run-1.json"
     assert result["journal"] == str(journal)
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600 and stat.S_IMODE(journal_dir.stat().st_mode) == 0o700
-    recorded = json.loads(journal.read_text())["keys"]
+    recorded = json.loads(journal.read_text())["entries"]
+    assert recorded["oauth.config.clients"]["kind"] == "oauth_clients"
     assert recorded["native_api.odbc_extras_allowlist"]["before"] == before["native_api.odbc_extras_allowlist"]
     assert recorded["oauth.config.clients"]["before"] == before["oauth.config.clients"]
     apply_pending(server)
@@ -494,3 +495,31 @@ def test_a_journal_folder_others_can_write_is_refused(server):
     assert set_calls(server["read_state"]()) == []
     rc, _result, raw = run_playbook(server, dict(desired_args(), run_id="../x"))
     assert rc == 2 and "run_id" in raw
+
+
+def test_journaled_clients_stay_masked_whatever_the_key_is_called_at_rollback(server):
+    journaled = {"journal_dir": str(server["tmp"] / "tsm-runs")}
+    rc, _result, raw = run_playbook(server, dict(desired_args(), run_id="run-1", **journaled))
+    assert rc == 0, raw
+    apply_pending(server)
+    rollback = {"rollback_run_id": "run-1", "oauth_clients_key": "some.other.key", **journaled}
+    rc, _result, raw = run_playbook(server, rollback, check=True, diff=True, verbosity=3, json_output=False)
+    assert rc == 0, raw
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+    assert "[redacted]" in raw
+
+
+def test_a_rollback_applies_only_the_keys_of_its_run(server):
+    journaled = {"journal_dir": str(server["tmp"] / "tsm-runs")}
+    rc, _result, raw = run_playbook(server, {"allowlist_entries": ["group_federation"], "run_id": "run-1", **journaled})
+    assert rc == 0, raw
+    apply_pending(server)
+    # Someone leaves a clients change pending; the rollback of run-1 (allowlist only) must not apply it.
+    rc, _result, raw = run_playbook(server, desired_args())
+    assert rc == 0, raw
+    rc, result, raw = run_playbook(server, {"rollback_run_id": "run-1", **journaled})
+    assert rc == 0, raw
+    assert result["keys_set"] == ["native_api.odbc_extras_allowlist"]
+    assert "oauth.config.clients" not in result["managed_pending_keys"]
+    rc, nothing, raw = run_playbook(server, {"rollback_run_id": "no-such-run", **journaled})
+    assert rc == 0 and nothing["apply_needed"] is False and nothing["rollback"]["found"] is False, raw

@@ -10,6 +10,7 @@ state change that the next run observes. The files and folders come from the rea
 
 from __future__ import annotations
 
+import datetime
 import json
 import ntpath
 import re
@@ -35,6 +36,7 @@ OAUTH_DIR = DESKTOP + "\\OAuthConfigs"
 TDC_DIR = DESKTOP + "\\Datasources"
 CANARY = "CANARY-windows-secret-9d41c2"
 WRITES = {"ansible.windows.win_copy", "ansible.windows.win_file", "transfer"}
+START = datetime.datetime(2026, 12, 2, 10, 0, tzinfo=datetime.timezone.utc)
 
 OKTA = {
     "id": "custom_redshift_okta",
@@ -718,3 +720,44 @@ def test_a_windows_hand_edit_is_kept_and_no_change_run_reads_no_journal(host):
     run(host, module_args(configs=[OKTA], run_id="run-c"))
     unchanged, action = run(host, module_args(configs=[OKTA], run_id="run-d"))
     assert unchanged["changed"] is False and action.modules() == ["ansible.windows.win_find"]
+
+
+def test_windows_flags_given_as_text_mean_what_they_say(host):
+    run(host, module_args(configs=[OKTA], run_id="run-a"))
+    run(host, module_args(configs=[OKTA, AZURE], run_id="run-b"))
+    edited = OAUTH_DIR + "\\custom_redshift_azure.xml"
+    host.write(edited, host.read(edited).replace(b"other-client", b"edited-by-hand"))
+    # What the role passes for -e tabops_rollback_force=false: the text "false".
+    result, _action = run(host, module_args(rollback_run_id="run-b", rollback_force="false"))
+    assert result["rollback"]["hand_edited"] == [edited] and host.exists(edited)
+    bad, action = run(host, module_args(rollback_run_id="run-b", rollback_force="maybe"))
+    assert bad["failed"] and "rollback_force" in bad["msg"] and action.calls == []
+
+
+def test_windows_backup_pruning_keeps_what_a_kept_run_needs(host):
+    def go(configs, minute, **options):
+        action = FakeAction(host, check_mode=False, diff=False)
+        args = dict(module_args(configs=configs, **options), backup_keep=2)
+        return _windows_sync.sync(action, {}, args, now=START + datetime.timedelta(minutes=minute))
+
+    def client(number):
+        return dict(OKTA, client_id_desktop="client-%d" % number)
+
+    go([client(1)], 0, run_id="run-a")
+    go([client(2)], 1, run_id="run-b")
+    go([], 2, rollback_run_id="run-b")  # a third backup, of no run
+    go([client(3)], 3, run_id="run-c")
+    go([client(3)], 4, run_id="run-d")  # nothing to write: only backup pruning
+    forced = go([], 5, rollback_run_id="run-b", rollback_force=True)
+    assert not forced.get("failed"), forced.get("msg")
+    assert b"client-1" in host.read(OAUTH_DIR + "\\custom_redshift_okta.xml")
+
+
+def test_windows_journals_over_their_budget_are_not_read(host):
+    run(host, module_args(configs=[OKTA], run_id="run-a"))
+    big = OAUTH_DIR + "\\.tabops-backups\\tabops-run-zz.json"
+    host.write(big, b"x" * (8 << 20))  # written by the folder's user
+    result, action = run(host, module_args(list_runs=True))
+    slurped = [call[1]["src"] for call in action.calls if call[0] == "ansible.windows.slurp"]
+    assert not any(src.endswith("tabops-run-zz.json") for src in slurped)
+    assert [(entry["run_id"], entry["trusted"]) for entry in result["runs"]] == [("run-a", False)]
