@@ -77,7 +77,10 @@ def test_unmanaged_files_survive_and_a_replaced_file_is_backed_up(fleet):
     assert "snowflake" in fleet.read("desktop1", f"{DESKTOP_REPO}/Datasources/snowflake.tdc")
     replaced = fleet.read("desktop1", f"{DESKTOP_REPO}/OAuthConfigs/custom_redshift_okta.xml")
     assert "tabops-lab.okta.example" in replaced
-    backups = fleet.sh("desktop1", f"ls '{DESKTOP_REPO}/OAuthConfigs/.tabops-backups/'").split()
+    listing = fleet.sh("desktop1", f"ls '{DESKTOP_REPO}/OAuthConfigs/.tabops-backups/'").split()
+    # Beside the backup, the run's journal (what playbooks/rollback.yml puts back from).
+    backups = [name for name in listing if not name.startswith("tabops-run-")]
+    assert len(listing) == 2 and [name for name in listing if name.startswith("tabops-run-")], listing
     assert len(backups) == 1 and backups[0].startswith("custom_redshift_okta.xml")
     backup = fleet.read("desktop1", f"{DESKTOP_REPO}/OAuthConfigs/.tabops-backups/{backups[0]}")
     assert "old.example" in backup
