@@ -280,6 +280,13 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
     if state != "present":
         folder_plan["error"] = "managed folder %s refused: %s" % (path, observation.get("detail") or "not a folder")
         return folder_plan
+    if observation.get("backups_problem"):
+        # The journals are in there: a folder whose journal cannot be read is not "nothing to roll back".
+        folder_plan["error"] = "%s %s; its run journals cannot be read" % (
+            paths.join(path, BACKUP_DIR_NAME),
+            observation["backups_problem"],
+        )
+        return folder_plan
     journal = observed_journals(dict(observation, path=path), paths).get(run_id)
     if journal is None:
         return folder_plan

@@ -260,3 +260,15 @@ def test_an_adopted_file_is_given_back_and_a_refused_backup_folder_changes_nothi
     refused = sync(other, A, 3, run_id="run-x").run()
     assert "run journal cannot be written" in refused["msg"]
     assert sorted(os.listdir(other)) == [".tabops-backups"]
+
+
+def test_a_backup_folder_swapped_for_a_link_after_the_run_fails_the_rollback_of_its_folder(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    sync(folder, B, 1, run_id="run-b").run()
+    (folder / ".tabops-backups").rename(base / "moved")
+    (folder / ".tabops-backups").symlink_to(base / "moved")
+    before = state(folder)
+    result = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert "its run journals cannot be read" in result["msg"] and not result["changed"]
+    assert state(folder) == before
