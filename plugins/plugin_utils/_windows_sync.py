@@ -431,7 +431,7 @@ def _manifest_names(manifest):
     try:
         document = json.loads(manifest["data"].decode("utf-8"))
         files = document.get("files")
-    except (UnicodeDecodeError, ValueError, AttributeError):
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
         # The planner reports the broken manifest; there are no names to add here.
         return []
     if not isinstance(files, dict):
@@ -495,9 +495,11 @@ def read_rollback_backups(host, folder, observation, run_id):
     }
     data_by_name = observation.setdefault("backup_data", {})
     sizes = observation.get("backup_sizes") or {}
+    budget = MAX_JOURNALS_READ_BYTES
     for name in sorted(wanted):
-        if sizes.get(name) is None:
+        if sizes.get(name) is None or int(sizes[name]) > budget:
             continue  # reported by the planner as a backup that could not be read
+        budget -= int(sizes[name])
         data, _problem = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), sizes[name])
         if data is not None:
             data_by_name[name] = data
