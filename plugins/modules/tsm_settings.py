@@ -232,7 +232,9 @@ apply_needed:
   returned: always
   type: bool
 managed_pending_keys:
-  description: The keys this collection manages that were pending before this run (an earlier apply failed or was skipped).
+  description:
+    - The keys this collection manages that were pending before this run (an earlier apply failed or was skipped).
+    - With O(rollback_run_id), only the pending keys of the run rolled back (other pending keys trigger no apply).
   returned: always
   type: list
   elements: str

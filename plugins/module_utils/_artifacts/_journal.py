@@ -28,6 +28,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     backup_target,
     check_options,
     decode_document,
+    new_folder_plan,
     parse_manifest,
     plan_host,
     render_manifest,
@@ -259,21 +260,7 @@ def _state_text(state):
 def plan_rollback_folder(directory, observation, run_id, stamp, force=False, backup=True, paths=posixpath):
     """Plan the rollback of run ``run_id`` in one folder: a folder plan like ``_plan.plan_folder``'s."""
     path = directory["path"]
-    folder_plan = {
-        "directory": directory,
-        "path": path,
-        "error": None,
-        "entries": [],
-        "unmanaged": [],
-        "operations": [],
-        "created_dirs": [],
-        "manifest": None,
-        "backups": [],
-        "removed_backups": [],
-        "removed_temp_files": [],
-        "manifest_changed": False,
-        "journal": None,
-    }
+    folder_plan = new_folder_plan(directory)
     state = observation.get("state")
     if state == "absent":
         return folder_plan
@@ -521,7 +508,6 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
     """Add this run's journal to a planned folder (written before any file changes) and keep the journals of the
     newest ``keep`` runs, with every backup they name (a run that can still be rolled back keeps its bytes)."""
     path = folder_plan["path"]
-    folder_plan.setdefault("journal", None)
     if folder_plan["error"]:
         return folder_plan
     journals = {

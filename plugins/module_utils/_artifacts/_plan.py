@@ -595,13 +595,11 @@ def _folder_error(folder_plan, message):
     return folder_plan
 
 
-def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep=DEFAULT_BACKUP_KEEP, paths=posixpath):
-    """Plan one managed folder from its observation. Never raises for host state: problems become errors."""
-    path = directory["path"]
-    mine = [item for item in desired if item["dir"] == path]
-    folder_plan = {
+def new_folder_plan(directory):
+    """An empty folder plan (what every planner of a folder returns, filled in)."""
+    return {
         "directory": directory,
-        "path": path,
+        "path": directory["path"],
         "error": None,
         "entries": [],
         "unmanaged": [],
@@ -612,7 +610,15 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
         "removed_backups": [],
         "removed_temp_files": [],
         "manifest_changed": False,
+        "journal": None,
     }
+
+
+def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep=DEFAULT_BACKUP_KEEP, paths=posixpath):
+    """Plan one managed folder from its observation. Never raises for host state: problems become errors."""
+    path = directory["path"]
+    mine = [item for item in desired if item["dir"] == path]
+    folder_plan = new_folder_plan(directory)
     state = observation.get("state")
     entries_seen = observation.get("entries") or {}
     manifest_observed = observation.get("manifest")
