@@ -356,8 +356,8 @@ all:
     tableau_desktop:
       hosts:
         winpc1:
-          # The host calls go to the test double (TABOPS_WINDOWS_TEST_DOUBLE); nothing connects anywhere.
-          ansible_connection: local
+          # The test-only connection plugin answers the ansible.windows calls from the fake NTFS host.
+          ansible_connection: tabops_windows_double
           tabops_os_family: Windows
           tabops_desktop_users: [jöhn.müller, asmith]
 """
@@ -370,15 +370,14 @@ def test_site_and_compliance_runs_with_a_windows_desktop_through_the_test_double
     then one edited field on the Windows desktop is drift (exit 2) naming the field."""
     double = tmp_path / "windows-hosts"
     double.mkdir()
-    monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(double))
+    for name, value in fakewin.playbook_env(double).items():
+        monkeypatch.setenv(name, value)
     (fleet.inventory / "windows.yml").write_text(WINDOWS_INVENTORY)
 
     first = fleet.playbook("playbooks/site.yml")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     [sync] = first.host_results("Sync this host")["winpc1"]
     assert sync["changed"] is True and not sync.get("failed")
-    # A result produced through the double always says so (the double never answers for a real host).
-    assert _windows_sync.TEST_DOUBLE_WARNING in json.dumps(sync) + first.stderr, sync.get("warnings")
     host = fakewin.load_host(double / "winpc1.json")
     okta = "C:\\Users\\jöhn.müller\\Documents\\My Tableau Repository\\OAuthConfigs\\custom_redshift_okta.xml"
     assert host.exists(okta)

@@ -93,19 +93,6 @@ def reformat(text):
     return "<!-- tidied by hand -->\r\n" + body.replace("'", '"')
 
 
-def test_fake_answers_with_the_result_keys_of_the_upstream_modules(host):
-    """The fake's results have exactly the keys ansible.windows 3.8.0 returns (fixtures/windows/results.json)."""
-    recorded = json.loads((FIXTURES / "results.json").read_text())
-    host.write(OAUTH_DIR + "\\a.xml", "<x/>")
-    found = host.win_find({"paths": [DESKTOP], "recurse": True, "file_type": "any", "checksum_algorithm": "sha256"})
-    assert set(found) - {"warnings"} == set(recorded["win_find"]) - {"warnings"}
-    for item in found["files"]:
-        assert set(item) == set(recorded["win_find"]["files"][0])
-    assert set(host.slurp({"src": OAUTH_DIR + "\\a.xml"})) == set(recorded["slurp"])
-    missing = host.win_find({"paths": [HOME + "\\nope"]})
-    assert missing["warnings"] == [recorded["win_find_missing_path_warning"].replace("{path}", HOME + "\\nope")]
-
-
 def test_first_run_creates_folders_files_and_manifests_through_upstream_modules_only(host):
     args = module_args()
     result, action = run(host, args)
@@ -613,36 +600,6 @@ def test_owned_file_whose_case_changed_on_disk_is_still_removed_when_stale(host)
     assert result["unmanaged"] == [] and not result.get("failed")
     assert not host.exists(path)
     assert sorted(json.loads(host.read(OAUTH_DIR + "\\.tabops-managed.json"))["files"]) == ["custom_redshift_okta.xml"]
-
-
-class _Connected(FakeAction):
-    def __init__(self, host, transport):
-        super().__init__(host)
-        self._connection.transport = transport
-
-
-@pytest.mark.parametrize("transport", ["winrm", "psrp", "ssh"])
-def test_the_test_double_never_answers_for_a_real_host(host, tmp_path, monkeypatch, transport):
-    monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(tmp_path))
-    action = _Connected(host, transport)
-    result = _windows_sync.sync(action, {"inventory_hostname": "pc1"}, module_args())
-    assert list(tmp_path.iterdir()) == []  # the double kept no state: the (fake) real host was the one answering
-    assert host.exists(OAUTH_DIR + "\\custom_redshift_okta.xml")
-    assert any("ignored for this host" in warning and transport in warning for warning in result["warnings"])
-    assert _windows_sync.TEST_DOUBLE_WARNING not in result["warnings"]
-
-
-def test_the_test_double_answers_for_a_local_host_and_says_so(host, tmp_path, monkeypatch):
-    monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(tmp_path))
-    action = _Connected(host, "local")
-    for _run in range(2):
-        result = _windows_sync.sync(action, {"inventory_hostname": "pc1"}, module_args())
-        assert _windows_sync.TEST_DOUBLE_WARNING in result["warnings"]
-    assert result["changed"] is False and (tmp_path / "pc1.json").exists()
-    assert action.calls == [] and host.files_under(HOME) == {}  # the FakeAction behind it was never called
-    monkeypatch.delenv(_windows_sync.TEST_DOUBLE_ENV)
-    plain = _windows_sync.sync(action, {"inventory_hostname": "pc1"}, module_args())
-    assert _windows_sync.TEST_DOUBLE_WARNING not in plain.get("warnings", [])
 
 
 def test_backup_folder_swapped_for_a_junction_after_the_find_gets_no_backup(host):
