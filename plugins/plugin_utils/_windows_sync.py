@@ -14,7 +14,8 @@ Round trips (each one ``action._execute_module`` call):
    folder does not exist yet (to know which missing folders a real run creates);
 2. ``ansible.windows.slurp`` only for what must be read: a manifest whose checksum is not the one the
    planner would write, a desired file whose checksum differs from the desired bytes, an owned file that
-   is no longer desired, and unmanaged ``*.xml`` / ``*.tdc`` files (conflict scan);
+   is no longer desired, and unmanaged files of the folder's kind (``*.xml`` in OAuthConfigs, ``*.tdc`` in
+   Datasources: conflict scan); never a link (slurp follows it) nor a file win_find could not checksum (locked);
 3. only on a real run with changes: per folder that already existed, one ``win_find`` re-check just before its
    first write (the folder is still a real folder, the owned files to remove still have the sha256 the manifest
    recorded), then ``win_file`` (mkdir, remove) and ``win_copy`` (backup, write, manifest) per planned operation.
@@ -217,14 +218,15 @@ def _entry_type(found):
 UNREADABLE = "cannot be read: win_find returned no sha256 (locked by another program, or access denied); left as it is"
 
 
-def _entry_observation(found, checksummed=True):
+def _entry_observation(found):
+    """One entry of a win_find that asked for checksums (observe's scan)."""
     kind = _entry_type(found)
     sha256 = found.get("checksum") if kind == "file" else None
     return {
         "type": kind,
         "data": None,
         "sha256": sha256,
-        "problem": UNREADABLE if kind == "file" and checksummed and sha256 is None else None,
+        "problem": UNREADABLE if kind == "file" and sha256 is None else None,
         "uid": None,
         "gid": None,
         # Windows files carry ACLs inherited from the profile folder, not POSIX owners and modes. The file owner
