@@ -543,7 +543,23 @@ class Bench:
         )
         for host in hosts:
             if not host.startswith("tsnode"):
-                self.lab("exec", host, "--", "/bin/sh", "-c", script)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(LAB_FLEET),
+                        "exec",
+                        "--fleet-id",
+                        self.fleet_id,
+                        host,
+                        "--",
+                        "/bin/sh",
+                        "-c",
+                        script,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
 
     def env(self, counter_file, control_dir):
         env = dict(os.environ)
