@@ -539,11 +539,11 @@ class Bench:
             "find /home /root /var /opt -maxdepth 6 -type d "
             "\\( -name 'My Tableau Repository' -o -name 'My*Tableau*Bridge*Repository' \\) -exec sh -c "
             '\'tar -xzf /tmp/tabops-repository.tgz -C "$0" --no-same-owner && '
-            'chown -R "$(stat -c %U "$0")": "$0"\' {} \\; ; rm -f /tmp/tabops-repository.tgz'
+            'chown -R "$(stat -c %U "$0")": "$0" && echo "$0"\' {} \\; ; rm -f /tmp/tabops-repository.tgz'
         )
         for host in hosts:
             if not host.startswith("tsnode"):
-                subprocess.run(
+                filled = subprocess.run(
                     [
                         sys.executable,
                         str(LAB_FLEET),
@@ -559,7 +559,9 @@ class Bench:
                     capture_output=True,
                     text=True,
                     check=True,
-                )
+                ).stdout
+                if not filled.strip():
+                    raise RuntimeError(f"{host}: no Tableau repository found to fill with the realistic files")
 
     def env(self, counter_file, control_dir):
         env = dict(os.environ)
