@@ -9,7 +9,8 @@ Run from the repository root, as root (the lab fleet needs namespaces):
 Per size and repeat, on a fresh lab fleet (servers:bridges:desktops 3:2:2, rounded, at least one server):
 `site.yml` first run COLD (a new ControlPath directory: new SSH connections, as a scheduled job meets them),
 `ansible all -m ping` warm (the baseline every ratio is against, measured in the same process), `site.yml`
-no-change, `site.yml --check`, `scripts/compliance`, `site.yml` with 8 OAuth configs instead of 2 (a converge run,
+no-change, `site.yml --check`, `scripts/compliance`, the same two in realistic My Tableau Repository folders
+(`--repository-datasources`), `site.yml` with 8 OAuth configs instead of 2 (a converge run,
 then its no-change run: growth in artifacts), the naive builtin playbook benchmarks/naive_rollout.yml (converge,
 then no-change); then on a second fresh fleet `ansible all -m ping` cold and `site.yml` first run WARM (SSH
 sessions open). The fleet is stopped at the end, also on an error or Ctrl-C.
@@ -27,7 +28,9 @@ Results: benchmarks/results/rollout-<UTC time>.json.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import io
 import json
 import os
 import platform
@@ -37,6 +40,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -57,7 +61,19 @@ GROWTH_CONFIGS = 8
 TARGETS = {"site no-change": 2.0, "compliance": 2.0, "site first (cold)": 2.5, "site first (warm)": 2.5}
 NAIVE_SPEEDUP = 5.0
 GROWTH_LIMIT = 1.3
-IDEMPOTENT_RUNS = ("site no-change", "site --check", "compliance", "site no-change, 8 configs", "naive no-change")
+# With --repository-datasources N (default 48; 0 skips them): every Tableau repository on the desktops and bridges
+# becomes a realistic My Tableau Repository (tests/unit/fixtures/tableau_repository.py: Logs, Workbooks, Datasources
+# with N saved data sources, their .xml exports and TDCs of other connectors, ...), then site no-change and
+# compliance run again: what the scan and conflict check of a real repository cost.
+REALISTIC_RUNS = ("site no-change, realistic repository", "compliance, realistic repository")
+IDEMPOTENT_RUNS = (
+    "site no-change",
+    "site --check",
+    "compliance",
+    "site no-change, 8 configs",
+    "naive no-change",
+    *REALISTIC_RUNS,
+)
 HOST_TYPES = (("server", "tsnode"), ("bridge", "bridge"), ("desktop", "desktop"))
 PROPORTIONS = (3, 2, 2)  # servers : bridges : desktops, as the default lab fleet (3/2/2)
 ARTIFACTS = "tabops.redshift_oauth.tableau_artifacts"
@@ -463,12 +479,27 @@ def measure(command, env, log_path, fleet_cpu=None):
     }
 
 
+def repository_archive(datasources):
+    """The realistic repository as a base64 tar.gz (one exec per host writes it into every repository there)."""
+    sys.path.insert(0, str(REPO / "tests" / "unit" / "fixtures"))
+    from tableau_repository import repository_files  # a test fixture, shared with the integration tests
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for rel, data in sorted(repository_files(datasources=datasources).items()):
+            info = tarfile.TarInfo(rel)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 class Bench:
-    def __init__(self, fleet_id, workdir, forks=None, check=False):
+    def __init__(self, fleet_id, workdir, forks=None, check=False, repository_datasources=0):
         self.fleet_id = fleet_id
         self.workdir = Path(workdir)
         self.forks = forks
         self.check = check
+        self.repository = repository_archive(repository_datasources) if repository_datasources else None
         self.inventory = self.workdir / "inventory"
         self.fleet_up = False
 
@@ -500,6 +531,37 @@ class Bench:
         if self.fleet_up:
             self.lab("down", check=False)
             self.fleet_up = False
+
+    def populate_repositories(self, hosts):
+        """Fill every Desktop and Bridge repository on the desktops and bridges with the realistic files."""
+        script = (
+            f"echo '{self.repository}' | base64 -d > /tmp/tabops-repository.tgz && "
+            "find /home /root /var /opt -maxdepth 6 -type d "
+            "\\( -name 'My Tableau Repository' -o -name 'My*Tableau*Bridge*Repository' \\) -exec sh -c "
+            '\'tar -xzf /tmp/tabops-repository.tgz -C "$0" --no-same-owner && '
+            'chown -R "$(stat -c %U "$0")": "$0" && echo "$0"\' {} \\; ; rm -f /tmp/tabops-repository.tgz'
+        )
+        for host in hosts:
+            if not host.startswith("tsnode"):
+                filled = subprocess.run(
+                    [
+                        sys.executable,
+                        str(LAB_FLEET),
+                        "exec",
+                        "--fleet-id",
+                        self.fleet_id,
+                        host,
+                        "--",
+                        "/bin/sh",
+                        "-c",
+                        script,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                if not filled.strip():
+                    raise RuntimeError(f"{host}: no Tableau repository found to fill with the realistic files")
 
     def env(self, counter_file, control_dir):
         env = dict(os.environ)
@@ -576,6 +638,7 @@ class Bench:
                 ("site no-change", site),
                 ("site --check", [*site, "--check"]),
                 ("compliance", compliance),
+                *([(REALISTIC_RUNS[0], site), (REALISTIC_RUNS[1], compliance)] if self.repository else []),
                 ("site first, 8 configs", [*site, "-e", f"@{growth}"]),
                 ("site no-change, 8 configs", [*site, "-e", f"@{growth}"]),
                 ("naive first", [*playbook, str(NAIVE_PLAYBOOK)]),
@@ -599,6 +662,8 @@ class Bench:
             try:
                 fleet_cpu = FleetCpu([f"/run/netns/tabops-{self.fleet_id}-{host}" for host in hosts], control_dir)
                 for name, command in plans[fleet_name]:
+                    if name == REALISTIC_RUNS[0]:
+                        self.populate_repositories(hosts)
                     slug = "".join(c if c.isalnum() else "-" for c in name).strip("-")
                     runs.append(self.run(slug, command, control_dir, hosts, fleet_cpu) | {"run": name})
             finally:
@@ -655,6 +720,12 @@ def main(argv=None):
         "--repeat-large", type=int, default=1, help="repeats for sizes over 20 (the machine is shared; default 1)"
     )
     parser.add_argument("--forks", type=int, help="ansible --forks (default: ansible.cfg's)")
+    parser.add_argument(
+        "--repository-datasources",
+        type=int,
+        default=48,
+        help="saved data sources in the realistic My Tableau Repository rows (default %(default)s; 0: no such rows)",
+    )
     parser.add_argument("--output", type=Path, help="JSON result file (default benchmarks/results/rollout-<time>.json)")
     arguments = parser.parse_args(argv)
     sizes = [int(value) for value in arguments.sizes.split(",") if value.strip()]
@@ -674,7 +745,9 @@ def main(argv=None):
     results = {"started": started.isoformat(timespec="seconds"), "command": sys.argv, "machine": machine, "sizes": []}
     rows, checks, problems, targets = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="tabops-bench-") as workdir:
-        bench = Bench(arguments.fleet_id, workdir, forks=arguments.forks)
+        bench = Bench(
+            arguments.fleet_id, workdir, forks=arguments.forks, repository_datasources=arguments.repository_datasources
+        )
         try:
             for size in sizes:
                 repeats = []

@@ -14,7 +14,8 @@ Round trips (each one ``action._execute_module`` call):
    folder does not exist yet (to know which missing folders a real run creates);
 2. ``ansible.windows.slurp`` only for what must be read: a manifest whose checksum is not the one the
    planner would write, a desired file whose checksum differs from the desired bytes, an owned file that
-   is no longer desired, and unmanaged ``*.xml`` / ``*.tdc`` files (conflict scan);
+   is no longer desired, and unmanaged files of the folder's kind (``*.xml`` in OAuthConfigs, ``*.tdc`` in
+   Datasources: conflict scan); never a link (slurp follows it) nor a file win_find could not checksum (locked);
 3. only on a real run with changes: per folder that already existed, one ``win_find`` re-check just before its
    first write (the folder is still a real folder, the owned files to remove still have the sha256 the manifest
    recorded), then ``win_file`` (mkdir, remove) and ``win_copy`` (backup, write, manifest) per planned operation.
@@ -38,10 +39,8 @@ import base64
 import contextlib
 import datetime
 import hashlib
-import importlib.util
 import json
 import ntpath
-import os
 import re
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
@@ -78,20 +77,6 @@ FIND_PATTERNS = (
 )
 
 
-# Test double for real ansible-playbook runs without a Windows machine (docs/modules.md, "Windows hosts"): when
-# set to a folder, the host calls of each Windows host go to the NTFS-like fake in
-# tests/unit/fixtures/windows/fakewin.py (checkout only), whose state is kept in <folder>/<inventory_hostname>.json.
-# It is honoured only for a host whose connection plugin is ``local`` (a Windows host is never reached through it),
-# and every result produced through it carries TEST_DOUBLE_WARNING.
-TEST_DOUBLE_ENV = "TABOPS_WINDOWS_TEST_DOUBLE"
-TEST_DOUBLE_SOURCE = ("tests", "unit", "fixtures", "windows", "fakewin.py")
-TEST_DOUBLE_CONNECTIONS = frozenset({"local"})
-TEST_DOUBLE_WARNING = (
-    "this result comes from the test double (%s, tests/unit/fixtures/windows/fakewin.py), not from a Windows host"
-    % TEST_DOUBLE_ENV
-)
-
-
 class WindowsHostUnreachable(Exception):
     """The connection to the host broke; ``result`` is what the action returns (``unreachable: true``)."""
 
@@ -100,15 +85,27 @@ class WindowsModuleFailed(Exception):
     """An ansible.windows module failed on the host; the message names the module and the path."""
 
 
-def long_path(path):
-    """The path as the modules must get it: with the \\\\?\\ prefix when it is too long for MAX_PATH."""
-    if len(path) < LONG_PATH_LIMIT or path.startswith("\\\\"):
+def long_path(path, scan_root=False):
+    """The path as the modules must get it: with the \\\\?\\ prefix when it is too long for MAX_PATH.
+
+    A scan root (``win_find`` ``paths``) always gets it: .NET Framework builds the full path of every entry it
+    enumerates below the root, matched or not, and one name there may be 255 characters, so anything below a root
+    can pass MAX_PATH (a PathTooLongException fails the whole scan). Its results then come back with the prefix
+    (``FullName``); every comparison goes through :func:`plain_path`.
+    """
+    if path.startswith(LONG_PATH_PREFIX) or (len(path) < LONG_PATH_LIMIT and not scan_root):
         return path
+    # The prefix turns off Win32 normalisation: the path must be absolute, with backslashes and no . or .. parts.
+    path = ntpath.normpath(path)
+    if path.startswith("\\\\"):
+        return LONG_PATH_PREFIX + "UNC\\" + path[2:]
     return LONG_PATH_PREFIX + path
 
 
 def plain_path(path):
     """A path as reported by the modules, without the long-path prefix (results use plain paths)."""
+    if path[: len(LONG_PATH_PREFIX) + 4].upper() == LONG_PATH_PREFIX + "UNC\\":
+        return "\\\\" + path[len(LONG_PATH_PREFIX) + 4 :]
     if path.startswith(LONG_PATH_PREFIX):
         return path[len(LONG_PATH_PREFIX) :]
     return path
@@ -195,7 +192,7 @@ class WindowsHost:
 
 def _find(host, paths, **options):
     args = {
-        "paths": [long_path(path) for path in paths],
+        "paths": [long_path(path, scan_root=True) for path in paths],
         "hidden": True,
         "file_type": "any",
         "get_checksum": False,
@@ -215,13 +212,21 @@ def _entry_type(found):
     return "other"
 
 
+# win_find checksums with -ErrorAction SilentlyContinue: a file it cannot open (another program holds it without
+# sharing, access denied) comes back with checksum null. That is "unknown", never "different": the file is an error
+# for this run (not read, not backed up, not replaced or removed) and the next run decides again.
+UNREADABLE = "cannot be read: win_find returned no sha256 (locked by another program, or access denied); left as it is"
+
+
 def _entry_observation(found):
+    """One entry of a win_find that asked for checksums (observe's scan)."""
     kind = _entry_type(found)
+    sha256 = found.get("checksum") if kind == "file" else None
     return {
         "type": kind,
         "data": None,
-        "sha256": found.get("checksum") if kind == "file" else None,
-        "problem": None,
+        "sha256": sha256,
+        "problem": UNREADABLE if kind == "file" and sha256 is None else None,
         "uid": None,
         "gid": None,
         # Windows files carry ACLs inherited from the profile folder, not POSIX owners and modes. The file owner
@@ -282,6 +287,7 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
     checksum needs no read).
     """
     folders = [d["path"] for d in managed_dirs]
+    kinds = {_key(d["path"]): d.get("kind") for d in managed_dirs}
     parents = sorted({ntpath.dirname(path) for path in folders}, key=_key)
     found = _find(
         host,
@@ -359,6 +365,9 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
         for item in by_parent.get(_key(ntpath.join(folder, BACKUP_DIR_NAME)), []):
             name = ntpath.basename(plain_path(item["path"]))
             observation["backups"].append(name)
+            if _entry_type(item) != "file":
+                # slurp follows links: a link planted here is never read (nor a journal parsed from it).
+                observation.setdefault("backup_links", []).append(name)
             # Sizes bound what a journal or backup read may cost (slurp returns it all, base64).
             observation.setdefault("backup_sizes", {})[name] = item.get("size")
         observation["backups"].sort()
@@ -376,11 +385,18 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
             entry = observation["entries"].get(name)
             if entry is None:
                 observation["entries"][name] = _absent_entry()
-            elif entry["type"] == "file" and entry["sha256"] != hashlib.sha256(data).hexdigest():
+            elif (
+                entry["type"] == "file" and not entry["problem"] and entry["sha256"] != hashlib.sha256(data).hexdigest()
+            ):
                 reads.append((folder, name, None))
+        suffix = _plan.KIND_SUFFIX.get(kinds.get(_key(folder)), "")
         for name, entry in observation["entries"].items():
-            if name not in desired and entry["type"] == "file":
-                # Unmanaged (conflict scan) or owned but no longer desired (backup and diff): read it.
+            if name in desired or entry["type"] != "file" or entry["problem"]:
+                continue
+            # Owned but no longer desired (backup and diff), or unmanaged of the folder's kind (conflict scan): read
+            # it. Other files a real repository keeps here (a Datasources folder full of .xml of other kinds) cost
+            # nothing: the planner looks only at the folder's own suffix.
+            if name.lower().endswith(suffix):
                 reads.append((folder, name, None))
 
     for folder, name, manifest_item in reads:
@@ -473,6 +489,9 @@ def read_journals(host, folder, observation, run_id=None):
     budget = MAX_JOURNALS_READ_BYTES
     for name in names:
         size = sizes.get(name)
+        if name in (observation.get("backup_links") or []):
+            journals[name] = {"problem": "not read: it is a link or junction (not followed)"}
+            continue
         if size is None or int(size) > budget:
             journals[name] = {
                 "problem": "not read: its size is unknown or over what is left of %d MiB for the "
@@ -497,6 +516,8 @@ def read_rollback_backups(host, folder, observation, run_id):
     sizes = observation.get("backup_sizes") or {}
     budget = MAX_JOURNALS_READ_BYTES
     for name in sorted(wanted):
+        if name in (observation.get("backup_links") or []):
+            continue  # a link is never read: reported by the planner as a backup that could not be read
         if sizes.get(name) is None or int(sizes[name]) > budget:
             continue  # reported by the planner as a backup that could not be read
         budget -= int(sizes[name])
@@ -660,7 +681,7 @@ class Performer:
         if _key(op["path"]) in self.links:
             # win_copy would write through a link (into the folder a directory link points to): the link goes
             # first (win_file removes the link itself, never what it points to), then the file is written.
-            self._remove(op["path"])
+            self._remove(op["path"], link=True)
         self._write(op["path"], op["data"])
         return True
 
@@ -679,9 +700,16 @@ class Performer:
         # planner never plans this for Windows. Nothing to do if it ever does.
         return False
 
-    def _remove(self, path):
+    def _remove(self, path, link=False):
         self._require_real_parent(path)
-        self.host.checked(WIN_FILE, {"path": long_path(path), "state": "absent"}, path)
+        result = self.host.checked(WIN_FILE, {"path": long_path(path), "state": "absent"}, path)
+        if link and not result.get("changed"):
+            # win_file tests Test-Path, which follows links: a DANGLING link is "not there" for it and stays. A write
+            # would then go through it (File.Copy creates the link's target), so nothing is written at this path.
+            raise WindowsModuleFailed(
+                "refused: %s is a dangling link or junction that win_file cannot remove (it follows links); nothing "
+                "written there: remove the link by hand" % path
+            )
         return True
 
     def _op_remove(self, op):
@@ -696,7 +724,7 @@ class Performer:
                     "not removed: %s changed since it was checked (sha256 is not the one the manifest recorded)"
                     % op["path"]
                 )
-        return self._remove(op["path"])
+        return self._remove(op["path"], link=_key(op["path"]) in self.links)
 
     def _op_remove_backup(self, op):
         return self._remove(op["path"])
@@ -787,6 +815,7 @@ def _guard_stale_removals(plan, observations):
                 continue
             if observed.get("type") == "symlink":
                 continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
+            unknown = observed.get("problem") == UNREADABLE
             entry.update(
                 status="error",
                 action="none",
@@ -794,7 +823,9 @@ def _guard_stale_removals(plan, observations):
                     {
                         "path": "file.sha256",
                         "expected": "sha256 recorded in the manifest",
-                        "actual": "content is not what this collection wrote (sha256 differs from the manifest); "
+                        "actual": "%s; not removed" % UNREADABLE
+                        if unknown
+                        else "content is not what this collection wrote (sha256 differs from the manifest); "
                         "not removed",
                     }
                 ],
@@ -828,48 +859,9 @@ def _guard_stale_removals(plan, observations):
         folder_plan["operations"] = operations
 
 
-def _connection_name(action):
-    connection = getattr(action, "_connection", None)
-    name = getattr(connection, "transport", None) or getattr(connection, "_load_name", None) or ""
-    return str(name).rsplit(".", 1)[-1]
-
-
-def _test_double(action, task_vars):
-    """The DoubleAction standing in for ``action`` when TABOPS_WINDOWS_TEST_DOUBLE is set for a local host, else None.
-
-    Raises WindowsModuleFailed when it is set but the checkout's fake is missing.
-    """
-    folder = os.environ.get(TEST_DOUBLE_ENV)
-    if not folder or _connection_name(action) not in TEST_DOUBLE_CONNECTIONS:
-        return None
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", *TEST_DOUBLE_SOURCE)
-    spec = importlib.util.spec_from_file_location("tabops_fakewin", source)
-    if spec is None or not os.path.exists(source):
-        raise WindowsModuleFailed("%s is set but %s is not there (a checkout only)" % (TEST_DOUBLE_ENV, source))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(task_vars.get("inventory_hostname") or "host"))
-    return module.DoubleAction(action, os.path.join(folder, name + ".json"))
-
-
 def sync(action, task_vars, module_args, now=None):
-    """See :func:`sync_host`; with TABOPS_WINDOWS_TEST_DOUBLE set, the host is the documented test double."""
-    try:
-        double = _test_double(action, task_vars)
-    except WindowsModuleFailed as exc:
-        return dict(_empty_result(), failed=True, msg=str(exc), warnings=[TEST_DOUBLE_WARNING])
-    if double is None:
-        result = sync_host(action, task_vars, module_args, now)
-        if os.environ.get(TEST_DOUBLE_ENV):
-            result.setdefault("warnings", []).append(
-                "%s is set but ignored for this host: its connection is %r, and the test double answers only for "
-                "connection local" % (TEST_DOUBLE_ENV, _connection_name(action) or "unknown")
-            )
-        return result
-    result = sync_host(double, task_vars, module_args, now)
-    double.save()
-    result.setdefault("warnings", []).append(TEST_DOUBLE_WARNING)
-    return result
+    """The action's entry point: see :func:`sync_host`."""
+    return sync_host(action, task_vars, module_args, now)
 
 
 def sync_host(action, task_vars, module_args, now=None):

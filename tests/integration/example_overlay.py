@@ -12,8 +12,8 @@ as any inventory host variable does) set only connection facts:
   ``tsnode2``...; other Linux hosts on ``bridge1``...). The example's server nodes become root
   (``ansible_become: true``); the lab logs in as root, so Ansible skips become (same user, no sudo needed);
 - Darwin hosts -> the Mac-shaped lab hosts ``mac1``... (no interpreter set: Ansible discovers it, as on a Mac);
-- Windows hosts -> ``ansible_connection: local``: their ``ansible.windows`` calls go to the documented test
-  double (``TABOPS_WINDOWS_TEST_DOUBLE``, docs/modules.md "Windows hosts"), nothing connects anywhere;
+- Windows hosts -> ``ansible_connection: tabops_windows_double``: a test-only connection plugin answers their
+  ``ansible.windows`` calls from the fake NTFS host (tests/unit/fixtures/windows), nothing connects anywhere;
 - with ``extras``: a group ``monitoring`` outside the Tableau groups with one real lab host (``desktop1``) and one
   host nobody answers for (an unused address of the fleet's own subnet, so nothing leaves the lab).
 """
@@ -98,7 +98,9 @@ def overlay_inventory(hosts, instances, folder, extras=True):
     overlay = {}
     for host, entry in sorted(hosts.items()):
         if entry["os_family"] == "Windows":
-            overlay[host] = {"ansible_connection": "local"}
+            # The test-only connection plugin (tests/unit/fixtures/windows/connection_plugins) answers its
+            # ansible.windows calls from the fake NTFS host; its state file is named by ansible_host.
+            overlay[host] = {"ansible_connection": "tabops_windows_double", "ansible_host": host}
         elif host in mapping:
             overlay[host] = _ssh_vars(instances[mapping[host]], interpreter=entry["os_family"] != "Darwin")
         else:

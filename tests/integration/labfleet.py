@@ -8,10 +8,13 @@ by real ansible-playbook runs, so what they assert is what an ops team sees.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +128,22 @@ class Fleet:
         quoted = path.replace("'", "'\\''")
         self.sh(host, f"mkdir -p \"$(dirname '{quoted}')\" && cat > '{quoted}' <<'TABOPS_EOF'\n{content}\nTABOPS_EOF")
         self.sh(host, f"chown {owner}: '{quoted}'")
+
+    def put_tree(self, host, root, files, owner="root"):
+        """Write ``{relative path: bytes}`` below ``root`` in one exec (a base64 tar), owned by ``owner``."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for rel, data in sorted(files.items()):
+                info = tarfile.TarInfo(rel)
+                info.size, info.mode = len(data), 0o644
+                archive.addfile(info, io.BytesIO(data))
+        quoted = root.replace("'", "'\\''")
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.sh(
+            host,
+            f"mkdir -p '{quoted}' && echo '{encoded}' | base64 -d | tar -xzf - -C '{quoted}' --no-same-owner "
+            f"&& chown -R {owner}: '{quoted}'",
+        )
 
     def read(self, host, path):
         return self.sh(host, f"cat '{path}'")

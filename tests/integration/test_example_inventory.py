@@ -10,8 +10,8 @@ each example host is reached:
 - the Linux server and Bridge hosts: real lab fleet hosts over SSH (``tab-node1`` of ``tableau_server_initial`` is
   the lab's initial node, where the tsm stand-in keeps its state);
 - the Mac: the Mac-shaped lab host (``scripts/lab-fleet up --macs 1``: ``/Users`` homes, group ``staff``);
-- the Windows desktops and the Windows Bridge: ``ansible_connection: local``, their ``ansible.windows`` calls
-  answered by the documented test double (``TABOPS_WINDOWS_TEST_DOUBLE``, docs/modules.md "Windows hosts");
+- the Windows desktops and the Windows Bridge: ``ansible_connection: tabops_windows_double``, a test-only connection
+  plugin (tests/unit/fixtures/windows) that answers their ``ansible.windows`` calls from the fake NTFS host;
 - plus hosts outside the Tableau groups (group ``monitoring``): one real lab host, one that cannot be reached.
 
 What the example needs at run time and the lab lacks is provided here, on the hosts: a Redshift ODBC driver
@@ -34,8 +34,6 @@ from labfleet import REPO, VENV_BIN, Fleet, PlaybookRun, lab_available, requires
 sys.path.insert(0, str(REPO / "tests" / "unit" / "fixtures" / "windows"))
 
 import fakewin
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
 
 pytestmark = [pytest.mark.lab, requires_lab]
 
@@ -139,7 +137,8 @@ def example(tmp_path, monkeypatch):
     try:
         double = tmp_path / "windows-hosts"
         double.mkdir()
-        monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(double))
+        for name, value in fakewin.playbook_env(double).items():
+            monkeypatch.setenv(name, value)
         with_extras, mapping = overlay_inventory(hosts, fleet.instances(), tmp_path / "overlay", extras=True)
         without_extras, _mapping = overlay_inventory(hosts, fleet.instances(), tmp_path / "overlay-plain", extras=False)
         linux_lab_hosts = [mapping[host] for host in linux]

@@ -9,7 +9,9 @@
   ``tests/unit/fixtures/windows/fakewin.py`` (an NTFS-like filesystem in a dict, so every run is a real state
   change that the next run observes).
 
-Both get the same documents from the real renderer and the same folders from the real host layout (per OS).
+Both get the same documents from the real renderer and the same folders from the real host layout (per OS), and
+every scenario runs inside the same realistic ``My Tableau Repository`` (tests/unit/fixtures/tableau_repository.py),
+whose files must be left byte for byte.
 Each scenario lives in its own folder tree under the user's home, so one playbook run covers all of them.
 For every scenario the findings (per file: status, action, differences; unmanaged: reason; changed, failed,
 created folders, manifests, number of backups) and the files left on the host (relative path and bytes) must
@@ -30,9 +32,11 @@ import pytest
 from labfleet import REPO, requires_lab
 
 sys.path.insert(0, str(REPO / "tests" / "unit" / "fixtures" / "windows"))
+sys.path.insert(0, str(REPO / "tests" / "unit" / "fixtures"))
 
 import fakewin
 from fakewin import FakeAction, FakeWindowsHost
+from tableau_repository import repository_files
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_tdc
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
@@ -62,6 +66,7 @@ AZURE = {
 TEAM = dict(AZURE, id="custom_team_snowflake")
 TDC = {"name": "redshift-oauth", "class": "redshift", "customizations": {"CAP_OAUTH_FEDERATE_ACCESS_TOKEN": "yes"}}
 RIVAL_TDC = render_tdc({"class": "redshift", "customizations": {"CAP_ODBC_METADATA_SUPPRESS_EXECUTED_QUERY": "yes"}})
+REPOSITORY = repository_files()
 OAUTH = "My Tableau Repository/OAuthConfigs/"
 DATASOURCES = "My Tableau Repository/Datasources/"
 
@@ -167,8 +172,10 @@ class WindowsSide:
         return ntpath.join(WINDOWS_HOME, "transport", name)
 
     def prepare(self, names):
+        # Every scenario runs in a realistic My Tableau Repository (Logs, Workbooks, Datasources full of other files).
         for name in names:
-            self.host.mkdir(self.root(name))
+            for rel, data in REPOSITORY.items():
+                self.host.write(ntpath.join(self.root(name), "My Tableau Repository", rel.replace("/", "\\")), data)
 
     def run(self, jobs):
         results = {}
@@ -239,8 +246,8 @@ class PosixSide:
         return f"{LINUX_HOME}/transport/{name}"
 
     def prepare(self, names):
-        folders = " ".join(f"'{self.root(name)}'" for name in names)
-        self.fleet.sh("desktop1", f"mkdir -p {folders} && chown -R {USER}:{USER} {LINUX_HOME}/transport")
+        files = {f"{name}/My Tableau Repository/{rel}": data for name in names for rel, data in REPOSITORY.items()}
+        self.fleet.put_tree("desktop1", f"{LINUX_HOME}/transport", files, owner=USER)
 
     def run(self, jobs):
         runs = [
@@ -319,7 +326,14 @@ def test_scenario_table_gives_identical_findings_on_both_transports(fleet, tmp_p
         for rel, digest in windows[name][1].items():
             if not any(rel == m[0] for scenario in SCENARIOS if scenario[0] == name for m in scenario[2]):
                 assert posix[name][1][rel] == digest, (name, rel)
-    assert windows["check_mode_first_run"][1] == {} == posix["check_mode_first_run"][1]
+    # The realistic repository around the managed folders is left byte for byte on both sides.
+    untouched = {
+        state_key("My Tableau Repository/" + rel): hashlib.sha256(data).hexdigest() for rel, data in REPOSITORY.items()
+    }
+    for name, *_rest in SCENARIOS:
+        for side in (windows, posix):
+            assert {rel: side[name][1].get(rel) for rel in untouched} == untouched, name
+    assert windows["check_mode_first_run"][1] == untouched == posix["check_mode_first_run"][1]
 
 
 @pytest.mark.fleet_size(servers=0, bridges=0, desktops=1)
@@ -356,8 +370,8 @@ all:
     tableau_desktop:
       hosts:
         winpc1:
-          # The host calls go to the test double (TABOPS_WINDOWS_TEST_DOUBLE); nothing connects anywhere.
-          ansible_connection: local
+          # The test-only connection plugin answers the ansible.windows calls from the fake NTFS host.
+          ansible_connection: tabops_windows_double
           tabops_os_family: Windows
           tabops_desktop_users: [jöhn.müller, asmith]
 """
@@ -370,15 +384,14 @@ def test_site_and_compliance_runs_with_a_windows_desktop_through_the_test_double
     then one edited field on the Windows desktop is drift (exit 2) naming the field."""
     double = tmp_path / "windows-hosts"
     double.mkdir()
-    monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(double))
+    for name, value in fakewin.playbook_env(double).items():
+        monkeypatch.setenv(name, value)
     (fleet.inventory / "windows.yml").write_text(WINDOWS_INVENTORY)
 
     first = fleet.playbook("playbooks/site.yml")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     [sync] = first.host_results("Sync this host")["winpc1"]
     assert sync["changed"] is True and not sync.get("failed")
-    # A result produced through the double always says so (the double never answers for a real host).
-    assert _windows_sync.TEST_DOUBLE_WARNING in json.dumps(sync) + first.stderr, sync.get("warnings")
     host = fakewin.load_host(double / "winpc1.json")
     okta = "C:\\Users\\jöhn.müller\\Documents\\My Tableau Repository\\OAuthConfigs\\custom_redshift_okta.xml"
     assert host.exists(okta)

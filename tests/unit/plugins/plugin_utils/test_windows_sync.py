@@ -10,7 +10,9 @@ state change that the next run observes. The files and folders come from the rea
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import json
 import ntpath
 import re
@@ -21,8 +23,11 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "windows"
 sys.path.insert(0, str(FIXTURES))
+sys.path.insert(0, str(FIXTURES.parent))
 
+import fakewin  # noqa: E402
 from fakewin import FakeAction, FakeWindowsHost  # noqa: E402
+from tableau_repository import repository_files  # noqa: E402
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_tdc  # noqa: E402
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync  # noqa: E402
@@ -36,6 +41,7 @@ OAUTH_DIR = DESKTOP + "\\OAuthConfigs"
 TDC_DIR = DESKTOP + "\\Datasources"
 CANARY = "CANARY-windows-secret-9d41c2"
 WRITES = {"ansible.windows.win_copy", "ansible.windows.win_file", "transfer"}
+TEMP = fakewin.TEMP_DIR
 START = datetime.datetime(2026, 12, 2, 10, 0, tzinfo=datetime.timezone.utc)
 
 OKTA = {
@@ -91,19 +97,6 @@ def reformat(text):
     body = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)
     body = re.sub(r">\s+<", "><", body)
     return "<!-- tidied by hand -->\r\n" + body.replace("'", '"')
-
-
-def test_fake_answers_with_the_result_keys_of_the_upstream_modules(host):
-    """The fake's results have exactly the keys ansible.windows 3.8.0 returns (fixtures/windows/results.json)."""
-    recorded = json.loads((FIXTURES / "results.json").read_text())
-    host.write(OAUTH_DIR + "\\a.xml", "<x/>")
-    found = host.win_find({"paths": [DESKTOP], "recurse": True, "file_type": "any", "checksum_algorithm": "sha256"})
-    assert set(found) - {"warnings"} == set(recorded["win_find"]) - {"warnings"}
-    for item in found["files"]:
-        assert set(item) == set(recorded["win_find"]["files"][0])
-    assert set(host.slurp({"src": OAUTH_DIR + "\\a.xml"})) == set(recorded["slurp"])
-    missing = host.win_find({"paths": [HOME + "\\nope"]})
-    assert missing["warnings"] == [recorded["win_find_missing_path_warning"].replace("{path}", HOME + "\\nope")]
 
 
 def test_first_run_creates_folders_files_and_manifests_through_upstream_modules_only(host):
@@ -615,36 +608,6 @@ def test_owned_file_whose_case_changed_on_disk_is_still_removed_when_stale(host)
     assert sorted(json.loads(host.read(OAUTH_DIR + "\\.tabops-managed.json"))["files"]) == ["custom_redshift_okta.xml"]
 
 
-class _Connected(FakeAction):
-    def __init__(self, host, transport):
-        super().__init__(host)
-        self._connection.transport = transport
-
-
-@pytest.mark.parametrize("transport", ["winrm", "psrp", "ssh"])
-def test_the_test_double_never_answers_for_a_real_host(host, tmp_path, monkeypatch, transport):
-    monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(tmp_path))
-    action = _Connected(host, transport)
-    result = _windows_sync.sync(action, {"inventory_hostname": "pc1"}, module_args())
-    assert list(tmp_path.iterdir()) == []  # the double kept no state: the (fake) real host was the one answering
-    assert host.exists(OAUTH_DIR + "\\custom_redshift_okta.xml")
-    assert any("ignored for this host" in warning and transport in warning for warning in result["warnings"])
-    assert _windows_sync.TEST_DOUBLE_WARNING not in result["warnings"]
-
-
-def test_the_test_double_answers_for_a_local_host_and_says_so(host, tmp_path, monkeypatch):
-    monkeypatch.setenv(_windows_sync.TEST_DOUBLE_ENV, str(tmp_path))
-    action = _Connected(host, "local")
-    for _run in range(2):
-        result = _windows_sync.sync(action, {"inventory_hostname": "pc1"}, module_args())
-        assert _windows_sync.TEST_DOUBLE_WARNING in result["warnings"]
-    assert result["changed"] is False and (tmp_path / "pc1.json").exists()
-    assert action.calls == [] and host.files_under(HOME) == {}  # the FakeAction behind it was never called
-    monkeypatch.delenv(_windows_sync.TEST_DOUBLE_ENV)
-    plain = _windows_sync.sync(action, {"inventory_hostname": "pc1"}, module_args())
-    assert _windows_sync.TEST_DOUBLE_WARNING not in plain.get("warnings", [])
-
-
 def test_backup_folder_swapped_for_a_junction_after_the_find_gets_no_backup(host):
     args = module_args()
     run(host, args)
@@ -761,3 +724,182 @@ def test_windows_journals_over_their_budget_are_not_read(host):
     slurped = [call[1]["src"] for call in action.calls if call[0] == "ansible.windows.slurp"]
     assert not any(src.endswith("tabops-run-zz.json") for src in slurped)
     assert [(entry["run_id"], entry["trusted"]) for entry in result["runs"]] == [("run-a", False)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the double behaves as the module sources do (win_find.ps1, slurp.ps1, win_copy.ps1, win_file.ps1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _answer(host, module, **args):
+    return fakewin.answer(host, "ansible.windows." + module, args, False)
+
+
+def test_the_double_follows_links_as_test_path_does(host):
+    host.write("C:\\Users\\Public\\theirs.xml", "<theirs/>")
+    host.symlink(OAUTH_DIR + "\\link.xml", "C:\\Users\\Public\\theirs.xml")
+    host.symlink(OAUTH_DIR + "\\dangling.xml", "C:\\Users\\Public\\gone\\x.xml", directory=False)
+    host.mkdir("C:\\Users\\Public\\dir")
+    host.symlink(OAUTH_DIR + "\\dirlink", "C:\\Users\\Public\\dir")
+    found = _answer(host, "win_find", paths=[OAUTH_DIR], file_type="any", checksum_algorithm="sha256")
+    items = {item["filename"]: item for item in found["files"]}
+    # win_find checksums the TARGET of a link and says where it points; a dangling link has no checksum.
+    assert items["link.xml"]["checksum"] == hashlib.sha256(b"<theirs/>").hexdigest()
+    assert (items["link.xml"]["islnk"], items["link.xml"]["isreg"]) == (True, False)
+    assert items["link.xml"]["lnk_source"] == "C:\\Users\\Public\\theirs.xml"
+    assert items["dangling.xml"]["checksum"] is None and items["dangling.xml"]["islnk"] is True
+    # slurp reads the target.
+    assert base64.b64decode(_answer(host, "slurp", src=OAUTH_DIR + "\\link.xml")["content"]) == b"<theirs/>"
+    # win_file state=absent: Test-Path follows links, so a dangling link is "not there" and stays ...
+    assert _answer(host, "win_file", path=OAUTH_DIR + "\\dangling.xml", state="absent") == {"changed": False}
+    assert host.exists(OAUTH_DIR + "\\dangling.xml")
+    # ... and a live link is removed itself (DeleteFileW / RemoveDirectoryW), never what it points to.
+    assert _answer(host, "win_file", path=OAUTH_DIR + "\\dirlink", state="absent")["changed"] is True
+    assert not host.exists(OAUTH_DIR + "\\dirlink") and host.isdir("C:\\Users\\Public\\dir")
+    # win_copy to a dangling link writes through it: File.Copy creates the link's target.
+    host.write(TEMP + "\\x.bin", "<ours/>")
+    host.mkdir("C:\\Users\\Public\\gone")
+    copied = _answer(host, "win_copy", src=TEMP + "\\x.bin", dest=OAUTH_DIR + "\\dangling.xml", _copy_mode="remote")
+    assert copied["changed"] is True and host.read("C:\\Users\\Public\\gone\\x.xml") == b"<ours/>"
+
+
+def test_the_double_answers_locked_files_prefixed_paths_and_unchanged_copies_as_the_modules_do(host):
+    path = OAUTH_DIR + "\\a.xml"
+    host.write(path, "<a/>")
+    host.write(TEMP + "\\a.bin", "<a/>")
+    host.lock(path)
+    # A locked file: win_find's checksum is null (-ErrorAction SilentlyContinue), slurp fails.
+    [item] = _answer(host, "win_find", paths=[OAUTH_DIR], checksum_algorithm="sha256")["files"]
+    assert item["checksum"] is None and item["size"] == 4
+    assert "being used by another process" in _answer(host, "slurp", src=path)["msg"]
+    host.lock(path, False)
+    # FullName keeps the \\?\ prefix of the scan root.
+    [item] = _answer(host, "win_find", paths=["\\\\?\\" + OAUTH_DIR])["files"]
+    assert item["path"] == "\\\\?\\" + path
+    # An unchanged remote copy still reports original_basename, size and checksum (win_copy.ps1 sets them always).
+    same = _answer(host, "win_copy", src=TEMP + "\\a.bin", dest=path, _copy_mode="remote")
+    assert same["changed"] is False and (same["original_basename"], same["size"]) == ("a.bin", 4)
+    # Any path of 260 characters or more without the prefix: PathTooLongException, as on PowerShell 5.1.
+    deep = OAUTH_DIR + "\\" + "x" * (270 - len(OAUTH_DIR))
+    assert "too long" in _answer(host, "slurp", src=deep)["msg"]
+    host.write("\\\\?\\" + deep, "<deep/>")
+    failed = _answer(host, "win_find", paths=[OAUTH_DIR], recurse=True, patterns=["*.none"])
+    assert failed["failed"] is True and "too long" in failed["msg"]
+    assert _answer(host, "win_find", paths=["\\\\?\\" + OAUTH_DIR], patterns=["x*"])["matched"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the transport against those behaviours
+# ---------------------------------------------------------------------------------------------
+
+
+def _deep_repository():
+    """A repository folder 190 characters deep (a redirected, synced Documents folder)."""
+    base = HOME + "\\OneDrive - Contoso Corporation (Europe)\\Documents\\Analytics Team Shared Workspace"
+    repository = base + "\\Quarterly Planning"
+    repository += "\\" + "R" * (190 - len(repository) - len("\\My Tableau Repository") - 1) + "\\My Tableau Repository"
+    assert len(repository) == 190
+    return repository
+
+
+def test_a_repository_190_characters_deep_whose_backups_cross_max_path(host, monkeypatch):
+    repository = _deep_repository()
+    for rel, data in repository_files(datasources=4, logs=2).items():
+        host.write("\\\\?\\" + repository + "\\" + rel.replace("/", "\\"), data)
+    args = module_args(layout={"desktop_repository": repository, "prep_repository": HOME + "\\Prep"})
+    first, _action = run(host, args)
+    assert not first.get("failed"), first.get("msg")
+    okta = repository + "\\OAuthConfigs\\custom_redshift_okta.xml"
+    host.write("\\\\?\\" + okta, host.read(okta).decode("utf-8").replace("desktop-client", "someone-else"))
+    fixed, _action = run(host, args)
+    assert not fixed.get("failed"), fixed.get("msg")
+    [backup] = [path for path in host.files_under(repository + "\\OAuthConfigs\\.tabops-backups") if ".xml." in path]
+    assert len(backup) > 260
+    again, action = run(host, args)
+    assert not again.get("failed") and again["changed"] is False
+    # Every scan root had the prefix; the results are reported with plain paths.
+    roots = [path for name, call in action.calls if name.endswith("win_find") for path in call["paths"]]
+    assert roots and all(path.startswith("\\\\?\\") for path in roots)
+    assert all(not item["path"].startswith("\\\\?\\") for item in again["files"])
+    # Without the prefix on the scan roots, the whole scan fails as on Windows PowerShell 5.1.
+    original = _windows_sync.long_path
+    monkeypatch.setattr(_windows_sync, "long_path", lambda path, scan_root=False: original(path))
+    broken, _action = run(host, args)
+    assert broken["failed"] is True and "too long" in broken["msg"]
+
+
+def test_a_dangling_link_at_a_desired_path_is_never_written_through(host):
+    args = module_args()
+    run(host, args)
+    path = OAUTH_DIR + "\\custom_redshift_okta.xml"
+    host.remove(path)
+    host.mkdir("C:\\Users\\Public\\planted")
+    host.symlink(path, "C:\\Users\\Public\\planted\\evil.xml", directory=False)
+    result, _action = run(host, args)
+    assert result["failed"] is True
+    assert "dangling link" in json.dumps(result)
+    assert not host.exists("C:\\Users\\Public\\planted\\evil.xml")
+    assert host.nodes[path.lower()]["type"] == "symlink"
+
+
+def test_a_link_to_a_file_at_a_desired_path_is_replaced_and_its_target_untouched(host):
+    args = module_args()
+    run(host, args)
+    path = OAUTH_DIR + "\\custom_redshift_okta.xml"
+    host.remove(path)
+    host.write("C:\\Users\\Public\\theirs.xml", "<theirs/>")
+    host.symlink(path, "C:\\Users\\Public\\theirs.xml")
+    result, _action = run(host, args)
+    assert not result.get("failed"), result.get("msg")
+    assert host.read("C:\\Users\\Public\\theirs.xml") == b"<theirs/>"
+    assert host.nodes[path.lower()]["type"] == "file"
+    assert host.read(path).decode("utf-8") == next(f["content"] for f in args["files"] if f["path"] == path)
+
+
+def test_a_locked_file_is_an_error_never_different_and_converges_once_released(host):
+    args = module_args()
+    run(host, args)
+    path = OAUTH_DIR + "\\custom_redshift_okta.xml"
+    edited = host.read(path).decode("utf-8").replace("desktop-client", "someone-else")
+    host.write(path, edited)
+    host.lock(path)
+    result, action = run(host, args)
+    entry = by_path(result)[path]
+    assert entry["status"] == "error" and "locked" in json.dumps(entry)
+    assert host.read(path).decode("utf-8") == edited
+    assert not any(name.endswith("slurp") and call["src"].endswith("okta.xml") for name, call in action.calls)
+    assert [p for p in host.files_under(OAUTH_DIR + "\\.tabops-backups") if ".xml." in p] == []
+    host.lock(path, False)
+    fixed, _action = run(host, args)
+    assert by_path(fixed)[path]["status"] == "drift" and not fixed.get("failed")
+    assert "someone-else" not in host.read(path).decode("utf-8")
+
+
+def test_a_locked_stale_owned_file_is_not_removed(host):
+    run(host, module_args(configs=(OKTA, AZURE)))
+    stale = OAUTH_DIR + "\\custom_redshift_azure.xml"
+    host.lock(stale)
+    result, _action = run(host, module_args())
+    entry = by_path(result)[stale]
+    assert entry["status"] == "error" and "locked" in json.dumps(entry["differences"])
+    assert host.exists(stale)
+    assert "custom_redshift_azure.xml" in json.loads(host.read(OAUTH_DIR + "\\.tabops-managed.json"))["files"]
+    host.lock(stale, False)
+    removed, _action = run(host, module_args())
+    assert by_path(removed)[stale]["status"] == "stale" and not host.exists(stale)
+
+
+def test_a_realistic_repository_is_left_alone_and_only_files_of_the_folder_kind_are_read(host):
+    files = {DESKTOP + "\\" + rel.replace("/", "\\"): data for rel, data in repository_files().items()}
+    for path, data in files.items():
+        host.write(path, data)
+    args = module_args()
+    first, action = run(host, args)
+    assert not first.get("failed") and first["unmanaged"] == [], first.get("msg") or first["unmanaged"]
+    read = sorted(call["src"] for name, call in action.calls if name.endswith("slurp"))
+    other_tdcs = sorted(path for path in files if path.endswith(".tdc"))
+    # The conflict scan reads the other TDCs of Datasources (their class decides), nothing else of the repository.
+    assert other_tdcs and read == other_tdcs
+    second, action = run(host, args)
+    assert second["changed"] is False
+    assert {path: host.read(path) for path in files} == files
