@@ -67,6 +67,10 @@ options:
         C(realm) must agree. An endpoint or discovery-document URL (C(/.well-known/...)), a query string, V(http),
         credentials or an unrendered placeholder is refused with a message saying exactly what to put there, so an
         endpoint is never rendered with a doubled path. Location inputs the chosen preset does not read are refused.
+      - C(access_token_audience) (a preset input, never rendered) is the C(aud) of the config's access tokens, read
+        by the IAM side (P(tabops.redshift_oauth.federated_token_audiences#filter)); 1-255 characters without spaces or
+        wildcards. Default V(api://default) for V(okta) with the V(default) authorization server; the other presets
+        have none.
       - C(client_secret_desktop) is only checked for shapes no real secret has (not text, empty, control characters
         such as NUL or newline, more than 4096 characters); surrounding whitespace is stripped. It never appears in
         an error message.

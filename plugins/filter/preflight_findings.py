@@ -17,7 +17,10 @@ description:
     C(server-client-same-as-desktop), C(server-client-config-not-on-clients), C(tdc-class-mismatch),
     C(connection-field-unknown), C(connection-field-missing), C(connection-oauth-config-unknown),
     C(group-federation-not-allowlisted), C(group-federation-iam-mismatch), C(connection-role-arn-mismatch),
-    C(iam-not-checked) and every P(tabops.redshift_oauth.redshift_iam_lint#filter) code for each connection."
+    C(iam-not-checked), C(iam-audience-mismatch) and C(access-token-audience-undeclared) (the token Tableau
+    federates for a connection's OAuth config carries an C(aud) the IAM side does not trust, or one that must be
+    declared; see P(tabops.redshift_oauth.federated_token_audiences#filter)) and every
+    P(tabops.redshift_oauth.redshift_iam_lint#filter) code for each connection."
   - "Host rules (from the facts): C(driver-missing), C(driver-too-old), C(driver-version-unknown), C(driver-ok),
     C(tableau-server-too-old), C(tableau-server-version-ambiguous), C(tableau-server-version-unknown),
     C(os-unsupported), C(host-unreachable)."

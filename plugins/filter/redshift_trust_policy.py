@@ -10,8 +10,8 @@ version_added: 0.1.0
 description:
   - Builds the role's AssumeRoleWithWebIdentity trust policy. The principal is the IdP's IAM OIDC provider
     (C(arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST[/PATH])).
-  - C(HOST[/PATH]:aud) must equal one of the OAuth client ids (IAM takes the token's C(azp) claim for C(aud)
-    when the token has one); C(HOST[/PATH]:sub) patterns are added when given (C(StringLike) when a pattern
+  - C(HOST[/PATH]:aud) must equal one of the C(client_ids), the audiences of the tokens Tableau federates (IAM
+    takes the token's C(azp) claim for C(aud) when the token has one); C(HOST[/PATH]:sub) patterns are added when given (C(StringLike) when a pattern
     holds C(*) or C(?), else C(StringEquals)).
   - C(sts:TagSession) is added when the tokens carry session tags.
   - Checked to be well formed and within IAM's default trust-policy size (2,048 characters without whitespace).
@@ -35,7 +35,11 @@ options:
         type: str
         default: aws
       client_ids:
-        description: OAuth client id(s) the tokens are issued to.
+        description:
+          - The audiences (the OIDC provider's client IDs) the tokens carry in C(aud), exact values.
+          - The OAuth client id(s) for ID tokens; for access tokens (a TDC with C(CAP_OAUTH_FEDERATE_ACCESS_TOKEN))
+            the access token's audience, for example V(api://default) for Okta's C(default) authorization server.
+            The P(tabops.redshift_oauth.federated_token_audiences#filter) filter derives them.
         type: list
         elements: str
         required: true

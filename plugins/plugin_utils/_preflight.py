@@ -48,6 +48,13 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clie
     ServerClientError,
     server_oauth_clients,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._token_audience import (
+    FEDERATE_CAPABILITY,
+    connection_configs,
+    derived_audiences,
+    describe,
+    fleet_tokens,
+)
 
 SEVERITIES = ("error", "warning", "info")
 ROLLOUT_KEYS = ("install_on",)
@@ -654,6 +661,93 @@ def iam_consistency(hosts, iam_vars):
     return found
 
 
+# The IAM OIDC provider's client ids (the token audiences STS accepts); the second name is the deprecated one.
+AUDIENCE_VARS = ("redshift_iam_audiences", "redshift_iam_client_ids")
+
+
+def declared_audiences(iam_vars):
+    """``(audiences, variable)`` the IAM side is told to trust, or ``(None, None)`` when they are to be derived."""
+    for name in AUDIENCE_VARS:
+        value = (iam_vars or {}).get(name)
+        if value:
+            return [str(item) for item in (value if isinstance(value, (list, tuple)) else [value])], name
+    return None, None
+
+
+def federated_tokens(hosts):
+    """:func:`_token_audience.fleet_tokens` of the OAuth configs the declared connections name."""
+    per_host = {
+        host: {
+            "applications": applications_of(data.get("groups"), data.get("applications")),
+            "oauth_configs": data.get("oauth_configs"),
+            "tdc_files": data.get("tdc_files"),
+        }
+        for host, data in hosts.items()
+    }
+    return fleet_tokens(per_host, connection_configs(hosts))
+
+
+def audience_findings(tokens, trusted, variable_name):
+    """Findings for the federated ``tokens`` against the ``trusted`` audiences (None: derived, not checked)."""
+    found = []
+    for item in tokens:
+        if item["aud"] is None:
+            found.append(
+                finding(
+                    "error",
+                    "access-token-audience-undeclared",
+                    "%s, whose aud the collection cannot know: %s" % (describe(item), item["source"]),
+                    "set access_token_audience in tabops_oauth_configs[%s] to the aud of its access tokens (decode "
+                    "one), or drop %s from the TDC to federate the ID token" % (item["config"], FEDERATE_CAPABILITY),
+                    hosts=item["hosts"],
+                    config=item["config"],
+                    field="access_token_audience",
+                )
+            )
+        elif trusted is not None and item["aud"] not in trusted:
+            found.append(
+                finding(
+                    "error",
+                    "iam-audience-mismatch",
+                    "%s, but the IAM OIDC provider and the trust policy's :aud condition trust only %s (%s): STS "
+                    "refuses the token with 'Incorrect token audience'"
+                    % (describe(item), ", ".join(repr(a) for a in trusted), variable_name),
+                    "add %r to %s, or remove %s so that the redshift_iam role derives the audiences from the OAuth "
+                    "configs and TDCs" % (item["aud"], variable_name, variable_name),
+                    hosts=item["hosts"],
+                    config=item["config"],
+                    field=variable_name,
+                )
+            )
+    return found
+
+
+def iam_audiences(hosts, iam_vars):
+    """``access-token-audience-undeclared`` / ``iam-audience-mismatch``: the token Tableau federates is one IAM accepts.
+
+    Checks the configs the connections name against the declared audiences (redshift_iam_audiences), or, when none
+    are declared (the redshift_iam role then derives them), only that every token's aud is known. Nothing is checked
+    when no redshift_iam_* variable is set (the IAM side is not managed here).
+    """
+    if not any(str(name).startswith("redshift_iam_") for name in iam_vars or {}):
+        return []
+    trusted, variable_name = declared_audiences(iam_vars)
+    return audience_findings(federated_tokens(hosts), trusted, variable_name)
+
+
+def expected_audiences(hosts, iam_vars):
+    """``{audiences, declared_by, tokens, findings}``: the audiences the redshift_iam role puts in the OIDC provider
+    and the trust policy (the declared ones, else those derived from the tokens), and :func:`audience_findings`."""
+    tokens = federated_tokens(hosts)
+    trusted, variable_name = declared_audiences(iam_vars)
+    return {
+        "audiences": trusted if trusted is not None else derived_audiences(tokens),
+        "declared_by": variable_name or "",
+        "tokens": tokens,
+        "findings": audience_findings(tokens, trusted, variable_name),
+    }
+
+
 RULES = (
     duplicate_ids,
     conflicting_content,
@@ -674,6 +768,7 @@ def fleet_findings(hosts, iam_vars=None):
     for rule in RULES:
         found.extend(rule(hosts))
     found.extend(iam_consistency(hosts, iam_vars))
+    found.extend(iam_audiences(hosts, iam_vars or {}))
     return found
 
 

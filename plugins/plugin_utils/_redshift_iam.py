@@ -394,7 +394,8 @@ def redshift_trust_policy(spec):
     client_ids = _names(spec, "client_ids", what)
     if not client_ids:
         raise IamPolicyError(
-            "%s: client_ids is required: the OAuth client id(s) the tokens are issued to (their aud)" % what,
+            "%s: client_ids is required: the aud of the tokens Tableau federates (the client id for ID tokens, the"
+            " access token's audience when a TDC sets CAP_OAUTH_FEDERATE_ACCESS_TOKEN)" % what,
             "client_ids",
         )
     for client_id in client_ids:

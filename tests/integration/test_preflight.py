@@ -189,3 +189,46 @@ def test_a_host_that_is_down_is_a_warning_and_the_others_are_checked(fleet):
     assert any(line.startswith("WARNING host-unreachable [bridge1]") for line in lines), lines
     assert any(line.startswith("ERROR driver-too-old [desktop1]") for line in lines), lines
     assert failed_hosts(run, fleet) == ["desktop1"]
+
+
+LAB_CLIENT_IDS = ["0oa-lab-server-client", "0oa-lab-desktop-client"]
+
+
+@pytest.mark.fleet_size(servers=1, bridges=0, desktops=1)
+def test_client_id_audiences_for_the_access_token_tdc_are_a_mismatch_and_the_derived_ones_are_clean(fleet):
+    """The lab's TDC makes Tableau federate the Okta default server's ACCESS token (aud api://default): IAM
+    audiences holding only the client ids fail the preflight naming both sides; the lab inventory, which lets the
+    redshift_iam role derive them, is clean."""
+    run = fleet.playbook("playbooks/preflight.yml", extra_vars={"redshift_iam_audiences": LAB_CLIENT_IDS})
+    assert run.returncode == 2, run.stdout[-3000:]
+    errors = [line for line in summary(run) if line.startswith("ERROR ")]
+    assert errors == [
+        "ERROR iam-audience-mismatch [all hosts]: OAuth config custom_redshift_okta on desktop, prep, server federates"
+        " the access token (TDC redshift-oauth sets CAP_OAUTH_FEDERATE_ACCESS_TOKEN=yes), whose aud is"
+        " 'api://default' (Audience of Okta's pre-made authorization server 'default'), but the IAM OIDC provider and"
+        " the trust policy's :aud condition trust only '0oa-lab-server-client', '0oa-lab-desktop-client'"
+        " (redshift_iam_audiences): STS refuses the token with 'Incorrect token audience' -- fix: add 'api://default'"
+        " to redshift_iam_audiences, or remove redshift_iam_audiences so that the redshift_iam role derives the"
+        " audiences from the OAuth configs and TDCs"
+    ]
+    assert failed_hosts(run, fleet) == ["desktop1", "tsnode1"]
+    assert "lab-only-not-a-secret-okta-server" not in run.stdout + run.stderr
+
+    run = fleet.playbook("playbooks/preflight.yml")  # the lab inventory: derived audiences
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert not [line for line in summary(run) if "audience" in line], summary(run)
+    run = fleet.playbook("playbooks/preflight.yml", extra_vars={"redshift_iam_audiences": ["api://default"]})
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+@pytest.mark.fleet_size(servers=1, bridges=0, desktops=1)
+def test_site_stops_before_any_host_on_the_deprecated_client_ids_that_miss_the_access_token(fleet):
+    before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+    run = fleet.playbook("playbooks/site.yml", extra_vars={"redshift_iam_client_ids": LAB_CLIENT_IDS})
+    assert run.returncode == 2, run.stdout[-3000:]
+    errors = [line for line in summary(run) if line.startswith("ERROR ")]
+    assert len(errors) == 1 and errors[0].startswith("ERROR iam-audience-mismatch [all hosts]: "), errors
+    assert "(redshift_iam_client_ids): STS refuses the token" in errors[0]
+    assert run.host_results(SYNC) == {}
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
+    assert fleet.tsm_state()["restarts"] == 0 and fleet.tsm_state()["pending"] == {}

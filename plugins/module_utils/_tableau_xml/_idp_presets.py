@@ -29,8 +29,9 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml
     repeated_segment_pairs,
 )
 
-# Inputs that only steer normalization; they never appear in the normalized shape.
-_PRESET_INPUTS = ("idp", "idp_base_url", "tenant", "realm", "auth_server", "redirect_ports")
+# Inputs that only steer normalization; they never appear in the normalized shape. access_token_audience is not
+# rendered either: it tells the IAM side which aud the config's ACCESS tokens carry (access_token_audience()).
+_PRESET_INPUTS = ("idp", "idp_base_url", "tenant", "realm", "auth_server", "redirect_ports", "access_token_audience")
 # The inputs that say where the IdP is, per preset (any other one given is a mistake worth reporting).
 LOCATION_INPUTS = {
     "okta": ("idp_base_url", "auth_server"),
@@ -567,6 +568,75 @@ IDP_PRESETS = {
     "keycloak": _preset_keycloak,
     "generic": _preset_generic,
 }
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The aud of the ACCESS token each preset's IdP issues (Tableau federates it instead of the ID token when a TDC sets
+# CAP_OAUTH_FEDERATE_ACCESS_TOKEN). Only Okta documents a value the collection can know: a custom authorization
+# server's Audience setting, api://default for the pre-made "default" server. The others put there what the admin
+# configured (Entra: the API the requested scope names; Ping: the access token manager or resource; Keycloak: what
+# audience mappers add), so access_token_audience must be declared. docs/sources.md, "Token audiences".
+
+OKTA_DEFAULT_SERVER = "default"
+OKTA_DEFAULT_SERVER_AUDIENCE = "api://default"
+# IAM's limit for an OIDC provider's client id (audience).
+MAX_AUDIENCE_LENGTH = 255
+_UNDECLARED_ACCESS_AUDIENCE = {
+    "entra": (
+        "Entra ID access tokens carry the audience of the API the requested scope names (a v2.0 token: that API's "
+        "application id; with only openid/profile/email/offline_access scopes a Microsoft Graph token, which AWS "
+        "cannot verify)"
+    ),
+    "ping": (
+        "PingFederate and PingOne access tokens carry the audience their access token manager or resource is "
+        "configured with"
+    ),
+    "keycloak": (
+        "Keycloak puts in an access token's aud only what audience mappers add (the client itself is azp, not aud)"
+    ),
+    "generic": "the generic preset knows nothing of the IdP's access tokens",
+    None: "a config without an idp preset says nothing of the IdP's access tokens",
+}
+
+
+def audience_problems(field, value):
+    """Problems of a declared token audience (an IAM OIDC provider client id: exact text, 1-255 characters)."""
+    if not isinstance(value, str) or not value.strip():
+        return [f"{field}: must be a non-empty string, the aud claim of the access tokens (got {_shown(value)})"]
+    text = value.strip()
+    if len(text) > MAX_AUDIENCE_LENGTH or _WHITESPACE.search(text) or re.search(r"[*?\x00-\x1f\x7f]", text):
+        return [
+            f"{field}: must be the exact aud value, 1-{MAX_AUDIENCE_LENGTH} characters without spaces or wildcards "
+            f"(got {_shown(value)})"
+        ]
+    return []
+
+
+def _okta_server(config):
+    """The Okta authorization server a config uses (auth_server, else the issuer URL's, else default)."""
+    explicit = config.get("auth_server")
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit.strip()
+    location = _read_location(config, _okta_location, [])
+    return (location[1] if location else None) or OKTA_DEFAULT_SERVER
+
+
+def access_token_audience(config):
+    """``(aud, source)`` of the access tokens of an OAuth config; aud is None when it must be declared.
+
+    ``source`` says where the value comes from, or why the preset cannot know it.
+    """
+    declared = config.get("access_token_audience")
+    if not _absent(declared):
+        return (declared.strip() if isinstance(declared, str) else declared), "declared access_token_audience"
+    idp = config.get("idp")
+    idp = idp.strip().lower() if isinstance(idp, str) else None
+    if idp == "okta":
+        server = _okta_server(config)
+        if server == OKTA_DEFAULT_SERVER:
+            return OKTA_DEFAULT_SERVER_AUDIENCE, "Audience of Okta's pre-made authorization server 'default'"
+        return None, f"Okta authorization server {_shown(server)} gives its access tokens its own Audience setting"
+    return None, _UNDECLARED_ACCESS_AUDIENCE.get(idp, _UNDECLARED_ACCESS_AUDIENCE[None])
 
 
 def preset_defaults(idp, config, problems):

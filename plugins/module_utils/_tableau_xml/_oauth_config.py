@@ -13,6 +13,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml
     _ALL_LOCATION_INPUTS,
     _PRESET_INPUTS,
     IDP_PRESETS,
+    audience_problems,
     preset_defaults,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._oauth_schema import (
@@ -103,6 +104,8 @@ def _normalize_oauth(config):
     unknown = sorted(str(key) for key in config if key not in _FIELD_KIND and key not in _PRESET_INPUTS)
     problems.extend(f"{key}: unknown field" for key in unknown)
 
+    if config.get("access_token_audience") is not None:
+        problems.extend(audience_problems("access_token_audience", config["access_token_audience"]))
     user = {key: value for key, value in config.items() if key in _FIELD_KIND and value is not None}
     if config.get("redirect_ports") is not None:
         if user.get("redirect_uris_desktop"):

@@ -31,7 +31,7 @@ ROLE_VARS = {
     "redshift_iam_account": "123456789012",
     "redshift_iam_region": "us-west-1",
     "redshift_iam_issuer_url": "https://dev-123.okta.com/oauth2/default",
-    "redshift_iam_client_ids": ["0oa1example"],
+    "redshift_iam_audiences": ["0oa1example"],
     "redshift_iam_clusters": ["cluster-identifier"],
     "redshift_iam_db_names": ["dev"],
     "redshift_iam_auto_create": True,
@@ -52,8 +52,11 @@ class Run:
         return "rc=%s changed=%s\n%s" % (self.rc, self.changed, self.output[-4000:])
 
 
-def run_role(tmp_path, role_vars, *options, env=None):
-    """Write a playbook applying the role with ``role_vars`` and run it; returns a Run."""
+def run_role(tmp_path, role_vars, *options, env=None, fleet=None):
+    """Write a playbook applying the role with ``role_vars`` and run it; returns a Run.
+
+    ``fleet`` is ``{group: {host: vars}}``: inventory hosts the role reads (never contacted: it runs on localhost).
+    """
     playbook = tmp_path / "play.yml"
     play = [
         {
@@ -63,10 +66,10 @@ def run_role(tmp_path, role_vars, *options, env=None):
         }
     ]
     playbook.write_text(json.dumps(play, indent=2), encoding="utf-8")
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text(
-        "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable, encoding="utf-8"
-    )
+    inventory = tmp_path / "inventory.yml"
+    local = {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+    groups = {group: {"hosts": hosts} for group, hosts in (fleet or {}).items()}
+    inventory.write_text(json.dumps({"all": {"hosts": local, "children": groups}}), encoding="utf-8")
     run_env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     run_env.update({"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "NO_PROXY": "127.0.0.1"})
     run_env.update(env or {})
@@ -97,7 +100,7 @@ def expected_documents(role_vars):
         {
             "issuer_url": role_vars["redshift_iam_issuer_url"],
             "account": role_vars["redshift_iam_account"],
-            "client_ids": role_vars["redshift_iam_client_ids"],
+            "client_ids": role_vars.get("redshift_iam_audiences") or role_vars["redshift_iam_client_ids"],
         }
     )
     return permissions, trust
@@ -202,6 +205,136 @@ def test_lint_stops_the_classic_userid_mistake(tmp_path):
     assert "userid-session-name-mismatch" in run.output
 
 
+# --- audiences: the aud of the tokens Tableau federates ------------------------
+
+OKTA_CONFIG = {
+    "id": "custom_redshift_okta",
+    "idp": "okta",
+    "idp_base_url": "https://dev-123.okta.com",
+    "client_id_desktop": "0oa1desktop",
+    "install_on": ["desktop"],
+    "server_client": {"client_id": "0oa1server", "client_secret": "not-a-secret-role-test"},
+}
+ACCESS_TOKEN_TDC = {
+    "name": "redshift-oauth",
+    "class": "redshift",
+    "customizations": {"CAP_OAUTH_FEDERATE_ACCESS_TOKEN": "yes"},
+}
+CONNECTION = {"name": "analytics", "oauth_config": "custom_redshift_okta", "cluster_id": "cluster-identifier"}
+
+
+def fleet_with(tdc_files, config=OKTA_CONFIG):
+    declared = {
+        "tabops_oauth_configs": [config],
+        "tabops_tdc_files": tdc_files,
+        "tabops_redshift_connections": [CONNECTION],
+    }
+    return {"tableau_server": {"tsnode1": declared}, "tableau_desktop": {"desktop1": declared}}
+
+
+def test_audiences_are_derived_from_the_tokens_the_inventory_federates(tmp_path):
+    out = tmp_path / "iam"
+    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
+    role_vars["redshift_iam_output_dir"] = str(out)
+
+    # The TDC makes Tableau federate the access token everywhere: Okta's default server gives api://default.
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC]))
+    assert run.rc == 0, run
+    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
+    assert trust == expected_documents({**role_vars, "redshift_iam_audiences": ["api://default"]})[1]
+    readme = re.sub(r"\s+", " ", (out / "tableau-redshift.README.md").read_text())
+    assert "`api://default` (derived from the OAuth configs and TDCs)" in readme
+    assert "OAuth config `custom_redshift_okta` on desktop, server federates the access token" in readme
+
+    # Without the TDC the ID tokens go: their aud is the client id of each application's client.
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([]))
+    assert run.rc == 0, run
+    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["dev-123.okta.com/oauth2/default:aud"] == [
+        "0oa1desktop",
+        "0oa1server",
+    ]
+
+    # A TDC on the server only: the server federates its access token, the desktop its ID token.
+    server_only = dict(ACCESS_TOKEN_TDC, install_on=["server"])
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([server_only]))
+    assert run.rc == 0, run
+    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["dev-123.okta.com/oauth2/default:aud"] == [
+        "0oa1desktop",
+        "api://default",
+    ]
+
+
+def test_declared_audiences_that_miss_the_access_token_fail_naming_both_sides(tmp_path):
+    out = tmp_path / "iam"
+    role_vars = {
+        **ROLE_VARS,
+        "redshift_iam_output_dir": str(out),
+        "redshift_iam_audiences": ["0oa1server", "0oa1desktop"],
+    }
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC]))
+    assert run.rc != 0, run
+    output = re.sub(r"\s+", " ", run.output)
+    assert (
+        "iam-audience-mismatch: OAuth config custom_redshift_okta on desktop, server federates the access token "
+        "(TDC redshift-oauth sets CAP_OAUTH_FEDERATE_ACCESS_TOKEN=yes), whose aud is 'api://default'" in output
+    ), run
+    assert "trust only '0oa1server', '0oa1desktop' (redshift_iam_audiences)" in output, run
+    assert "fix: add 'api://default' to redshift_iam_audiences" in output, run
+    assert "not-a-secret-role-test" not in run.output
+    assert not out.exists()
+
+
+def test_the_deprecated_client_ids_still_work_and_say_so(tmp_path):
+    out = tmp_path / "iam"
+    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
+    role_vars.update(redshift_iam_output_dir=str(out), redshift_iam_client_ids=["api://default"])
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC]))
+    assert run.rc == 0, run
+    assert "redshift_iam_client_ids is deprecated" in run.output
+    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
+    assert trust == expected_documents(role_vars)[1]
+
+    # With mismatching client ids the role fails like with redshift_iam_audiences, naming the old variable.
+    run = run_role(
+        tmp_path, {**role_vars, "redshift_iam_client_ids": ["0oa1server"]}, fleet=fleet_with([ACCESS_TOKEN_TDC])
+    )
+    assert run.rc != 0, run
+    assert "(redshift_iam_client_ids): STS refuses the token" in re.sub(r"\s+", " ", run.output), run
+
+
+def test_an_access_token_of_an_unknown_audience_must_be_declared(tmp_path):
+    out = tmp_path / "iam"
+    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
+    role_vars["redshift_iam_output_dir"] = str(out)
+    entra = {
+        "id": "custom_redshift_okta",
+        "idp": "entra",
+        "tenant": "3f2a8c1e-5b7d-4e9a-8c6f-0d1e2f3a4b5c",
+        "client_id_desktop": "5d0c3e2a-desktop",
+        "install_on": ["desktop"],
+    }
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC], entra))
+    assert run.rc != 0, run
+    assert "access-token-audience-undeclared" in run.output and "set access_token_audience" in run.output, run
+    assert not out.exists()
+
+    declared = dict(entra, access_token_audience="api://redshift-tableau")
+    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC], declared))
+    assert run.rc == 0, run
+    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
+    assert trust == expected_documents({**role_vars, "redshift_iam_audiences": ["api://redshift-tableau"]})[1]
+
+
+def test_no_audiences_and_nothing_to_derive_them_from_fails_saying_what_to_set(tmp_path):
+    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
+    run = run_role(tmp_path, {**role_vars, "redshift_iam_output_dir": str(tmp_path / "iam")})
+    assert run.rc != 0, run
+    assert "redshift_iam_audiences is not set and cannot be derived" in run.output, run
+    assert not (tmp_path / "iam").exists()
+
+
 # --- apply, against moto's IAM on loopback -------------------------------------
 
 
@@ -268,7 +401,7 @@ def test_apply_creates_provider_policy_and_role_idempotently(tmp_path, moto_iam,
     thumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
     changed_vars = {
         **role_vars,
-        "redshift_iam_client_ids": ["0oa1example", "0oa2server"],
+        "redshift_iam_audiences": ["0oa1example", "0oa2server"],
         "redshift_iam_db_groups": ["finance"],
         "redshift_iam_oidc_thumbprints": [thumbprint],
     }
@@ -281,7 +414,7 @@ def test_apply_creates_provider_policy_and_role_idempotently(tmp_path, moto_iam,
     assert _default_policy_document(iam, attached[0]["PolicyArn"]) == permissions
 
     # moto implements no AddClientIDToOpenIDConnectProvider: the real change keeps the audience
-    real_vars = {**changed_vars, "redshift_iam_client_ids": ["0oa1example"]}
+    real_vars = {**changed_vars, "redshift_iam_audiences": ["0oa1example"]}
     real = run_role(tmp_path, real_vars, env=AWS_ENV)
     assert real.rc == 0, real
     assert real.changed == 3, real  # permissions file, provider (thumbprint), policy
