@@ -896,6 +896,7 @@ def sync_host(action, task_vars, module_args, now=None):
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 _journal.check_run_id(value, field)
+        skip_runs = _journal.check_skip_runs(args.get("rollback_skip_runs") or [], rollback_run_id)
         files = [] if rollback_run_id or list_runs else args["files"]
         desired, dirs = _plan.normalize_request(files, args.get("managed_dirs"), paths=ntpath)
     except _plan.ArtifactError as exc:
@@ -936,6 +937,7 @@ def sync_host(action, task_vars, module_args, now=None):
                 force=force,
                 backup=backup,
                 paths=ntpath,
+                skip_runs=skip_runs,
             )
         else:
             plan = _plan.plan_host(

@@ -591,13 +591,38 @@ def plan_rollout(desired, dirs, observations, stamp, run_id=None, paths=posixpat
     return plan
 
 
-def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath):
-    """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``."""
+def check_skip_runs(skip_runs, run_id):
+    """The checked ``rollback_skip_runs``: run ids, never the run rolled back itself."""
+    if not isinstance(skip_runs, (list, tuple)):
+        raise ArtifactError("rollback_skip_runs: expected a list of run ids, got %s" % type(skip_runs).__name__)
+    for index, value in enumerate(skip_runs):
+        check_run_id(value, "rollback_skip_runs[%d]" % index)
+    if run_id in skip_runs:
+        raise ArtifactError("rollback_skip_runs: names %s, the run rolled back" % run_id)
+    return list(skip_runs)
+
+
+def _skipping_runs(observation, skip_runs):
+    """The runs of ``skip_runs`` whose journal a folder holds (by name: the folder's owner wrote them, so they only
+    ever decide that this folder is left alone)."""
+    names = set(observation.get("backups") or []) | set(observation.get("journals") or {})
+    return sorted({journal_run_id(name) for name in names} & set(skip_runs))
+
+
+def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath, skip_runs=()):
+    """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``; a folder
+    holding a journal of a run of ``skip_runs`` (newer runs only journals in users' folders name) is left alone:
+    undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``)."""
     check_run_id(run_id, "rollback_run_id")
     check_options("fail", DEFAULT_BACKUP_KEEP)
+    skip_runs = check_skip_runs(skip_runs, run_id)
     plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}
     for directory in dirs:
         observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
+        skipping = _skipping_runs(observation, skip_runs) if observation.get("state") == "present" else []
+        if skipping:
+            plan["folders"].append(dict(new_folder_plan(directory), skipped=skipping))
+            continue
         folder_plan = plan_rollback_folder(directory, observation, run_id, stamp, force, backup, paths)
         if folder_plan["error"]:
             folder_plan["operations"] = []
@@ -610,8 +635,18 @@ def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, p
 
 def rollback_summary(plan, run_id):
     """What a rollback found, for the result: per status the files, and the folders holding the run's journal."""
-    summary = {"run_id": run_id, "journals": [], "restored": [], "removed": [], "hand_edited": [], "unchanged": []}
+    summary = {
+        "run_id": run_id,
+        "journals": [],
+        "restored": [],
+        "removed": [],
+        "hand_edited": [],
+        "unchanged": [],
+        "skipped": [],
+    }
     for folder_plan in plan["folders"]:
+        if folder_plan.get("skipped"):
+            summary["skipped"].append({"path": folder_plan["path"], "runs": folder_plan["skipped"]})
         if folder_plan.get("journal"):
             summary["journals"].append(folder_plan["journal"])
         for entry in folder_plan["entries"]:

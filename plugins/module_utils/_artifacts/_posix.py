@@ -41,6 +41,7 @@ import time
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     MAX_JOURNAL_BYTES,
     check_run_id,
+    check_skip_runs,
     journal_name,
     journal_run_id,
     parse_journal,
@@ -974,16 +975,19 @@ class PosixSync:
         rollback_run_id=None,
         rollback_force=False,
         run_log_dir=None,
+        rollback_skip_runs=(),
     ):
         """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
         ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
-        (``rollback_force``: hand edits too)."""
+        (``rollback_force``: hand edits too), except in folders holding a journal of a run of
+        ``rollback_skip_runs``."""
         check_options(tdc_conflicts, backup_keep)
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 check_run_id(value, field)
         self.worker_timeout = worker_timeout
         self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
+        self.rollback_skip_runs = check_skip_runs(rollback_skip_runs, rollback_run_id)
         default_log = DARWIN_RUN_LOG_DIR if sys.platform == "darwin" else DEFAULT_RUN_LOG_DIR
         try:
             self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
@@ -1054,6 +1058,7 @@ class PosixSync:
                 self.stamp,
                 force=self.rollback_force,
                 backup=self.options["backup"],
+                skip_runs=self.rollback_skip_runs,
             )
         else:
             self.plan = plan_rollout(

@@ -272,3 +272,40 @@ def test_a_backup_folder_swapped_for_a_link_after_the_run_fails_the_rollback_of_
     result = sync(folder, {}, 2, rollback_run_id="run-b").run()
     assert "its run journals cannot be read" in result["msg"] and not result["changed"]
     assert state(folder) == before
+
+
+def test_a_folder_holding_a_journal_of_a_skipped_run_is_left_alone_and_named(base):
+    """rollback_skip_runs (what rollback.yml passes for a newer run only users' journals name): that folder keeps
+    everything, every other folder is rolled back; the run rolled back itself can never be skipped."""
+    mine, other = base / "OAuthConfigs", base / "Other"
+    dirs = [{"path": str(folder), "kind": "oauth_config", "application": "desktop"} for folder in (mine, other)]
+
+    def go(files, minutes, **options):
+        request = [
+            {"path": str(folder / name), "content": content, "kind": "oauth_config", "mode": mode}
+            for folder in (mine, other)
+            for name, (content, mode) in files.items()
+        ]
+        return _posix.PosixSync(request, dirs, now=at(minutes), run_log_dir=str(base / "run-log"), **options)
+
+    go(A, 0, run_id="run-a").run()
+    after_a = {folder: state(folder) for folder in (mine, other)}
+    go(B, 1, run_id="run-b").run()
+    after_b = state(mine)
+    journal = json.loads((mine / ".tabops-backups" / "tabops-run-run-b.json").read_text())
+    forged = mine / ".tabops-backups" / "tabops-run-forged.json"
+    forged.write_text(json.dumps(dict(journal, run_id="forged", stamp="99991231T235959Z")))
+
+    checked = go({}, 2, rollback_run_id="run-b", rollback_skip_runs=["forged"]).run(check_mode=True)
+    result = go({}, 2, rollback_run_id="run-b", rollback_skip_runs=["forged"]).run()
+    assert sorted(f["path"] for f in result["files"]) == sorted(f["path"] for f in checked["files"])
+    assert result["rollback"]["skipped"] == checked["rollback"]["skipped"] == [{"path": str(mine), "runs": ["forged"]}]
+    assert all(path.startswith(str(other)) for path in result["rollback"]["restored"] + result["rollback"]["removed"])
+    assert state(mine) == after_b and state(other) == after_a[other]
+    # Named by id, the folder is rolled back too (the forgery holds run-b's changes there).
+    assert go({}, 3, rollback_run_id="forged").run()["rollback"]["skipped"] == []
+    assert state(mine) == after_a[mine]
+
+    for bad, message in ((["run-b"], "names run-b, the run rolled back"), (["../x"], r"rollback_skip_runs\[0\]")):
+        with pytest.raises(ArtifactError, match=message):
+            go({}, 4, rollback_run_id="run-b", rollback_skip_runs=bad)
