@@ -11,9 +11,9 @@ description:
     run log, the tsm node's journal) is chosen; journals in users' folders never choose the run (their owner can
     write them, run id and stamp included).
   - A run newer than that one which only journals in users' folders name (a forgery, or a run that changed only
-    Windows hosts) does not block the rollback: its run id goes to RV(_value.skip_runs), so the folders holding its
+    Windows hosts) does not block the rollback; its run id goes to RV(_value.skip_runs), so the folders holding its
     journal are left alone, and the message names them with the command that rolls them back by id.
-  - When a host's runs could not be listed, nothing is chosen (that host may hold the newest run): the error names
+  - When a host's runs could not be listed, nothing is chosen (that host may hold the newest run); the error names
     the host and asks for the run id.
 positional: _input, hostvars
 options:
