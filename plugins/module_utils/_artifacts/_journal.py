@@ -329,6 +329,10 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
         }
         folder_plan["entries"].append(entry)
         before, after = record["before"], record["after"]
+        if before["state"] == "file":
+            # An owner the journal may not hand out is not restored, so it is not compared either (else the file, put
+            # back as the folder's, would look hand-edited to the next rollback).
+            before = dict(before, uid=owner(before["uid"], allowed_uids), gid=owner(before["gid"], allowed_gids))
         if observed.get("data") is not None:
             entry["_before_text"] = decode_document(observed["data"])[0] or ""
         if not name.lower().endswith(suffix):
@@ -376,8 +380,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "op": "attributes",
                 "path": entry["path"],
                 "mode": before["mode"],
-                "uid": owner(before["uid"], allowed_uids),
-                "gid": owner(before["gid"], allowed_gids),
+                "uid": before["uid"],
+                "gid": before["gid"],
                 "expect": expect,
             }
         else:
@@ -404,8 +408,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "path": entry["path"],
                 "data": data,
                 "mode": 0o644 if before["mode"] is None else before["mode"],
-                "uid": owner(before["uid"], allowed_uids),
-                "gid": owner(before["gid"], allowed_gids),
+                "uid": before["uid"],
+                "gid": before["gid"],
                 "expect": expect if kind != "absent" else None,
             }
         if change["op"] != "attributes" and kind != "absent" and backup:

@@ -309,3 +309,20 @@ def test_a_folder_holding_a_journal_of_a_skipped_run_is_left_alone_and_named(bas
     for bad, message in ((["run-b"], "names run-b, the run rolled back"), (["../x"], r"rollback_skip_runs\[0\]")):
         with pytest.raises(ArtifactError, match=message):
             go({}, 4, rollback_run_id="run-b", rollback_skip_runs=bad)
+
+
+def test_an_owner_the_journal_may_not_hand_out_is_neither_restored_nor_compared(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    after_a = state(folder)
+    sync(folder, B, 1, run_id="run-b").run()
+    # The folder's owner names another user as the owner custom_a.xml had before run-b.
+    journal = folder / ".tabops-backups" / "tabops-run-run-b.json"
+    document = json.loads(journal.read_text())
+    document["files"]["custom_a.xml"]["before"].update(uid=4242, gid=4242)
+    journal.write_text(json.dumps(document))
+    first = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert str(folder / "custom_a.xml") in first["rollback"]["restored"]
+    assert state(folder) == after_a  # root's, as the folder: 4242 was not handed out
+    again = sync(folder, {}, 3, rollback_run_id="run-b").run()
+    assert again["changed"] is False and again["rollback"]["hand_edited"] == [], again["rollback"]
