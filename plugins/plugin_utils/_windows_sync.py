@@ -884,6 +884,10 @@ def sync_host(action, task_vars, module_args, now=None):
     args.update({key: value for key, value in (module_args or {}).items() if value is not None})
     run_id, rollback_run_id = args.get("run_id") or None, args.get("rollback_run_id") or None
     try:
+        keep = args["backup_keep"]
+        if isinstance(keep, str) and keep.strip().isascii() and keep.strip().isdigit():
+            # As the POSIX module's int option: "3" given as text (-e tabops_backup_keep=3) is 3.
+            args["backup_keep"] = int(keep)
         _plan.check_options(args["tdc_conflicts"], args["backup_keep"])
         # As the POSIX module's bool options: "false" given as text (-e name=false) is false.
         flags = {}

@@ -1,23 +1,29 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""Windows transport: rollback_skip_runs leaves a folder holding a journal of a skipped run alone, as on POSIX."""
+"""Windows transport, as on POSIX: rollback_skip_runs leaves a folder holding a journal of a skipped run alone;
+backup_keep given as text is a number."""
 
 # ruff: noqa: F811 - the shared fixture is imported from test_windows_sync and then requested by name
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from test_windows_sync import (  # noqa: F401  # pylint: disable=unused-import  # fixture, received by name
     AZURE,
     OAUTH_DIR,
     OKTA,
+    START,
     WRITES,
+    FakeAction,
     host,
     managed_state,
     module_args,
     run,
 )
+
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
 
 
 def test_a_windows_folder_with_a_journal_of_a_skipped_run_is_left_alone(host):
@@ -41,3 +47,16 @@ def test_a_windows_folder_with_a_journal_of_a_skipped_run_is_left_alone(host):
     # Without it, the same rollback removes what run-b created there.
     rolled, _action = run(host, module_args(rollback_run_id="run-b"))
     assert rolled["rollback"]["removed"] == [OAUTH_DIR + "\\custom_redshift_azure.xml"], rolled["rollback"]
+
+
+def test_windows_backup_keep_given_as_text_is_taken_as_on_posix(host):
+    """-e tabops_backup_keep=1 arrives as text; the POSIX module's int option takes it, so does Windows."""
+    for minute, client in enumerate(("client-1", "client-2", "client-3")):
+        args = dict(module_args(configs=[dict(OKTA, client_id_desktop=client)]), backup_keep="1")
+        result = _windows_sync.sync(FakeAction(host), {}, args, now=START + datetime.timedelta(minutes=minute))
+        assert not result.get("failed"), result.get("msg")
+    backups = [path for path in host.files_under(OAUTH_DIR) if "\\.tabops-backups\\custom_redshift_okta" in path]
+    assert len(backups) == 1, backups
+    for bad in ("-1", "two", "³"):
+        result, action = run(host, dict(module_args(), backup_keep=bad))
+        assert result["failed"] and "backup_keep" in result["msg"] and action.calls == [], bad
