@@ -1077,13 +1077,17 @@ class PosixSync:
                 raise ArtifactError(str(exc)) from None
         return runs_of(self.observations, trusted_runs=trusted)
 
-    def _log_run(self):
-        """Before any folder changes: the run log records which folders get this run's journal (root writes it)."""
+    def _log_run(self, check_mode=False):
+        """Before any folder changes: the run log records which folders get this run's journal (root writes it). In
+        check mode only whether it could: a run log folder the real run would refuse fails the check run too."""
         folders = [folder_plan["path"] for folder_plan in self.plan["folders"] if folder_plan.get("journal")]
         if not (self.run_id and folders) or os.geteuid() != ROOT:
             return
         try:
-            self.run_log.write(self.run_id, self.stamp, {"folders": folders})
+            if check_mode:
+                self.run_log.check()
+            else:
+                self.run_log.write(self.run_id, self.stamp, {"folders": folders})
         except (RootJournalError, OSError) as exc:
             raise ArtifactError(
                 "run log %s not written (%s); nothing changed on this host" % (self.run_log.path, exc)
@@ -1171,6 +1175,8 @@ class PosixSync:
     def run(self, check_mode=False, diff=False):
         """The module result of a whole sync (plan, then apply unless in check mode)."""
         self.make_plan()
+        if check_mode:
+            self._log_run(check_mode=True)
         outcomes = {} if check_mode else self.apply()
         result = finish_host(self.plan, outcomes, check_mode=check_mode)
         result["runs"] = self.runs() if self.rollback_run_id else []

@@ -326,3 +326,28 @@ def test_an_owner_the_journal_may_not_hand_out_is_neither_restored_nor_compared(
     assert state(folder) == after_a  # root's, as the folder: 4242 was not handed out
     again = sync(folder, {}, 3, rollback_run_id="run-b").run()
     assert again["changed"] is False and again["rollback"]["hand_edited"] == [], again["rollback"]
+
+
+def test_check_mode_fails_on_a_run_log_folder_the_real_run_refuses_and_changes_none(base):
+    folder = base / "OAuthConfigs"
+    (base / "elsewhere").mkdir()
+    (base / "linked").symlink_to(base / "elsewhere")
+    for options in ({"run_log_dir": str(base / "linked" / "runs")}, {"run_log_dir": str(base / "open" / "runs")}):
+        if "open" in options["run_log_dir"]:
+            (base / "open").mkdir(mode=0o777)
+            (base / "open").chmod(0o777)  # another user could swap what comes next: refused
+        with pytest.raises(ArtifactError, match=r"run log .* not written") as checked:
+            sync(folder, A, 0, run_id="run-a", **options).run(check_mode=True)
+        with pytest.raises(ArtifactError, match=r"run log .* not written") as real:
+            sync(folder, A, 0, run_id="run-a", **options).run()
+        assert str(checked.value) == str(real.value)
+        assert not folder.exists()
+    # A run log folder of root's that others can read: check mode passes and leaves its mode; the real run makes it
+    # private.
+    log = base / "log"
+    log.mkdir()
+    log.chmod(0o755)
+    assert sync(folder, A, 0, run_id="run-a", run_log_dir=str(log)).run(check_mode=True)["changed"]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o755
+    assert sync(folder, A, 0, run_id="run-a", run_log_dir=str(log)).run()["changed"]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o700
