@@ -604,7 +604,8 @@ class Performer:
                     self._mkdir(op["path"])
                     outcome["done"].extend(deferred_dirs)
                     deferred_dirs = []
-                elif op["op"] == "manifest" and failed_names:
+                elif failed_names and (op["op"] == "manifest" or (op["op"] == "remove" and "previous" in op)):
+                    # A rollback's manifest removal too: the files whose restore failed stay owned.
                     self._write(op["path"], _plan.manifest_after_failures(op, failed_names))
                 elif not getattr(self, "_op_" + op["op"])(op):
                     continue

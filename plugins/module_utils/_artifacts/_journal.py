@@ -430,13 +430,17 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
 
     rendered = render_manifest(new_manifest)
     if manifest_before is not None and not new_manifest:
-        # Nothing owned any more: no manifest, as before the collection's first run here.
+        # Nothing owned any more: no manifest, as before the collection's first run here. Should a file's restore fail,
+        # the transports write the manifest instead (``manifest_after_failures``): that file stays owned.
         operations.append(
             {
                 "op": "remove",
                 "path": paths.join(path, MANIFEST_NAME),
                 "expect": manifest_observed.get("identity"),
                 "sha256": sha256_bytes(manifest_observed["data"]),
+                "files": {},
+                "previous": manifest,
+                "mode": MANIFEST_MODE,
             }
         )
         folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)

@@ -735,6 +735,11 @@ def apply_folder(folder_path, operations, expected_identity):
                     )
                 elif kind == "backup":
                     _backup(dir_fd, posixpath.basename(path), posixpath.basename(operation["to"]), operation["expect"])
+                elif kind == "remove" and failed_names and "previous" in operation:
+                    # The manifest a rollback removes: kept for the files whose restore failed.
+                    st = os.fstat(dir_fd)
+                    data = manifest_after_failures(operation, failed_names)
+                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
                 elif kind == "remove":
                     _remove(dir_fd, posixpath.basename(path), operation["expect"])
                 elif kind in ("remove_backup", "remove_temp"):

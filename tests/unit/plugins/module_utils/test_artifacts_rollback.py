@@ -351,3 +351,26 @@ def test_check_mode_fails_on_a_run_log_folder_the_real_run_refuses_and_changes_n
     assert stat.S_IMODE(log.stat().st_mode) == 0o755
     assert sync(folder, A, 0, run_id="run-a", run_log_dir=str(log)).run()["changed"]
     assert stat.S_IMODE(log.stat().st_mode) == 0o700
+
+
+def test_a_failed_restore_keeps_the_manifest_entry_of_that_file(base):
+    """A rollback that would leave nothing owned removes the manifest, except the entries of files it could not put
+    back: those stay owned, so the next rollback (or rollout) still knows them."""
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    rollback = sync(folder, {}, 1, rollback_run_id="run-a")
+    rollback.make_plan()
+    last = rollback.plan["folders"][0]["operations"][-1]
+    assert (last["op"], last["path"]) == ("remove", str(folder / ".tabops-managed.json"))
+    # custom_a.xml is replaced by an identical copy after the plan: its removal fails (not the file it read).
+    copy = folder / "copy.tmp"
+    copy.write_bytes((folder / "custom_a.xml").read_bytes())
+    os.rename(copy, folder / "custom_a.xml")
+    result = _posix.finish_host(rollback.plan, rollback.apply())
+    assert [f["path"] for f in result["files"] if f["status"] == "error"] == [str(folder / "custom_a.xml")]
+    assert not (folder / "custom_b.xml").exists()
+    manifest = json.loads((folder / ".tabops-managed.json").read_text())
+    assert sorted(manifest["files"]) == ["custom_a.xml"]
+    # The next rollback finishes the job: nothing owned, no manifest.
+    assert sync(folder, {}, 2, rollback_run_id="run-a").run()["rollback"]["removed"] == [str(folder / "custom_a.xml")]
+    assert sorted(os.listdir(folder)) == [".tabops-backups"]

@@ -1,7 +1,7 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
 """Windows transport, as on POSIX: rollback_skip_runs leaves a folder holding a journal of a skipped run alone;
-backup_keep given as text is a number."""
+backup_keep given as text is a number; a rollback that cannot remove a file keeps its manifest entry."""
 
 # ruff: noqa: F811 - the shared fixture is imported from test_windows_sync and then requested by name
 
@@ -17,6 +17,7 @@ from test_windows_sync import (  # noqa: F401  # pylint: disable=unused-import  
     START,
     WRITES,
     FakeAction,
+    RacingAction,
     host,
     managed_state,
     module_args,
@@ -60,3 +61,17 @@ def test_windows_backup_keep_given_as_text_is_taken_as_on_posix(host):
     for bad in ("-1", "two", "³"):
         result, action = run(host, dict(module_args(), backup_keep=bad))
         assert result["failed"] and "backup_keep" in result["msg"] and action.calls == [], bad
+
+
+def test_a_windows_rollback_whose_removal_fails_keeps_the_manifest_entry_of_that_file(host):
+    run(host, module_args(configs=[OKTA], run_id="run-a"))
+    okta = OAUTH_DIR + "\\custom_redshift_okta.xml"
+    manifest = OAUTH_DIR + "\\.tabops-managed.json"
+
+    def edit():  # right after the rollback read the folder: the removal finds other bytes and refuses
+        host.write(okta, host.read(okta) + b"<!-- edited -->")
+
+    action = RacingAction(host, at=2, change=edit)
+    result = _windows_sync.sync(action, {}, module_args(rollback_run_id="run-a"))
+    assert [f["path"] for f in result["files"] if f["status"] == "error"] == [okta], result["files"]
+    assert host.exists(okta) and sorted(json.loads(host.read(manifest))["files"]) == ["custom_redshift_okta.xml"]
