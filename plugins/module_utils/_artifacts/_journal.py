@@ -526,8 +526,11 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
     operations = folder_plan["operations"]
     backup_dir = paths.join(path, BACKUP_DIR_NAME)
     changes = [op for op in operations if op["op"] in _CHANGE_OPERATIONS]
-    if run_id and keep > 0 and changes and observation.get("backups_problem"):
-        # No journal, no change: the run could not be rolled back here.
+    previous = journals.get(run_id) if run_id else None
+    files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous) if changes else {}
+    if run_id and keep > 0 and files and observation.get("backups_problem"):
+        # No journal, no change: the run could not be rolled back here. (A change the journal would not record, such
+        # as the manifest rewritten with the same entries, needs none.)
         message = "run journal cannot be written: %s %s; nothing changed in %s" % (
             paths.join(path, BACKUP_DIR_NAME),
             observation["backups_problem"],
@@ -544,8 +547,6 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
         folder_plan["operations"] = []
         folder_plan.update(created_dirs=[], backups=[], removed_backups=[], removed_temp_files=[], manifest=None)
         return folder_plan
-    previous = journals.get(run_id) if run_id else None
-    files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous) if changes else {}
     if run_id and keep > 0 and files:
         name = journal_name(run_id)
         run_stamp = previous["stamp"] if previous else stamp

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import stat
 
 import pytest
@@ -374,3 +375,20 @@ def test_a_failed_restore_keeps_the_manifest_entry_of_that_file(base):
     # The next rollback finishes the job: nothing owned, no manifest.
     assert sync(folder, {}, 2, rollback_run_id="run-a").run()["rollback"]["removed"] == [str(folder / "custom_a.xml")]
     assert sorted(os.listdir(folder)) == [".tabops-backups"]
+
+
+def test_a_refused_backup_folder_fails_no_change_the_journal_would_not_record(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    manifest = folder / ".tabops-managed.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text())))  # same entries, not as the module writes it
+    shutil.rmtree(folder / ".tabops-backups")
+    (base / "elsewhere").mkdir()
+    (folder / ".tabops-backups").symlink_to(base / "elsewhere")
+    result = sync(folder, A, 1, run_id="run-b").run()
+    assert result["folders"][0]["error"] is None and result["changed"] and result["journals"] == []
+    assert manifest.read_text().startswith("{\n")  # rewritten as the module writes it
+    assert os.listdir(base / "elsewhere") == []
+    # A change the journal records still fails the folder: no journal, no change.
+    refused = sync(folder, B, 2, run_id="run-c").run()
+    assert "run journal cannot be written" in refused["folders"][0]["error"] and not refused["changed"]
