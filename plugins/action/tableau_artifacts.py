@@ -51,7 +51,7 @@ PASS_THROUGH_ARGS = ("files", "managed_dirs")
 # Arguments of this action that are not the module's (the module gets them as its own options or not at all).
 ACTION_ARGS = frozenset({"kinds", "plan_only", "host_checks"})
 # Options of a rollout's run (journal) and of a rollback, passed as given.
-RUN_OPTIONS = ("run_id", "rollback_run_id", "rollback_force", "list_runs", "run_log_dir")
+RUN_OPTIONS = ("run_id", "rollback_run_id", "rollback_force", "rollback_skip_runs", "list_runs", "run_log_dir")
 MODULE_OPTIONS_FROM_VARS = {
     "tdc_conflicts": "tabops_tdc_conflicts",
     "backup": "tabops_backup",

@@ -10,6 +10,8 @@ description:
   - Names the hosts (and how many files) restored and removed, every file kept because it was changed by hand since
     the run, the failed hosts with their message, the hosts not reached, and the hosts where the run left nothing
     to roll back.
+  - Then the folders left alone because they hold a journal of a newer run only users' journals name
+    (O(result_var).rollback.skipped), each run with the command that rolls it back by id.
 positional: _input, hostvars
 options:
   _input:
@@ -29,6 +31,11 @@ options:
     description: The variable each host registered its rollback result in.
     type: str
     default: tabops_artifacts_result
+  inventories:
+    description: The inventory sources (C(ansible_inventory_sources)), for the by-id commands.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -43,7 +50,9 @@ _value:
   description: >-
     One line, for example
     C(rollback of run R: restored desktop1 (2 files), bridge1 (1 file); removed bridge1 (1 file); kept, changed by
-    hand since the run: /root/.../custom_x.xml; failed -; not reached -; nothing to roll back tsnode2).
+    hand since the run: /root/.../custom_x.xml; failed -; not reached -; nothing to roll back tsnode2), then, when
+    folders were left alone, C(; left alone, as their journals name a newer run: run r9 in desktop1:/home/a/x (if it
+    is real: ansible-playbook -i inv playbooks/rollback.yml -e tabops_rollback_run_id=r9 --limit desktop1)).
   type: str
 """
 
@@ -51,15 +60,18 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._rollback_choice import left_alone_text
+
 
 def _counted(pairs):
     return ", ".join("%s (%d file%s)" % (host, count, "" if count == 1 else "s") for host, count in pairs) or "-"
 
 
-def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_artifacts_result"):
+def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_artifacts_result", inventories=None):
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError("tableau_rollback_summary: the play's hosts must be a list of names")
     restored, removed, kept, failed, not_reached, nothing = [], [], [], [], [], []
+    skipped = {}
     for host in hosts:
         result = hostvars[host].get(result_var)
         if not isinstance(result, Mapping):
@@ -74,7 +86,10 @@ def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_arti
         if report.get("removed"):
             removed.append((host, len(report["removed"])))
         kept.extend(report.get("hand_edited") or [])
-        if not (report.get("restored") or report.get("removed") or report.get("hand_edited")):
+        for folder in report.get("skipped") or []:
+            for run in folder["runs"]:
+                skipped.setdefault(run, {}).setdefault(host, []).append(folder["path"])
+        if not (report.get("restored") or report.get("removed") or report.get("hand_edited") or report.get("skipped")):
             nothing.append(host)
     return (
         "rollback of run %s: restored %s; removed %s; kept, changed by hand since the run: %s; failed %s; "
@@ -88,6 +103,10 @@ def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_arti
             ", ".join(not_reached) or "-",
             ", ".join(nothing) or "-",
         )
+    ) + (
+        "; left alone, as their journals name a newer run: %s" % left_alone_text(sorted(skipped.items()), inventories)
+        if skipped
+        else ""
     )
 
 

@@ -65,8 +65,9 @@ class RootJournal:
             raise RootJournalError("journal_keep: %r must be 1 or more (a run that can be rolled back)" % (keep,))
         self.path, self.keep = path, keep
 
-    def _open(self, create):
-        """fd of the journal folder (None when it does not exist and ``create`` is false)."""
+    def _open(self, create, repair=True):
+        """fd of the journal folder (None when it does not exist and ``create`` is false); ``repair``: a folder of this
+        user open to others is made 0700 (else it is only let through, as write would repair it)."""
         fd = os.open("/", _DIR_FLAGS)
         try:
             parts = [part for part in self.path.split("/") if part]
@@ -99,7 +100,8 @@ class RootJournal:
             info = os.fstat(fd)
             if info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
                 if info.st_uid == os.geteuid():
-                    os.fchmod(fd, 0o700)
+                    if repair:
+                        os.fchmod(fd, 0o700)
                 else:
                     raise RootJournalError(
                         "journal_dir %s is owned by uid %d, not by uid %d; refused"
@@ -110,6 +112,12 @@ class RootJournal:
         finally:
             if fd is not None:
                 os.close(fd)
+
+    def check(self):
+        """Raise RootJournalError when ``write`` would refuse the folder (check mode: nothing changes)."""
+        fd = self._open(create=False, repair=False)
+        if fd is not None:
+            os.close(fd)
 
     @staticmethod
     def name(run_id):

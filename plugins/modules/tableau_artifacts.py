@@ -170,6 +170,16 @@ options:
     description: With O(rollback_run_id), also put back files changed by hand since the run.
     type: bool
     default: false
+  rollback_skip_runs:
+    description:
+      - With O(rollback_run_id), leave alone every managed folder holding a journal of one of these runs, and name it
+        in RV(rollback.skipped). C(playbooks/rollback.yml) passes the runs newer than the one it rolls back that only
+        journals in users' folders name (a forgery, or a run that changed only Windows hosts), as rolling back an older
+        run under a newer one would leave a mix of both. Roll those folders back by naming their run.
+      - Run ids; never O(rollback_run_id) itself.
+    type: list
+    elements: str
+    default: []
   list_runs:
     description: Only list the runs journaled in the managed folders (RV(runs)); change nothing.
     type: bool
@@ -458,6 +468,18 @@ rollback:
       description: Files already as before the run.
       type: list
       elements: str
+    skipped:
+      description: The folders left alone because they hold a journal of a run of O(rollback_skip_runs).
+      type: list
+      elements: dict
+      contains:
+        path:
+          description: The managed folder.
+          type: str
+        runs:
+          description: The runs of O(rollback_skip_runs) it holds a journal of.
+          type: list
+          elements: str
 host_facts:
   description:
     - The host facts (C(drivers), C(driver), C(tableau_server), C(os)), exactly what
@@ -543,6 +565,7 @@ def argument_spec():
         "run_id": {"type": "str"},
         "rollback_run_id": {"type": "str"},
         "rollback_force": {"type": "bool", "default": False},
+        "rollback_skip_runs": {"type": "list", "elements": "str", "default": []},
         "list_runs": {"type": "bool", "default": False},
         "run_log_dir": {"type": "path"},
         "host_facts": {
@@ -611,6 +634,7 @@ def main():
             run_id=params["run_id"] or None,
             rollback_run_id=params["rollback_run_id"] or None,
             rollback_force=params["rollback_force"],
+            rollback_skip_runs=params["rollback_skip_runs"],
             run_log_dir=params["run_log_dir"],
         )
     except ArtifactError as exc:

@@ -625,7 +625,8 @@ class Performer:
                     self._mkdir(op["path"])
                     outcome["done"].extend(deferred_dirs)
                     deferred_dirs = []
-                elif op["op"] == "manifest" and failed_names:
+                elif failed_names and (op["op"] == "manifest" or (op["op"] == "remove" and "previous" in op)):
+                    # A rollback's manifest removal too: the files whose restore failed stay owned.
                     self._write(op["path"], _plan.manifest_after_failures(op, failed_names))
                 elif not getattr(self, "_op_" + op["op"])(op):
                     continue
@@ -876,6 +877,10 @@ def sync_host(action, task_vars, module_args, now=None):
     args.update({key: value for key, value in (module_args or {}).items() if value is not None})
     run_id, rollback_run_id = args.get("run_id") or None, args.get("rollback_run_id") or None
     try:
+        keep = args["backup_keep"]
+        if isinstance(keep, str) and keep.strip().isascii() and keep.strip().isdigit():
+            # As the POSIX module's int option: "3" given as text (-e tabops_backup_keep=3) is 3.
+            args["backup_keep"] = int(keep)
         _plan.check_options(args["tdc_conflicts"], args["backup_keep"])
         # As the POSIX module's bool options: "false" given as text (-e name=false) is false.
         flags = {}
@@ -888,6 +893,7 @@ def sync_host(action, task_vars, module_args, now=None):
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 _journal.check_run_id(value, field)
+        skip_runs = _journal.check_skip_runs(args.get("rollback_skip_runs") or [], rollback_run_id)
         files = [] if rollback_run_id or list_runs else args["files"]
         desired, dirs = _plan.normalize_request(files, args.get("managed_dirs"), paths=ntpath)
     except _plan.ArtifactError as exc:
@@ -928,6 +934,7 @@ def sync_host(action, task_vars, module_args, now=None):
                 force=force,
                 backup=backup,
                 paths=ntpath,
+                skip_runs=skip_runs,
             )
         else:
             plan = _plan.plan_host(

@@ -3,6 +3,8 @@
 """Rollback of a run (playbooks/rollback.yml, issue 14) on a real lab fleet: roll out data A, roll out data B (one
 more OAuth config, a changed allowlist, a changed TDC), roll back; check mode first, a hand edit kept, then forced."""
 
+import base64
+import json
 import re
 import subprocess
 
@@ -111,29 +113,13 @@ def test_rollback_puts_back_every_file_and_tsm_value_of_the_run(fleet, tmp_path)
     assert tsm_b != tsm_a
     restarts_b = fleet.tsm_state()["restarts"]
 
-    # A desktop user forges a journal of a made-up run, stamped in the future, in their own folder: the rollback
-    # never chooses it, and will not guess past it either (it asks for the run id).
     [run_b] = {re.search(r"rollout (\S+):", line).group(1) for line in summaries(second)}
-    forged = f"{DESKTOP_CONFIGS}/.tabops-backups"
-    fleet.sh(
-        "desktop1",
-        f'cd \'{forged}\' && sed -e \'s/"run_id": "[^"]*"/"run_id": "forged"/\' '
-        f'-e \'s/"stamp": "[^"]*"/"stamp": "99991231T235959Z"/\' tabops-run-{run_b}.json > tabops-run-forged.json '
-        "&& chown analyst1: tabops-run-forged.json && chmod 600 tabops-run-forged.json",
-    )
 
     # A hand edit after B, to the config B created on the Bridge host: reported and kept.
     edited = f"{BRIDGE_CONFIGS}/custom_redshift_keycloak.xml"
     assert fleet.exists("bridge1", edited)
     fleet.sh("bridge1", f"sed -i 's/tableau-desktop/edited-by-hand/' '{edited}'")
     after_edit = fleet_state(fleet)
-    full_before = {host: fleet.snapshot(host) for host in fleet.hosts()}
-
-    refused = fleet.playbook("playbooks/rollback.yml", "--check")
-    assert refused.returncode == 2
-    [said] = [r["msg"] for results in refused.host_results("Say which run is rolled back").values() for r in results]
-    assert "name runs newer than the newest run of the root-written logs: forged;" in said, said
-    fleet.sh("desktop1", f"rm '{forged}/tabops-run-forged.json'")
     full_before = {host: fleet.snapshot(host) for host in fleet.hosts()}
 
     check = fleet.playbook("playbooks/rollback.yml", "--check", "--diff")
@@ -204,3 +190,74 @@ def test_rollback_of_a_named_older_run_and_when_there_is_none(fleet):
     for host in fleet.hosts():
         listing = state(fleet, host)
         assert "custom_redshift_" not in listing and "redshift-oauth.tdc" not in listing, (host, listing)
+
+
+def lines_under(listing, folder, inside=True):
+    """The lines of a state() listing about ``folder`` and what it holds (or, ``inside`` false, about the rest)."""
+    return [line for line in listing.splitlines() if (f"{folder}/" in line or line.endswith(folder)) == inside]
+
+
+def test_a_future_journal_in_a_users_folder_leaves_only_that_folder_alone(fleet):
+    """Row "a journal in a user's .tabops-backups with a future stamp" (docs/security.md): the default rollback goes
+    on with the newest run of the root-written logs on every host and folder, leaves alone only the folder whose
+    journals name the newer run, and names it with the command that rolls it back by id."""
+    assert fleet.playbook("playbooks/site.yml", "-e", "tabops_run_id=run-a").returncode == 0
+    after_a, tsm_a = fleet_state(fleet), applied(fleet)
+    second = fleet.playbook("playbooks/site.yml", "-e", "tabops_run_id=run-b", extra_vars=DATA_B)
+    assert second.returncode == 0, second.stdout[-3000:]
+    after_b = fleet_state(fleet)
+    assert lines_under(after_b["desktop1"], DESKTOP_CONFIGS) != lines_under(after_a["desktop1"], DESKTOP_CONFIGS)
+
+    # analyst1 itself (a real local user, not root) writes a journal of a made-up run stamped in the future: a copy
+    # of run-b's journal there under another run id and stamp.
+    backups = f"{DESKTOP_CONFIGS}/.tabops-backups"
+    journal = json.loads(fleet.read("desktop1", f"{backups}/tabops-run-run-b.json"))
+    forged = json.dumps(dict(journal, run_id="forged", stamp="99991231T235959Z")).encode()
+    fleet.sh(
+        "desktop1",
+        f"cd '{backups}' && printf %s {base64.b64encode(forged).decode()} | base64 -d "
+        "| runuser -u analyst1 -- /bin/sh -c 'umask 077; cat > tabops-run-forged.json'",
+    )
+    assert "analyst1" in fleet.sh("desktop1", f"ls -l '{backups}/tabops-run-forged.json'")
+    full_before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+    by_id = "-e tabops_rollback_run_id=forged --limit desktop1"
+
+    check = fleet.playbook("playbooks/rollback.yml", "--check")
+    assert check.returncode == 0, check.stdout[-3000:]
+    [chosen] = [r["msg"] for results in check.host_results("Say which run is rolled back").values() for r in results]
+    assert chosen.startswith("rolling back run run-b (the newest run of the root-written run logs); left alone"), chosen
+    assert f"run forged in desktop1:{DESKTOP_CONFIGS} (if it is real: ansible-playbook -i " in chosen, chosen
+    assert chosen.endswith(f"playbooks/rollback.yml {by_id})"), chosen
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == full_before
+
+    real = fleet.playbook("playbooks/rollback.yml")
+    assert real.returncode == 0, real.stdout[-3000:]
+    assert actions(real) == actions(check)
+    assert rollback_results(real)["desktop1"]["rollback"]["skipped"] == [{"path": DESKTOP_CONFIGS, "runs": ["forged"]}]
+    assert all(
+        not result["rollback"]["skipped"] for host, result in rollback_results(real).items() if host != "desktop1"
+    )
+    [summary] = [r["msg"] for results in real.host_results("Rollback summary").values() for r in results]
+    assert "failed -; not reached -;" in summary and f"run forged in desktop1:{DESKTOP_CONFIGS}" in summary, summary
+    assert summary.endswith(f"{by_id})"), summary
+    # Every other host, every other folder of desktop1 (analyst2's, analyst1's other folders) and the tsm values:
+    # as after run-a. analyst1's OAuthConfigs: as after run-b, untouched.
+    after_rollback = fleet_state(fleet)
+    for host in fleet.hosts():
+        if host != "desktop1":
+            assert after_rollback[host] == after_a[host], host
+    desktop = after_rollback["desktop1"]
+    assert lines_under(desktop, DESKTOP_CONFIGS, inside=False) == lines_under(
+        after_a["desktop1"], DESKTOP_CONFIGS, False
+    )
+    assert lines_under(desktop, DESKTOP_CONFIGS) == lines_under(after_b["desktop1"], DESKTOP_CONFIGS)
+    assert applied(fleet) == tsm_a
+
+    # The command named rolls that folder back (the forgery is a copy of run-b's journal: it undoes run-b there).
+    [command] = re.findall(r"if it is real: ansible-playbook -i \S+ playbooks/rollback.yml (.*?)\)$", summary)
+    assert command == by_id
+    named = fleet.playbook("playbooks/rollback.yml", *command.split())
+    assert named.returncode == 0, named.stdout[-3000:]
+    assert fleet_state(fleet) == after_a
+    again = fleet.playbook("playbooks/rollback.yml")
+    assert again.returncode == 0 and again.changed_tasks() == {}, again.stdout[-3000:]

@@ -329,6 +329,10 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
         }
         folder_plan["entries"].append(entry)
         before, after = record["before"], record["after"]
+        if before["state"] == "file":
+            # An owner the journal may not hand out is not restored, so it is not compared either (else the file, put
+            # back as the folder's, would look hand-edited to the next rollback).
+            before = dict(before, uid=owner(before["uid"], allowed_uids), gid=owner(before["gid"], allowed_gids))
         if observed.get("data") is not None:
             entry["_before_text"] = decode_document(observed["data"])[0] or ""
         if not name.lower().endswith(suffix):
@@ -376,8 +380,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "op": "attributes",
                 "path": entry["path"],
                 "mode": before["mode"],
-                "uid": owner(before["uid"], allowed_uids),
-                "gid": owner(before["gid"], allowed_gids),
+                "uid": before["uid"],
+                "gid": before["gid"],
                 "expect": expect,
             }
         else:
@@ -404,8 +408,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "path": entry["path"],
                 "data": data,
                 "mode": 0o644 if before["mode"] is None else before["mode"],
-                "uid": owner(before["uid"], allowed_uids),
-                "gid": owner(before["gid"], allowed_gids),
+                "uid": before["uid"],
+                "gid": before["gid"],
                 "expect": expect if kind != "absent" else None,
             }
         if change["op"] != "attributes" and kind != "absent" and backup:
@@ -426,13 +430,17 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
 
     rendered = render_manifest(new_manifest)
     if manifest_before is not None and not new_manifest:
-        # Nothing owned any more: no manifest, as before the collection's first run here.
+        # Nothing owned any more: no manifest, as before the collection's first run here. Should a file's restore fail,
+        # the transports write the manifest instead (``manifest_after_failures``): that file stays owned.
         operations.append(
             {
                 "op": "remove",
                 "path": paths.join(path, MANIFEST_NAME),
                 "expect": manifest_observed.get("identity"),
                 "sha256": sha256_bytes(manifest_observed["data"]),
+                "files": {},
+                "previous": manifest,
+                "mode": MANIFEST_MODE,
             }
         )
         folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
@@ -518,8 +526,11 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
     operations = folder_plan["operations"]
     backup_dir = paths.join(path, BACKUP_DIR_NAME)
     changes = [op for op in operations if op["op"] in _CHANGE_OPERATIONS]
-    if run_id and keep > 0 and changes and observation.get("backups_problem"):
-        # No journal, no change: the run could not be rolled back here.
+    previous = journals.get(run_id) if run_id else None
+    files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous) if changes else {}
+    if run_id and keep > 0 and files and observation.get("backups_problem"):
+        # No journal, no change: the run could not be rolled back here. (A change the journal would not record, such
+        # as the manifest rewritten with the same entries, needs none.)
         message = "run journal cannot be written: %s %s; nothing changed in %s" % (
             paths.join(path, BACKUP_DIR_NAME),
             observation["backups_problem"],
@@ -536,8 +547,6 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
         folder_plan["operations"] = []
         folder_plan.update(created_dirs=[], backups=[], removed_backups=[], removed_temp_files=[], manifest=None)
         return folder_plan
-    previous = journals.get(run_id) if run_id else None
-    files = journal_files(folder_plan, _observed_manifest(observation, path, paths), previous) if changes else {}
     if run_id and keep > 0 and files:
         name = journal_name(run_id)
         run_stamp = previous["stamp"] if previous else stamp
@@ -591,13 +600,38 @@ def plan_rollout(desired, dirs, observations, stamp, run_id=None, paths=posixpat
     return plan
 
 
-def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath):
-    """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``."""
+def check_skip_runs(skip_runs, run_id):
+    """The checked ``rollback_skip_runs``: run ids, never the run rolled back itself."""
+    if not isinstance(skip_runs, (list, tuple)):
+        raise ArtifactError("rollback_skip_runs: expected a list of run ids, got %s" % type(skip_runs).__name__)
+    for index, value in enumerate(skip_runs):
+        check_run_id(value, "rollback_skip_runs[%d]" % index)
+    if run_id in skip_runs:
+        raise ArtifactError("rollback_skip_runs: names %s, the run rolled back" % run_id)
+    return list(skip_runs)
+
+
+def _skipping_runs(observation, skip_runs):
+    """The runs of ``skip_runs`` whose journal a folder holds (by name: the folder's owner wrote them, so they only
+    ever decide that this folder is left alone)."""
+    names = set(observation.get("backups") or []) | set(observation.get("journals") or {})
+    return sorted({journal_run_id(name) for name in names} & set(skip_runs))
+
+
+def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath, skip_runs=()):
+    """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``; a folder
+    holding a journal of a run of ``skip_runs`` (newer runs only journals in users' folders name) is left alone:
+    undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``)."""
     check_run_id(run_id, "rollback_run_id")
     check_options("fail", DEFAULT_BACKUP_KEEP)
+    skip_runs = check_skip_runs(skip_runs, run_id)
     plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}
     for directory in dirs:
         observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
+        skipping = _skipping_runs(observation, skip_runs) if observation.get("state") == "present" else []
+        if skipping:
+            plan["folders"].append(dict(new_folder_plan(directory), skipped=skipping))
+            continue
         folder_plan = plan_rollback_folder(directory, observation, run_id, stamp, force, backup, paths)
         if folder_plan["error"]:
             folder_plan["operations"] = []
@@ -610,8 +644,18 @@ def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, p
 
 def rollback_summary(plan, run_id):
     """What a rollback found, for the result: per status the files, and the folders holding the run's journal."""
-    summary = {"run_id": run_id, "journals": [], "restored": [], "removed": [], "hand_edited": [], "unchanged": []}
+    summary = {
+        "run_id": run_id,
+        "journals": [],
+        "restored": [],
+        "removed": [],
+        "hand_edited": [],
+        "unchanged": [],
+        "skipped": [],
+    }
     for folder_plan in plan["folders"]:
+        if folder_plan.get("skipped"):
+            summary["skipped"].append({"path": folder_plan["path"], "runs": folder_plan["skipped"]})
         if folder_plan.get("journal"):
             summary["journals"].append(folder_plan["journal"])
         for entry in folder_plan["entries"]:

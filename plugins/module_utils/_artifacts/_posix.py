@@ -41,6 +41,7 @@ import time
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     MAX_JOURNAL_BYTES,
     check_run_id,
+    check_skip_runs,
     journal_name,
     journal_run_id,
     parse_journal,
@@ -734,6 +735,11 @@ def apply_folder(folder_path, operations, expected_identity):
                     )
                 elif kind == "backup":
                     _backup(dir_fd, posixpath.basename(path), posixpath.basename(operation["to"]), operation["expect"])
+                elif kind == "remove" and failed_names and "previous" in operation:
+                    # The manifest a rollback removes: kept for the files whose restore failed.
+                    st = os.fstat(dir_fd)
+                    data = manifest_after_failures(operation, failed_names)
+                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
                 elif kind == "remove":
                     _remove(dir_fd, posixpath.basename(path), operation["expect"])
                 elif kind in ("remove_backup", "remove_temp"):
@@ -974,16 +980,19 @@ class PosixSync:
         rollback_run_id=None,
         rollback_force=False,
         run_log_dir=None,
+        rollback_skip_runs=(),
     ):
         """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
         ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
-        (``rollback_force``: hand edits too)."""
+        (``rollback_force``: hand edits too), except in folders holding a journal of a run of
+        ``rollback_skip_runs``."""
         check_options(tdc_conflicts, backup_keep)
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 check_run_id(value, field)
         self.worker_timeout = worker_timeout
         self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
+        self.rollback_skip_runs = check_skip_runs(rollback_skip_runs, rollback_run_id)
         default_log = DARWIN_RUN_LOG_DIR if sys.platform == "darwin" else DEFAULT_RUN_LOG_DIR
         try:
             self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
@@ -1054,6 +1063,7 @@ class PosixSync:
                 self.stamp,
                 force=self.rollback_force,
                 backup=self.options["backup"],
+                skip_runs=self.rollback_skip_runs,
             )
         else:
             self.plan = plan_rollout(
@@ -1072,13 +1082,17 @@ class PosixSync:
                 raise ArtifactError(str(exc)) from None
         return runs_of(self.observations, trusted_runs=trusted)
 
-    def _log_run(self):
-        """Before any folder changes: the run log records which folders get this run's journal (root writes it)."""
+    def _log_run(self, check_mode=False):
+        """Before any folder changes: the run log records which folders get this run's journal (root writes it). In
+        check mode only whether it could: a run log folder the real run would refuse fails the check run too."""
         folders = [folder_plan["path"] for folder_plan in self.plan["folders"] if folder_plan.get("journal")]
         if not (self.run_id and folders) or os.geteuid() != ROOT:
             return
         try:
-            self.run_log.write(self.run_id, self.stamp, {"folders": folders})
+            if check_mode:
+                self.run_log.check()
+            else:
+                self.run_log.write(self.run_id, self.stamp, {"folders": folders})
         except (RootJournalError, OSError) as exc:
             raise ArtifactError(
                 "run log %s not written (%s); nothing changed on this host" % (self.run_log.path, exc)
@@ -1166,6 +1180,8 @@ class PosixSync:
     def run(self, check_mode=False, diff=False):
         """The module result of a whole sync (plan, then apply unless in check mode)."""
         self.make_plan()
+        if check_mode:
+            self._log_run(check_mode=True)
         outcomes = {} if check_mode else self.apply()
         result = finish_host(self.plan, outcomes, check_mode=check_mode)
         result["runs"] = self.runs() if self.rollback_run_id else []

@@ -45,3 +45,16 @@ def test_a_failed_host_carries_its_message_on_one_line():
 def test_hosts_must_be_a_list():
     with pytest.raises(AnsibleFilterError, match="must be a list"):
         summary("bridge1", {})
+
+
+def test_folders_left_alone_are_named_per_run_with_the_by_id_command():
+    skipped = {"path": "/home/a/OAuthConfigs", "runs": ["forged"]}
+    hostvars = {host: {"tabops_artifacts_result": report()} for host in HOSTS}
+    hostvars["desktop1"]["tabops_artifacts_result"]["rollback"]["skipped"] = [skipped]
+    hostvars["bridge1"] = {"tabops_artifacts_result": report(restored=["/a.xml"])}
+    line = summary(HOSTS, hostvars, run_id="r2", inventories=["/inv/my hosts.yml"])
+    assert line.endswith(
+        "nothing to roll back tsnode1, tsnode2; left alone, as their journals name a newer run: run forged in "
+        "desktop1:/home/a/OAuthConfigs (if it is real: ansible-playbook -i '/inv/my hosts.yml' playbooks/rollback.yml "
+        "-e tabops_rollback_run_id=forged --limit desktop1)"
+    ), line

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import stat
 
 import pytest
@@ -272,3 +273,122 @@ def test_a_backup_folder_swapped_for_a_link_after_the_run_fails_the_rollback_of_
     result = sync(folder, {}, 2, rollback_run_id="run-b").run()
     assert "its run journals cannot be read" in result["msg"] and not result["changed"]
     assert state(folder) == before
+
+
+def test_a_folder_holding_a_journal_of_a_skipped_run_is_left_alone_and_named(base):
+    """rollback_skip_runs (what rollback.yml passes for a newer run only users' journals name): that folder keeps
+    everything, every other folder is rolled back; the run rolled back itself can never be skipped."""
+    mine, other = base / "OAuthConfigs", base / "Other"
+    dirs = [{"path": str(folder), "kind": "oauth_config", "application": "desktop"} for folder in (mine, other)]
+
+    def go(files, minutes, **options):
+        request = [
+            {"path": str(folder / name), "content": content, "kind": "oauth_config", "mode": mode}
+            for folder in (mine, other)
+            for name, (content, mode) in files.items()
+        ]
+        return _posix.PosixSync(request, dirs, now=at(minutes), run_log_dir=str(base / "run-log"), **options)
+
+    go(A, 0, run_id="run-a").run()
+    after_a = {folder: state(folder) for folder in (mine, other)}
+    go(B, 1, run_id="run-b").run()
+    after_b = state(mine)
+    journal = json.loads((mine / ".tabops-backups" / "tabops-run-run-b.json").read_text())
+    forged = mine / ".tabops-backups" / "tabops-run-forged.json"
+    forged.write_text(json.dumps(dict(journal, run_id="forged", stamp="99991231T235959Z")))
+
+    checked = go({}, 2, rollback_run_id="run-b", rollback_skip_runs=["forged"]).run(check_mode=True)
+    result = go({}, 2, rollback_run_id="run-b", rollback_skip_runs=["forged"]).run()
+    assert sorted(f["path"] for f in result["files"]) == sorted(f["path"] for f in checked["files"])
+    assert result["rollback"]["skipped"] == checked["rollback"]["skipped"] == [{"path": str(mine), "runs": ["forged"]}]
+    assert all(path.startswith(str(other)) for path in result["rollback"]["restored"] + result["rollback"]["removed"])
+    assert state(mine) == after_b and state(other) == after_a[other]
+    # Named by id, the folder is rolled back too (the forgery holds run-b's changes there).
+    assert go({}, 3, rollback_run_id="forged").run()["rollback"]["skipped"] == []
+    assert state(mine) == after_a[mine]
+
+    for bad, message in ((["run-b"], "names run-b, the run rolled back"), (["../x"], r"rollback_skip_runs\[0\]")):
+        with pytest.raises(ArtifactError, match=message):
+            go({}, 4, rollback_run_id="run-b", rollback_skip_runs=bad)
+
+
+def test_an_owner_the_journal_may_not_hand_out_is_neither_restored_nor_compared(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    after_a = state(folder)
+    sync(folder, B, 1, run_id="run-b").run()
+    # The folder's owner names another user as the owner custom_a.xml had before run-b.
+    journal = folder / ".tabops-backups" / "tabops-run-run-b.json"
+    document = json.loads(journal.read_text())
+    document["files"]["custom_a.xml"]["before"].update(uid=4242, gid=4242)
+    journal.write_text(json.dumps(document))
+    first = sync(folder, {}, 2, rollback_run_id="run-b").run()
+    assert str(folder / "custom_a.xml") in first["rollback"]["restored"]
+    assert state(folder) == after_a  # root's, as the folder: 4242 was not handed out
+    again = sync(folder, {}, 3, rollback_run_id="run-b").run()
+    assert again["changed"] is False and again["rollback"]["hand_edited"] == [], again["rollback"]
+
+
+def test_check_mode_fails_on_a_run_log_folder_the_real_run_refuses_and_changes_none(base):
+    folder = base / "OAuthConfigs"
+    (base / "elsewhere").mkdir()
+    (base / "linked").symlink_to(base / "elsewhere")
+    for options in ({"run_log_dir": str(base / "linked" / "runs")}, {"run_log_dir": str(base / "open" / "runs")}):
+        if "open" in options["run_log_dir"]:
+            (base / "open").mkdir(mode=0o777)
+            (base / "open").chmod(0o777)  # another user could swap what comes next: refused
+        with pytest.raises(ArtifactError, match=r"run log .* not written") as checked:
+            sync(folder, A, 0, run_id="run-a", **options).run(check_mode=True)
+        with pytest.raises(ArtifactError, match=r"run log .* not written") as real:
+            sync(folder, A, 0, run_id="run-a", **options).run()
+        assert str(checked.value) == str(real.value)
+        assert not folder.exists()
+    # A run log folder of root's that others can read: check mode passes and leaves its mode; the real run makes it
+    # private.
+    log = base / "log"
+    log.mkdir()
+    log.chmod(0o755)
+    assert sync(folder, A, 0, run_id="run-a", run_log_dir=str(log)).run(check_mode=True)["changed"]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o755
+    assert sync(folder, A, 0, run_id="run-a", run_log_dir=str(log)).run()["changed"]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o700
+
+
+def test_a_failed_restore_keeps_the_manifest_entry_of_that_file(base):
+    """A rollback that would leave nothing owned removes the manifest, except the entries of files it could not put
+    back: those stay owned, so the next rollback (or rollout) still knows them."""
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    rollback = sync(folder, {}, 1, rollback_run_id="run-a")
+    rollback.make_plan()
+    last = rollback.plan["folders"][0]["operations"][-1]
+    assert (last["op"], last["path"]) == ("remove", str(folder / ".tabops-managed.json"))
+    # custom_a.xml is replaced by an identical copy after the plan: its removal fails (not the file it read).
+    copy = folder / "copy.tmp"
+    copy.write_bytes((folder / "custom_a.xml").read_bytes())
+    os.rename(copy, folder / "custom_a.xml")
+    result = _posix.finish_host(rollback.plan, rollback.apply())
+    assert [f["path"] for f in result["files"] if f["status"] == "error"] == [str(folder / "custom_a.xml")]
+    assert not (folder / "custom_b.xml").exists()
+    manifest = json.loads((folder / ".tabops-managed.json").read_text())
+    assert sorted(manifest["files"]) == ["custom_a.xml"]
+    # The next rollback finishes the job: nothing owned, no manifest.
+    assert sync(folder, {}, 2, rollback_run_id="run-a").run()["rollback"]["removed"] == [str(folder / "custom_a.xml")]
+    assert sorted(os.listdir(folder)) == [".tabops-backups"]
+
+
+def test_a_refused_backup_folder_fails_no_change_the_journal_would_not_record(base):
+    folder = base / "OAuthConfigs"
+    sync(folder, A, 0, run_id="run-a").run()
+    manifest = folder / ".tabops-managed.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text())))  # same entries, not as the module writes it
+    shutil.rmtree(folder / ".tabops-backups")
+    (base / "elsewhere").mkdir()
+    (folder / ".tabops-backups").symlink_to(base / "elsewhere")
+    result = sync(folder, A, 1, run_id="run-b").run()
+    assert result["folders"][0]["error"] is None and result["changed"] and result["journals"] == []
+    assert manifest.read_text().startswith("{\n")  # rewritten as the module writes it
+    assert os.listdir(base / "elsewhere") == []
+    # A change the journal records still fails the folder: no journal, no change.
+    refused = sync(folder, B, 2, run_id="run-c").run()
+    assert "run journal cannot be written" in refused["folders"][0]["error"] and not refused["changed"]
