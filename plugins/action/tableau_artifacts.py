@@ -179,18 +179,17 @@ def failure_causes(result, reasons):
 
 
 def artifact_statuses(result):
-    """{kind: {artifact: status}}: each artifact's most telling file status, for the report of a failed host."""
+    """{"kind/artifact": status}: each artifact's most telling file status, for the report of a failed host."""
     statuses = {}
     for entry in result.get("files") or []:
         if not isinstance(entry, dict):
             continue
-        kind = statuses.setdefault(str(entry.get("kind") or "file"), {})
-        artifact = str(entry.get("artifact") or entry.get("path"))
+        key = "%s/%s" % (entry.get("kind") or "file", entry.get("artifact") or entry.get("path"))
         status = entry.get("status") if entry.get("status") in FILE_STATUS_ORDER else "error"
-        if artifact not in kind or FILE_STATUS_ORDER.index(status) < FILE_STATUS_ORDER.index(kind[artifact]):
-            kind[artifact] = status
+        if key not in statuses or FILE_STATUS_ORDER.index(status) < FILE_STATUS_ORDER.index(statuses[key]):
+            statuses[key] = status
     if result.get("unmanaged"):
-        statuses[UNMANAGED_KIND] = {"unmanaged files": "unmanaged_conflict"}
+        statuses[UNMANAGED_KIND + "/files"] = "unmanaged_conflict"
     return statuses
 
 

@@ -211,21 +211,24 @@ def _file_items(host, result, problems):
     return by_artifact
 
 
+SHORT_UNMANAGED = "unmanaged/files"
+
+
 def _short_failure_items(result, problems):
-    """A failed host's short result (no files, ``artifacts``: {kind: {artifact: status}}): one item per artifact."""
+    """A failed host's short result (no files; ``artifacts``: {"kind/artifact": status}): one item per artifact."""
     by_artifact = {}
     artifacts = result.get("artifacts")
     if not isinstance(artifacts, Mapping):
         if artifacts is not None:
             problems.append(f"artifacts must be a mapping, not {_type_name(artifacts)}")
         return by_artifact
-    for kind, statuses in artifacts.items():
-        if kind == "unmanaged" or not isinstance(statuses, Mapping):
+    for key, module_status in artifacts.items():
+        kind, _slash, artifact = str(key).partition("/")
+        if key == SHORT_UNMANAGED or not artifact:
             continue
-        for artifact, module_status in statuses.items():
-            status = _FILE_STATUS.get(module_status, ERROR)
-            messages = [] if status == COMPLIANT else [f"{_short(module_status)} (the files' details: run with -v)"]
-            by_artifact[(str(artifact), str(kind))] = [_item(None, status, messages)]
+        status = _FILE_STATUS.get(module_status, ERROR)
+        messages = [] if status == COMPLIANT else [f"{_short(module_status)} (the files' details: run with -v)"]
+        by_artifact[(artifact, kind)] = [_item(None, status, messages)]
     return by_artifact
 
 
@@ -254,7 +257,7 @@ def artifact_findings(host, result):
         message = f"{entry.get('reason')}: {entry.get('detail', '')}".rstrip(": ")
         unmanaged.append(_item(entry.get("path"), UNMANAGED_CONFLICT, [message], entry.get("application")))
     short_artifacts = result.get("artifacts") if source is result else None
-    if not unmanaged and isinstance(short_artifacts, Mapping) and short_artifacts.get("unmanaged"):
+    if not unmanaged and isinstance(short_artifacts, Mapping) and short_artifacts.get(SHORT_UNMANAGED):
         unmanaged.append(_item(None, UNMANAGED_CONFLICT, ["unmanaged files (details: run with -v)"]))
     if unmanaged:
         findings.append(
