@@ -55,8 +55,8 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: not rollout.stop
     quiet: false
-    success_msg: "{{ rollout.message }}"
-    fail_msg: "{{ rollout.message }}"
+    success_msg: "{{ rollout.lines }}"
+    fail_msg: "{{ rollout.lines }}"
   run_once: true
   vars:
     rollout: >-
@@ -103,6 +103,12 @@ _value:
         - The failed and unreachable hosts grouped by cause (C(driver-missing), C(folder-error),
           C(unreachable (connection refused)), ...), biggest group first; a host with two causes is in both.
       type: dict
+    lines:
+      description:
+        - RV(_value.message) line by line, for a task's C(msg) (Ansible's default callback prints a list one item a
+          line; a string's line breaks would show as C(\\n) in its JSON output).
+      type: list
+      elements: str
     message:
       description:
         - For a person, the same whether the rollout goes on or stops (then it says so first). First line, the
@@ -191,8 +197,8 @@ def tableau_rollout_summary(
             max_fail,
             line,
         )
-    message = "\n".join([line, *outcome.cause_lines(causes)])
-    return dict(found, causes=causes, stop=stop, message=message)
+    lines = [line, *outcome.cause_lines(causes)]
+    return dict(found, causes=causes, stop=stop, message="\n".join(lines), lines=lines)
 
 
 class FilterModule:

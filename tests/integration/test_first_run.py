@@ -96,10 +96,14 @@ def recap(stdout):
 
 
 def summary_lines(stdout):
-    """The Rollout summary's message, line by line (the default callback prints it as JSON)."""
-    block = stdout.split("TASK [Rollout summary]", 1)[1].split("\n\n", 1)[0]
-    (line,) = [line for line in block.splitlines() if line.startswith("ok: [") or line.startswith("fatal: [")]
-    return json.loads(line.split("=> ", 1)[1])["msg"].split("\n")
+    """The Rollout summary's message as printed: the default callback's JSON, one line per item of ``msg``."""
+    block = stdout.split("TASK [Rollout summary]", 1)[1]
+    printed = block.split("=> ", 1)[1]
+    result, _end = json.JSONDecoder().raw_decode(printed)
+    lines = printed[:_end].splitlines()
+    # Each message line is a line of the output, not an escaped \n inside one long line.
+    assert all(f'"{item}"' in "\n".join(lines) for item in result["msg"]), printed[:_end]
+    return result["msg"]
 
 
 @pytest.fixture

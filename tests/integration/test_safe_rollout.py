@@ -24,7 +24,8 @@ def summaries(run):
     for play in run.result.get("plays", []):
         for task in play.get("tasks", []):
             if task["task"]["name"] == "Rollout summary":
-                lines.extend(result["msg"] for result in task["hosts"].values())
+                # The message, one item a line (the first line counts the hosts, then one line per cause).
+                lines.extend("\n".join(result["msg"]) for result in task["hosts"].values())
     return lines
 
 

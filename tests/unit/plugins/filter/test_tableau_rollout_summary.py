@@ -34,6 +34,10 @@ def test_a_clean_first_batch_names_every_host_by_outcome_in_play_order():
         "not_reached": ["desktop2", "tsnode1", "tsnode2"],
         "causes": {},
         "stop": False,
+        "lines": [
+            "rollout r1: 5 hosts: changed 1 (bridge1); unchanged 1 (desktop1); failed 0; unreachable 0; "
+            "later batches 3 (desktop2, tsnode1, tsnode2)"
+        ],
         "message": "rollout r1: 5 hosts: changed 1 (bridge1); unchanged 1 (desktop1); failed 0; unreachable 0; "
         "later batches 3 (desktop2, tsnode1, tsnode2)",
     }
