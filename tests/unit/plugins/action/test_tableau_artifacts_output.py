@@ -100,3 +100,102 @@ def test_check_mode_output_never_says_written_for_what_it_did_not_write(tmp_path
     result = json.loads(line.split("=> ", 1)[1])
     assert "check_mode" not in result and "planned" not in result
     assert all(folder["status"] == "changed" and folder["written"] for folder in result["folders"])
+
+
+# -- the shaping itself, on a Windows host's result (plugin_utils/_windows_sync returns the same keys) ----------
+
+OAUTH = "C:\\Users\\jdoe\\Documents\\My Tableau Repository\\OAuthConfigs"
+PREP = "C:\\Users\\jdoe\\Documents\\My Tableau Prep Repository\\OAuthConfigs"
+
+
+def windows_result(**overrides):
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
+
+    result = _windows_sync._empty_result()
+    result.update(
+        changed=True,
+        failed=True,
+        msg=f"1 of 2 managed folders failed: {PREP}\\custom_redshift_okta.xml: Access is denied",
+        files=[
+            {
+                "path": f"{OAUTH}\\custom_redshift_okta.xml",
+                "artifact": "custom_redshift_okta",
+                "kind": "oauth_config",
+                "application": "desktop",
+                "status": "drift",
+                "action": "update",
+                "differences": [],
+            },
+            {
+                "path": f"{PREP}\\custom_redshift_okta.xml",
+                "artifact": "custom_redshift_okta",
+                "kind": "oauth_config",
+                "application": "prep",
+                "status": "error",
+                "action": "none",
+                "differences": [],
+            },
+        ],
+        folders=[
+            {"path": OAUTH, "status": "changed", "error": None, "written": [f"{OAUTH}\\custom_redshift_okta.xml"]},
+            {
+                "path": PREP,
+                "status": "error",
+                "error": f"{PREP}\\custom_redshift_okta.xml: Access is denied",
+                "written": [],
+            },
+        ],
+        journals=[f"{OAUTH}\\.tabops-backups\\run.json"],
+        manifests=[f"{OAUTH}\\.tabops-managed.json"],
+        profile={"host": "analyst-pc17", "layout_family": "Windows"},
+    )
+    result.update(overrides)
+    return result
+
+
+def test_a_failed_windows_host_is_short_and_keeps_what_changed(monkeypatch):
+    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_artifacts as action
+
+    monkeypatch.setattr(action.display, "verbosity", 0)
+    short = action.presented(windows_result(), check_mode=False)
+    assert short["msg"] == f"{PREP}\\custom_redshift_okta.xml: Access is denied"
+    assert short["causes"] == ["folder-error"]
+    assert short["changed"] is True, "one folder was written before the other failed: the result says so"
+    assert short["artifacts"] == {"oauth_config/custom_redshift_okta": "error"}
+    assert set(short) == {"changed", "failed", "msg", "causes", "artifacts"}
+    assert len(json.dumps(short)) < 400
+
+    monkeypatch.setattr(action.display, "verbosity", 1)
+    verbose = action.presented(windows_result(), check_mode=False)
+    assert verbose["details"]["folders"][0]["written"] == [f"{OAUTH}\\custom_redshift_okta.xml"]
+    assert verbose["details"]["journals"] and verbose["details"]["profile"]["layout_family"] == "Windows"
+
+
+def test_check_mode_words_on_a_windows_host_and_an_unreachable_one(monkeypatch):
+    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_artifacts as action
+
+    monkeypatch.setattr(action.display, "verbosity", 1)
+    predicted = action.presented(windows_result(failed=False, msg="x"), check_mode=True)
+    assert predicted["check_mode"] is True
+    assert predicted["folders"][0] == {
+        "path": OAUTH,
+        "status": "would_change",
+        "error": None,
+        "would_write": [f"{OAUTH}\\custom_redshift_okta.xml"],
+    }
+    assert predicted["planned"]["journals"] and "journals" not in predicted and "backups" not in predicted
+    assert "written" not in json.dumps(predicted)
+
+    monkeypatch.setattr(action.display, "verbosity", 0)
+    down = action.presented(
+        windows_result(
+            failed=False,
+            unreachable=True,
+            changed=False,
+            msg="winrm: connection timed out (before anything was written)",
+            files=[],
+            folders=[],
+        ),
+        check_mode=False,
+    )
+    assert down["causes"] == ["unreachable (timeout)"] and "folders" not in down and "artifacts" not in down
