@@ -75,7 +75,7 @@ def state(fleet, host):
 
 
 def summaries(run):
-    return [r["msg"] for results in run.host_results("Rollout summary").values() for r in results]
+    return ["\n".join(r["msg"]) for results in run.host_results("Rollout summary").values() for r in results]
 
 
 def fleet_state(fleet):
