@@ -113,6 +113,7 @@ class ActionModule(ActionBase):
             exit_code=report["exit_code"],
             mode=report["run"]["mode"],
             summary=compliance.summary(report),
+            by_cause=compliance.summary_by_cause(report),
             hosts=report["hosts"],
             counts={"hosts": report["run"]["hosts"], "findings": report["run"]["findings"]},
             findings=[f for f in report["findings"] if f["status"] != compliance.COMPLIANT],

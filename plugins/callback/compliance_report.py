@@ -192,4 +192,5 @@ class CallbackModule(CallbackBase):
             prometheus_file=self.get_option("prometheus_file"),
             result_file=self.get_option("result_file"),
         )
-        self._display.display(f"COMPLIANCE: {compliance.summary(report)}; report: {published['report_path']}")
+        lines = [f"COMPLIANCE: {compliance.summary(report)}; report: {published['report_path']}"]
+        self._display.display("\n".join(lines + compliance.summary_by_cause(report)))

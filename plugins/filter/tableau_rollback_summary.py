@@ -8,10 +8,12 @@ version_added: 0.2.0
 description:
   - Used by the "Rollback summary" task of playbooks/rollback.yml, after every host's files were put back.
   - Names the hosts (and how many files) restored and removed, every file kept because it was changed by hand since
-    the run, the failed hosts with their message, the hosts not reached, and the hosts where the run left nothing
-    to roll back.
-  - Then the folders left alone because they hold a journal of a newer run only users' journals name
-    (O(result_var).rollback.skipped), each run with the command that rolls it back by id.
+    the run, the failed hosts, the hosts not reached, and the hosts where the run left nothing to roll back (the
+    first five of each, then C(+N more)); then one line per cause of the failed hosts
+    (C(driver-missing: 7 hosts (tsnode1, ...))).
+  - The first line ends with the folders left alone because they hold a journal of a newer run only users' journals
+    name (O(result_var).rollback.skipped), each run with the command that rolls it back by id.
+  - In check mode (the hosts' results say C(check_mode)) it says C(would restore) and C(would remove).
 positional: _input, hostvars
 options:
   _input:
@@ -50,9 +52,11 @@ _value:
   description: >-
     One line, for example
     C(rollback of run R: restored desktop1 (2 files), bridge1 (1 file); removed bridge1 (1 file); kept, changed by
-    hand since the run: /root/.../custom_x.xml; failed -; not reached -; nothing to roll back tsnode2), then, when
-    folders were left alone, C(; left alone, as their journals name a newer run: run r9 in desktop1:/home/a/x (if it
-    is real: ansible-playbook -i inv playbooks/rollback.yml -e tabops_rollback_run_id=r9 --limit desktop1)).
+    hand since the run: /root/.../custom_x.xml; failed desktop2; not reached -; nothing to roll back tsnode2), ending,
+    when folders were left alone, with C(; left alone, as their journals name a newer run: run r9 in
+    desktop1:/home/a/x (if it is real: ansible-playbook -i inv playbooks/rollback.yml -e tabops_rollback_run_id=r9
+    --limit desktop1)); then one line per cause of the failed hosts (C(host-locked: 1 host (desktop2))). Past the first five names
+    a list ends with C(+N more) (and, for files, the totals): one screen at 1,000 hosts.
   type: str
 """
 
@@ -60,11 +64,23 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._rollback_choice import left_alone_text
 
 
 def _counted(pairs):
-    return ", ".join("%s (%d file%s)" % (host, count, "" if count == 1 else "s") for host, count in pairs) or "-"
+    """``desktop1 (2 files), bridge1 (1 file)``; beyond the first few, ``+995 more (2000 files on 1000 hosts)``."""
+    if not pairs:
+        return "-"
+    shown = outcome.names(["%s (%d file%s)" % (host, count, "" if count == 1 else "s") for host, count in pairs])
+    if len(pairs) <= outcome.NAMES_SHOWN:
+        return shown
+    return "%s (%d files on %d hosts)" % (shown, sum(count for _host, count in pairs), len(pairs))
+
+
+def _listed(items):
+    """The first few names, then ``+N more``; ``-`` for none."""
+    return outcome.names(items) or "-"
 
 
 def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_artifacts_result", inventories=None):
@@ -72,13 +88,15 @@ def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_arti
         raise AnsibleFilterError("tableau_rollback_summary: the play's hosts must be a list of names")
     restored, removed, kept, failed, not_reached, nothing = [], [], [], [], [], []
     skipped = {}
+    check_mode = False
     for host in hosts:
         result = hostvars[host].get(result_var)
         if not isinstance(result, Mapping):
             not_reached.append(host)
             continue
+        check_mode = check_mode or bool(result.get("check_mode"))
         if result.get("failed") or result.get("unreachable"):
-            failed.append("%s (%s)" % (host, " ".join(str(result.get("msg") or "failed").split())))
+            failed.append((host, outcome.causes_of(result)))
             continue
         report = result.get("rollback") or {}
         if report.get("restored"):
@@ -91,23 +109,29 @@ def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_arti
                 skipped.setdefault(run, {}).setdefault(host, []).append(folder["path"])
         if not (report.get("restored") or report.get("removed") or report.get("hand_edited") or report.get("skipped")):
             nothing.append(host)
-    return (
-        "rollback of run %s: restored %s; removed %s; kept, changed by hand since the run: %s; failed %s; "
-        "not reached %s; nothing to roll back %s"
+    # Check mode: nothing was put back yet; the words say what a real rollback would do.
+    restore, remove = ("would restore", "would remove") if check_mode else ("restored", "removed")
+    line = (
+        "rollback of run %s%s: %s %s; %s %s; kept, changed by hand since the run: %s; failed %s; not reached %s; "
+        "nothing to roll back %s"
         % (
             run_id,
+            " (check mode)" if check_mode else "",
+            restore,
             _counted(restored),
+            remove,
             _counted(removed),
-            ", ".join(kept) or "-",
-            "; ".join(failed) or "-",
-            ", ".join(not_reached) or "-",
-            ", ".join(nothing) or "-",
+            _listed(kept),
+            _listed([host for host, _causes in failed]),
+            _listed(not_reached),
+            _listed(nothing),
         )
-    ) + (
-        "; left alone, as their journals name a newer run: %s" % left_alone_text(sorted(skipped.items()), inventories)
-        if skipped
-        else ""
     )
+    if skipped:
+        line += "; left alone, as their journals name a newer run: %s" % left_alone_text(
+            sorted(skipped.items()), inventories
+        )
+    return "\n".join([line, *outcome.cause_lines(outcome.group_by_cause(failed))])
 
 
 class FilterModule:

@@ -113,6 +113,15 @@ summary:
   returned: success
   type: str
   sample: "unreachable (exit status 4); hosts: unreachable 1, drift 1, compliant 2 of 4"
+by_cause:
+  description:
+    - >-
+      The hosts whose check failed or did not reach them, grouped by cause, one line per cause with a count and the
+      first few names, for example C(driver-missing: 7 hosts (tsnode1, tsnode2, tsnode3, tsnode4, tsnode5, +2 more));
+      at most 12 lines and one for the rest. Empty when every host was checked.
+  returned: success
+  type: list
+  elements: str
 hosts:
   description: Status per checked host.
   returned: success

@@ -491,6 +491,42 @@ diff:
   returned: when diff mode is on and something differs
   type: list
   elements: dict
+check_mode:
+  description:
+    - Set by the action (the role's use, without O(files)) in check mode, where nothing was written. There the
+      words say so - C(folders[].status) is C(would_change) (not C(changed)) and C(folders[].written) is
+      C(folders[].would_write); C(journals), C(manifests), C(created_dirs), C(removed_temp_files) and
+      C(removed_backups) are under RV(planned); C(backups) (always empty) is left out; a removed file's diff header
+      ends with C((would be removed)).
+  returned: in check mode (the role's use)
+  type: bool
+planned:
+  description: In check mode (the role's use), what a real run would write or remove, by the keys named above.
+  returned: in check mode (the role's use)
+  type: dict
+causes:
+  description:
+    - A failed or unreachable host (the role's use) - why, as short cause ids the summaries group hosts by - the
+      preflight's finding codes (C(driver-missing), C(driver-too-old), ...), C(folder-error), C(host-locked),
+      C(unreachable (connection refused)), ... - while C(msg) holds the reasons, one a line.
+    - A failed host's result is short - C(msg), C(causes), C(changed), RV(artifacts) - and leaves out the bulky
+      details (C(files), C(folders), C(unmanaged), journals, manifests, C(host_facts), C(preflight), C(profile),
+      ...) unless C(-v) is given; then they are under RV(details).
+  returned: when the host failed or was unreachable (the role's use)
+  type: list
+  elements: str
+  sample: [driver-missing]
+artifacts:
+  description:
+    - A failed host (the role's use) - each artifact's file status as C(kind/artifact) to status (the worst of its
+      files), so the compliance report still fills that host's cells without the details.
+  returned: when the host failed and its files were compared (the role's use)
+  type: dict
+  sample: {"oauth_config/custom_redshift_okta": missing, "tdc/redshift-oauth": missing}
+details:
+  description: A failed host's bulky details (the keys above), with C(-v) only.
+  returned: when the host failed and C(-v) (or more) was given (the role's use)
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -18,8 +18,20 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from xml.etree import ElementTree
+
+try:
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
+except ImportError:  # scripts/compliance loads this file by path (standard library only): its sibling alike
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location(
+        "tabops_outcome", os.path.join(os.path.dirname(os.path.abspath(__file__)), "_outcome.py")
+    )
+    outcome = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(outcome)
 
 SCHEMA_VERSION = 1
 REPORT_JSON = "compliance.json"
@@ -66,6 +78,8 @@ MODE_REMEDIATE = "remediate"
 MODE_APPLY = "apply"
 
 HOST_ARTIFACT = "host"
+# The HTML column of the host-level finding: what it checks, so it is never read as the host's overall status.
+HOST_CHECKS_COLUMN = "host checks"
 UNMANAGED_ARTIFACT = "unmanaged files"
 TSM_ALLOWLIST = "tsm: ODBC extras allowlist"
 TSM_SETTINGS = "tsm: settings"
@@ -127,10 +141,59 @@ def _finding(host, artifact, kind, items, message=""):
 # -- results to findings ----------------------------------------------------------------------------------------
 
 
-def findings_from_artifacts(host, result):
-    """Findings of one ``tableau_artifacts`` result: one per artifact, plus stray files."""
+# A file entry's fields the findings read, and what each must be (a host result is data, never trusted).
+_ENTRY_TEXT_FIELDS = ("path", "artifact", "kind", "application", "status", "action")
+_MESSAGE_CHARS = 300
+
+
+def _type_name(value):
+    return "null" if value is None else type(value).__name__
+
+
+def _short(value):
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
+
+
+def _entry_problem(where, entry, text_fields):
+    """Why ``entry`` (``files[3]``) cannot become a finding, or None."""
+    if not isinstance(entry, Mapping):
+        return f"{where} must be a mapping, not {_type_name(entry)}"
+    for field in text_fields:
+        value = entry.get(field)
+        if value is not None and not isinstance(value, str):
+            return f"{where}.{field} must be a string, not {_type_name(value)} ({_short(entry.get('path'))})"
+    differences = entry.get("differences")
+    if differences is not None and (
+        not isinstance(differences, list) or not all(isinstance(d, Mapping) for d in differences)
+    ):
+        return f"{where}.differences must be a list of mappings ({_short(entry.get('path'))})"
+    return None
+
+
+def _listed(result, key, problems):
+    value = result.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{key} must be a list, not {_type_name(value)}")
+        return []
+    return value
+
+
+def result_details(result):
+    """Where a result keeps its files: the result itself, or ``details`` (a failed host's result with -v)."""
+    details = result.get("details")
+    return details if isinstance(details, Mapping) and ("files" in details or "unmanaged" in details) else result
+
+
+def _file_items(host, result, problems):
     by_artifact = {}
-    for entry in result.get("files") or []:
+    for index, entry in enumerate(_listed(result, "files", problems)):
+        problem = _entry_problem(f"files[{index}]", entry, _ENTRY_TEXT_FIELDS)
+        if problem:
+            problems.append(problem)
+            continue
         status = _FILE_STATUS.get(entry.get("status"), ERROR)
         differences = entry.get("differences") or []
         if entry.get("status") == "stale":
@@ -138,31 +201,74 @@ def findings_from_artifacts(host, result):
         elif status == MISSING:
             messages = ["file is missing"]
         elif status == ERROR and not differences:
-            messages = [str(entry.get("msg") or entry.get("problem") or entry.get("detail") or "check failed")]
+            messages = [_short(entry.get("msg") or entry.get("problem") or entry.get("detail") or "check failed")]
         else:
             messages = [difference_text(d) for d in differences]
-        key = (entry.get("artifact") or entry.get("path"), entry.get("kind", ""))
+        key = (entry.get("artifact") or entry.get("path") or "", entry.get("kind") or "")
         by_artifact.setdefault(key, []).append(
             _item(entry.get("path"), status, messages, entry.get("application"), entry.get("action"), differences)
         )
+    return by_artifact
+
+
+SHORT_UNMANAGED = "unmanaged/files"
+
+
+def _short_failure_items(result, problems):
+    """A failed host's short result (no files; ``artifacts``: {"kind/artifact": status}): one item per artifact."""
+    by_artifact = {}
+    artifacts = result.get("artifacts")
+    if not isinstance(artifacts, Mapping):
+        if artifacts is not None:
+            problems.append(f"artifacts must be a mapping, not {_type_name(artifacts)}")
+        return by_artifact
+    for key, module_status in artifacts.items():
+        kind, _slash, artifact = str(key).partition("/")
+        if key == SHORT_UNMANAGED or not artifact:
+            continue
+        status = _FILE_STATUS.get(module_status, ERROR)
+        messages = [] if status == COMPLIANT else [f"{_short(module_status)} (the files' details: run with -v)"]
+        by_artifact[(artifact, kind)] = [_item(None, status, messages)]
+    return by_artifact
+
+
+def artifact_findings(host, result):
+    """(findings, problems) of one ``tableau_artifacts`` result: one finding per artifact, plus stray files.
+
+    ``problems``: why parts of the result could not be read (a malformed entry); the caller makes them an error
+    finding for the host, so one host's odd result never stops the report of the others.
+    """
+    problems = []
+    source = result_details(result)
+    if "files" in source or "unmanaged" in source:
+        by_artifact = _file_items(host, source, problems)
+    else:
+        by_artifact = _short_failure_items(result, problems)
     findings = [
         _finding(host, artifact, kind, items, "; ".join(m for item in items for m in item["messages"][:3]))
-        for (artifact, kind), items in sorted(by_artifact.items(), key=lambda pair: (str(pair[0][0]), pair[0][1]))
+        for (artifact, kind), items in sorted(by_artifact.items())
     ]
-    unmanaged = [
-        _item(
-            entry.get("path"),
-            UNMANAGED_CONFLICT,
-            [f"{entry.get('reason')}: {entry.get('detail', '')}".rstrip(": ")],
-            entry.get("application"),
-        )
-        for entry in result.get("unmanaged") or []
-    ]
+    unmanaged = []
+    for index, entry in enumerate(_listed(source, "unmanaged", problems)):
+        problem = _entry_problem(f"unmanaged[{index}]", entry, ("path", "application", "reason", "detail"))
+        if problem:
+            problems.append(problem)
+            continue
+        message = f"{entry.get('reason')}: {entry.get('detail', '')}".rstrip(": ")
+        unmanaged.append(_item(entry.get("path"), UNMANAGED_CONFLICT, [message], entry.get("application")))
+    short_artifacts = result.get("artifacts") if source is result else None
+    if not unmanaged and isinstance(short_artifacts, Mapping) and short_artifacts.get(SHORT_UNMANAGED):
+        unmanaged.append(_item(None, UNMANAGED_CONFLICT, ["unmanaged files (details: run with -v)"]))
     if unmanaged:
         findings.append(
             _finding(host, UNMANAGED_ARTIFACT, "unmanaged", unmanaged, "; ".join(u["messages"][0] for u in unmanaged))
         )
-    return findings
+    return findings, [f"malformed result: {problem}" for problem in problems]
+
+
+def findings_from_artifacts(host, result):
+    """Findings of one ``tableau_artifacts`` result (malformed parts: see :func:`artifact_findings`)."""
+    return artifact_findings(host, result)[0]
 
 
 def findings_from_tsm_settings(host, result):
@@ -279,7 +385,9 @@ def run_findings(
         if failure:
             host_failures.insert(0, failure)
         if _ran(result) and not result.get("unreachable"):
-            findings.extend(findings_from_artifacts(host, result))
+            found, problems = artifact_findings(host, result)
+            findings.extend(found)
+            host_failures.extend({"task": "tableau_artifacts", "message": p, "unreachable": False} for p in problems)
         if host_failures:
             first = host_failures[0]
             finding = finding_for_failure(host, first["task"], first["message"], first["unreachable"])
@@ -393,11 +501,32 @@ def build_report(meta, findings, hosts):
     }
 
 
+def failure_causes(report):
+    """{cause: hosts} of the hosts whose check failed or did not reach them (``driver-missing``, ``unreachable``)."""
+    pairs = []
+    for host, status in report["hosts"].items():
+        if status not in FAILURE_STATUSES:
+            continue
+        causes = [
+            outcome.cause_of_message(finding["message"] or finding["status"], finding["status"] == UNREACHABLE)
+            for finding in report["findings"]
+            if finding["host"] == host and finding["status"] in FAILURE_STATUSES
+        ]
+        pairs.append((host, causes))
+    return outcome.group_by_cause(pairs)
+
+
 def summary(report):
     """One line a person reads first: every status present is named, not only the one that set the exit code."""
     hosts = report["run"]["hosts"]
     counts = ", ".join(f"{status} {hosts[status]}" for status in reversed(STATUSES) if hosts.get(status))
     return f"{report['result']} (exit status {report['exit_code']}); hosts: {counts} of {hosts['total']}"
+
+
+def summary_by_cause(report):
+    """The lines under the summary: the failed and unreachable hosts grouped by cause, one line per cause
+    (``error driver-missing: 7 hosts (tsnode1, ..., +2 more)``), one screen at 1,000 hosts."""
+    return outcome.cause_lines(failure_causes(report))
 
 
 def stats_data(report, report_path):
@@ -495,6 +624,7 @@ def render_html(report):
         problems=[f for f in findings if f["status"] != COMPLIANT],
         anchor=anchor,
         compliant=COMPLIANT,
+        column_names={HOST_ARTIFACT: HOST_CHECKS_COLUMN},
     )
 
 

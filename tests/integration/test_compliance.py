@@ -4,6 +4,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -316,6 +317,21 @@ def test_reports_read_by_a_junit_parser_and_a_browser(fleet, tmp_path):
     assert 'class="drift"' in cell
     unreachable_cell = dom.split('data-host="bridge1" data-artifact="host"')[0].rsplit("<td", 1)[1]
     assert 'class="unreachable"' in unreachable_cell
+    # The host-level column says what it is; each row starts with the host's overall status, never green on drift.
+    header = dom.split('<table class="matrix"')[1].split("</thead>")[0]
+    columns = re.findall(r"<th[^>]*>([^<]*)</th>", header)
+    assert columns[:2] == ["host", "overall"] and columns[-1] == "host checks" and columns.count("host") == 1, columns
+    desktop_row = dom.split('<th class="host">desktop1</th>')[1].split("</tr>")[0]
+    first_cell = desktop_row.split("<td", 2)[1]
+    assert 'class="overall drift"' in first_cell and ">drift<" in first_cell, first_cell
+    assert 'data-host="desktop1" data-artifact="host"' in desktop_row  # its host checks passed: a separate cell
+    style = dom.split("<style>")[1].split("</style>")[0]
+    green = re.search(r"td\.compliant[^{]*\{background:(#[0-9a-f]+)", style).group(1)
+    drift_color = re.search(r"td\.drift[^{]*\{background:(#[0-9a-f]+)", style).group(1)
+    assert drift_color != green
+    for host, status in report["hosts"].items():
+        row = dom.split(f'<th class="host">{host}</th>')[1].split("</tr>")[0]
+        assert f'class="overall {status}"' in row.split("<td", 2)[1], (host, status)
     assert "expected true, found false" in dom
     # Kept for a person to look at (tests/output is not committed).
     (REPO / "tests" / "output").mkdir(exist_ok=True)

@@ -77,7 +77,7 @@ def state(fleet, host):
 
 
 def summaries(run):
-    return [r["msg"] for results in run.host_results("Rollout summary").values() for r in results]
+    return ["\n".join(r["msg"]) for results in run.host_results("Rollout summary").values() for r in results]
 
 
 def fleet_state(fleet):
@@ -136,7 +136,7 @@ def test_rollback_puts_back_every_file_and_tsm_value_of_the_run(fleet, tmp_path)
     assert real.changed_tasks() == check.changed_tasks()
     kept = rollback_results(real)["bridge1"]["rollback"]["hand_edited"]
     assert kept == [edited]
-    [summary] = [r["msg"] for results in real.host_results("Rollback summary").values() for r in results]
+    [summary] = ["\n".join(r["msg"]) for results in real.host_results("Rollback summary").values() for r in results]
     assert summary.startswith("rollback of run ") and f"kept, changed by hand since the run: {edited};" in summary
     assert "failed -; not reached -;" in summary, summary
     assert "edited-by-hand" in fleet.read("bridge1", edited)
@@ -237,7 +237,7 @@ def test_a_future_journal_in_a_users_folder_leaves_only_that_folder_alone(fleet)
     assert all(
         not result["rollback"]["skipped"] for host, result in rollback_results(real).items() if host != "desktop1"
     )
-    [summary] = [r["msg"] for results in real.host_results("Rollback summary").values() for r in results]
+    [summary] = ["\n".join(r["msg"]) for results in real.host_results("Rollback summary").values() for r in results]
     assert "failed -; not reached -;" in summary and f"run forged in desktop1:{DESKTOP_CONFIGS}" in summary, summary
     assert summary.endswith(f"{by_id})"), summary
     # Every other host, every other folder of desktop1 (analyst2's, analyst1's other folders) and the tsm values:

@@ -24,15 +24,19 @@ def summaries(run):
     for play in run.result.get("plays", []):
         for task in play.get("tasks", []):
             if task["task"]["name"] == "Rollout summary":
-                lines.extend(result["msg"] for result in task["hosts"].values())
+                # The message, one item a line (the first line counts the hosts, then one line per cause).
+                lines.extend("\n".join(result["msg"]) for result in task["hosts"].values())
     return lines
 
 
 def listed(summary, label):
-    """Hosts after ``label`` in a summary line ('-' is none)."""
-    match = re.search(r"[:;] " + re.escape(label) + r" ([^;]*?)(;|$)", summary)
+    """Hosts after ``label`` in a summary's first line: ``label N (a, b)`` or ``label 0`` (small fleets: all named)."""
+    first = summary.split("\n", 1)[0]
+    match = re.search(r"[:;] " + re.escape(label) + r" (\d+)(?: \(([^)]*)\))?(;|$)", first)
     assert match, (label, summary)
-    return sorted(name for name in match.group(1).replace(" ", "").split(",") if name and name != "-")
+    names = sorted(name for name in (match.group(2) or "").replace(" ", "").split(",") if name)
+    assert len(names) == int(match.group(1)), (label, summary)
+    return names
 
 
 def test_a_failing_canary_stops_the_rollout_before_the_next_batch(fleet):
@@ -62,6 +66,8 @@ def test_a_failing_canary_stops_the_rollout_before_the_next_batch(fleet):
     assert listed(summary, "failed") == ["bridge1"]
     assert listed(summary, "changed") == []
     assert listed(summary, "not reached") == sorted(others)
+    # Why, by cause: its folder failed.
+    assert summary.split("\n")[1:] == ["folder-error: 1 host (bridge1)"], summary
 
     # Fixed, the same staged rollout goes through: canary, then the rest, then the tsm play.
     fleet.sh("bridge1", f"rm '{BRIDGE_REPO}/OAuthConfigs' && mkdir '{BRIDGE_REPO}/OAuthConfigs'")

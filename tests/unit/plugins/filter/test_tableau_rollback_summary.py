@@ -37,9 +37,24 @@ def test_a_failed_host_carries_its_message_on_one_line():
     hostvars = {host: {} for host in HOSTS}
     hostvars["desktop1"] = {"tabops_artifacts_result": {"failed": True, "msg": "backup x\\n is gone"}}
     hostvars["bridge1"] = {"tabops_artifacts_result": {"unreachable": True, "msg": "ssh:\n timeout"}}
-    line = summary(HOSTS, hostvars, run_id="r2")
-    assert "failed bridge1 (ssh: timeout); desktop1 (backup x\\n is gone);" in line
+    line, *causes = summary(HOSTS, hostvars, run_id="r2").split("\n")
+    assert "failed bridge1, desktop1;" in line
     assert "not reached tsnode1, tsnode2" in line
+    # Why, one line per cause: the message's first line when it names no known cause.
+    assert causes == ["backup x\\n is gone: 1 host (desktop1)", "unreachable (timeout): 1 host (bridge1)"]
+
+
+def test_check_mode_says_would_and_a_thousand_hosts_stay_one_screen():
+    hosts = [f"desktop{index:04d}" for index in range(1000)]
+    hostvars = {
+        host: {"tabops_artifacts_result": dict(report(restored=["/a.xml", "/b.tdc"]), check_mode=True)}
+        for host in hosts
+    }
+    (line,) = summary(hosts, hostvars, run_id="r3").split("\n")
+    assert line.startswith(
+        "rollback of run r3 (check mode): would restore desktop0000 (2 files), desktop0001 (2 files), "
+    )
+    assert "+995 more (2000 files on 1000 hosts); would remove -;" in line and len(line) < 400, line
 
 
 def test_hosts_must_be_a_list():

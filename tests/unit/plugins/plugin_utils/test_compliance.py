@@ -329,3 +329,96 @@ def test_publish_copies_prunes_and_writes_the_textfile_atomically(tmp_path):
     assert (tmp_path / "result.path").read_text() == published["report_path"] + "\n"
     assert os.listdir(tmp_path / "textfile") == ["tabops.prom"]
     assert (tmp_path / "textfile" / "tabops.prom").read_text() == compliance.render_prometheus(report)
+
+
+def malformed(field, value):
+    result = artifacts_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
+    result["files"].append(dict(result["files"][0], path=OKTA + ".stale", **{field: value}))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        (malformed("artifact", ["zz", ["nested"]]), "files[2].artifact must be a string, not list"),
+        (malformed("artifact", 7), "files[2].artifact must be a string, not int"),
+        (malformed("kind", {"a": 1}), "files[2].kind must be a string, not dict"),
+        (malformed("differences", "scopes"), "files[2].differences must be a list of mappings"),
+        (dict(artifacts_result(), files=[["not", "a", "mapping"]]), "files[0] must be a mapping, not list"),
+        (dict(artifacts_result(), files={"a": 1}), "files must be a list, not dict"),
+        (dict(artifacts_result(), unmanaged=[{"path": 5, "reason": "x"}]), "unmanaged[0].path must be a string"),
+        ({"changed": False, "artifacts": 3}, "artifacts must be a mapping, not int"),
+    ],
+)
+def test_a_malformed_host_result_is_an_error_for_that_host_and_the_report_is_written_for_every_host(
+    tmp_path, result, reason
+):
+    """issue 19: a manifest entry whose artifact is a list or a number once crashed the report for ANY host."""
+    results = {"desk1": result, "desk2": artifacts_result("drift"), "desk3": artifacts_result()}
+    findings = compliance.run_findings(["desk1", "desk2", "desk3"], results)
+    report = compliance.build_report(META, findings, ["desk1", "desk2", "desk3"])
+    jsonschema.validate(report, SCHEMA)
+    assert report["hosts"] == {"desk1": "error", "desk2": "drift", "desk3": "compliant"}
+    [host_finding] = [f for f in report["findings"] if f["host"] == "desk1" and f["artifact"] == "host"]
+    assert host_finding["status"] == "error" and f"malformed result: {reason}" in host_finding["message"]
+    # The well-formed parts of the same host are still reported.
+    if isinstance(result.get("files"), list) and len(result["files"]) > 1:
+        assert any(f["host"] == "desk1" and f["artifact"] == "custom_okta" for f in report["findings"])
+    path = compliance.publish(report, str(tmp_path / "reports"))["report_path"]
+    assert sorted(os.listdir(path)) == sorted(compliance.REPORT_FILES)
+    assert compliance.summary_by_cause(report) == ["malformed-result: 1 host (desk1)"]
+
+
+def test_a_failed_hosts_short_result_and_its_details_with_v_become_the_same_cells():
+    """The action keeps a failed host's result short (``artifacts``); with -v the files are under ``details``."""
+    full = artifacts_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
+    short = {
+        "failed": True,
+        "msg": "ERROR driver-missing [desk1]: no Amazon Redshift ODBC driver found -- fix: install it",
+        "causes": ["driver-missing"],
+        "artifacts": {"oauth_config/custom_okta": "drift", "tdc/redshift": "compliant"},
+    }
+    verbose = dict(short, details=full)
+    cells = {}
+    for name, result in (("short", short), ("verbose", verbose)):
+        findings = compliance.run_findings(["desk1"], {"desk1": result})
+        cells[name] = {(f["artifact"], f["kind"]): f["status"] for f in findings}
+    assert (
+        cells["short"]
+        == cells["verbose"]
+        == {
+            ("custom_okta", "oauth_config"): "drift",
+            ("redshift", "tdc"): "compliant",
+            ("host", "host"): "error",
+        }
+    )
+
+
+def test_summary_groups_failed_and_unreachable_hosts_by_cause():
+    hosts = [f"host{index:02d}" for index in range(1, 21)]
+    results = {}
+    for index, host in enumerate(hosts):
+        if index < 7:
+            results[host] = {"failed": True, "msg": f"ERROR driver-missing [{host}]: no driver -- fix: install"}
+        elif index < 10:
+            results[host] = {"unreachable": True, "msg": "ssh: connect to host x port 22: Connection timed out"}
+        elif index < 12:
+            results[host] = {"failed": True, "msg": "another run holds the host lock /run/tabops.lock"}
+        else:
+            results[host] = artifacts_result()
+    report = compliance.build_report(META, compliance.run_findings(hosts, results), hosts)
+    assert compliance.summary_by_cause(report) == [
+        "driver-missing: 7 hosts (host01, host02, host03, host04, host05, +2 more)",
+        "unreachable (timeout): 3 hosts (host08, host09, host10)",
+        "host-locked: 2 hosts (host11, host12)",
+    ]
+
+
+def test_html_overall_status_comes_first_and_the_host_level_column_is_named():
+    findings = compliance.run_findings(["desk1"], {"desk1": artifacts_result("drift")})
+    page = compliance.render_html(compliance.build_report(META, findings, ["desk1"]))
+    header = page.split("<thead>")[1].split("</thead>")[0]
+    assert '<th class="host">host</th><th class="overall">overall</th>' in header
+    assert header.rstrip().endswith("<th>host checks</th></tr>") and header.count(">host<") == 1
+    row = page.split('<th class="host">desk1</th>')[1]
+    assert row.split("<td", 2)[1].startswith(' class="overall drift"')
