@@ -38,6 +38,13 @@ import sys
 import tempfile
 import time
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import (
+    SchemaError,
+    check_observation,
+    digest_observation,
+    escape_name,
+    plain_name,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     MAX_JOURNAL_BYTES,
     check_run_id,
@@ -53,6 +60,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     BACKUP_DIR_MODE,
     BACKUP_DIR_NAME,
     DEFAULT_BACKUP_KEEP,
+    KIND_SUFFIX,
     MANIFEST_NAME,
     TEMP_PREFIX,
     ArtifactError,
@@ -367,6 +375,26 @@ def _open_backups(dir_fd, create=False):
     return fd, None
 
 
+def _too_much_content(path):
+    return "%s: its files hold more than %d MiB; not read (remove what does not belong there)" % (
+        path,
+        MAX_FOLDER_READ_BYTES >> 20,
+    )
+
+
+def _plain_names(listing):
+    """The names of a listing the sync may use: valid UTF-8 without control characters. Any other name (bytes that
+    are not UTF-8, a newline, an escape sequence) is never a managed file, a backup or a temp file of this
+    collection: it is left alone, like any unmanaged file, and never reaches a result or a terminal."""
+    return [name for name in listing if plain_name(name)]
+
+
+def _is_temp_name(name):
+    """Exactly the names ``_temp_name`` makes (what a user named alike but otherwise is not removed)."""
+    suffix = name[len(TEMP_PREFIX) :]
+    return name.startswith(TEMP_PREFIX) and len(suffix) == 16 and not set(suffix) - set("0123456789abcdef")
+
+
 def _too_many_entries(path):
     return "%s holds more than %d candidate files, temp files and backups; not read (remove what does not belong)" % (
         path,
@@ -455,13 +483,15 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
             "backups_problem": None,
             "temp_files": [],
             "entries": {},
+            "odd_entries": {},
             "manifest": None,
         }
         try:
-            listing = os.listdir(fd)
+            raw_listing = os.listdir(fd)
+            listing = _plain_names(raw_listing)
         except OSError as exc:
             return {"state": "refused", "detail": "%s cannot be listed: %s" % (path, exc.strerror)}
-        observation["temp_files"] = sorted(name for name in listing if name.startswith(TEMP_PREFIX))
+        observation["temp_files"] = sorted(name for name in listing if _is_temp_name(name))
         manifest = None
         if MANIFEST_NAME in listing:
             entry = observe_entry(fd, MANIFEST_NAME)
@@ -487,18 +517,27 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
             entry = observe_entry(fd, name)
             read_bytes += len(entry.get("data") or b"")
             if read_bytes > MAX_FOLDER_READ_BYTES:
-                return {
-                    "state": "refused",
-                    "detail": "%s: its files hold more than %d MiB; not read (remove what does not belong there)"
-                    % (path, MAX_FOLDER_READ_BYTES >> 20),
-                }
+                return {"state": "refused", "detail": _too_much_content(path)}
             observation["entries"][name] = entry
+        # Files of the folder's kind whose names are not plain text: read by their real name, known by an escaped
+        # one, only ever reported (unmanaged); never written, moved or removed.
+        suffix = KIND_SUFFIX[directory["kind"]]
+        for name in sorted(set(raw_listing) - set(listing)):
+            if name.startswith(".") or not name.lower().endswith(suffix):
+                continue
+            if len(names) + len(observation["odd_entries"]) >= MAX_FOLDER_ENTRIES:
+                return too_many
+            entry = observe_entry(fd, name)
+            read_bytes += len(entry.get("data") or b"")
+            if read_bytes > MAX_FOLDER_READ_BYTES:
+                return {"state": "refused", "detail": _too_much_content(path)}
+            observation["odd_entries"][escape_name(name)] = entry
         backups_fd, problem = _open_backups(fd)
         observation["backups_problem"] = problem
         if backups_fd is not None:
             try:
-                for name in sorted(os.listdir(backups_fd)):
-                    if name.startswith(TEMP_PREFIX):
+                for name in sorted(_plain_names(os.listdir(backups_fd))):
+                    if _is_temp_name(name):
                         observation["temp_files"].append(posixpath.join(BACKUP_DIR_NAME, name))
                     else:
                         observation["backups"].append(name)
@@ -915,7 +954,7 @@ def run_as(uid, function, *args, timeout=WORKER_TIMEOUT, max_bytes=MAX_WORKER_AN
         payload = _decode(json.loads(data.decode("utf-8")))
         if not isinstance(payload, dict) or not ("error" in payload or "result" in payload):
             raise ValueError("no result")
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise RuntimeError("the worker for user %s died (wait status %d)" % (who, status)) from None
     if "error" in payload:
         raise RuntimeError("the worker for user %s failed: %s" % (who, payload["error"]))
@@ -944,14 +983,36 @@ def worker_for(directory):
     return anchor, None
 
 
+def _checked(observation, failure):
+    """A worker's FolderObservation if it fits the schema (_digest.check_observation), else a refusal naming why.
+    Only the folders this parent asked about are taken."""
+    if not isinstance(observation, dict):
+        return {"state": "refused", "detail": failure}
+    try:
+        return check_observation(observation)
+    except SchemaError as exc:
+        return {"state": "refused", "detail": "the worker's answer for this folder was refused: %s" % exc}
+
+
 def _failure_text(exc):
     if isinstance(exc, (RuntimeError, OSError)):
         return str(exc)
     return "%s: %s" % (exc.__class__.__name__, exc)
 
 
-def _observe_many(dirs, names_by_dir, rollback_run_id=None):
-    return {d["path"]: observe_folder(d, names_by_dir.get(d["path"], []), rollback_run_id) for d in dirs}
+def observe_and_digest(directory, desired, rollback_run_id=None):
+    """What a folder's worker hands back: the folder observed, then digested (parsed, compared, masked: _digest).
+    Whatever its content does, the answer is a FolderObservation (a refusal naming the problem at worst)."""
+    mine = [item for item in desired if item["dir"] == directory["path"]]
+    try:
+        observation = observe_folder(directory, [item["name"] for item in mine], rollback_run_id)
+        return digest_observation(observation, mine, rollback_run_id, directory["path"])
+    except (Exception, RecursionError) as exc:  # this folder's content fails this folder only
+        return {"state": "refused", "detail": "%s could not be read: %s" % (directory["path"], _failure_text(exc))}
+
+
+def _observe_many(dirs, desired, rollback_run_id=None):
+    return {d["path"]: observe_and_digest(d, desired, rollback_run_id) for d in dirs}
 
 
 def _apply_many(jobs):
@@ -1007,9 +1068,6 @@ class PosixSync:
 
     def observe(self):
         """Observe every managed folder, each as the user that owns it."""
-        names_by_dir = {}
-        for item in self.desired:
-            names_by_dir.setdefault(item["dir"], []).append(item["name"])
         for directory in self.dirs:
             self.workers[directory["path"]] = worker_for(directory)
             refusal = self.workers[directory["path"]][1]
@@ -1025,7 +1083,7 @@ class PosixSync:
                     uid,
                     _observe_many,
                     dirs,
-                    names_by_dir,
+                    self.desired,
                     self.rollback_run_id,
                     timeout=self.worker_timeout,
                     max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
@@ -1034,14 +1092,7 @@ class PosixSync:
                 failure = _failure_text(exc)
             for directory in dirs:
                 observation = answer.get(directory["path"]) if isinstance(answer, dict) else None
-                if not isinstance(observation, dict) or observation.get("state") not in (
-                    "present",
-                    "absent",
-                    "refused",
-                ):
-                    # Only the folders this parent asked about, each as a FolderObservation, are taken.
-                    observation = {"state": "refused", "detail": failure}
-                self.observations[directory["path"]] = observation
+                self.observations[directory["path"]] = _checked(observation, failure)
         return self.observations
 
     def make_plan(self):
