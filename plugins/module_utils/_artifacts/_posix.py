@@ -92,6 +92,9 @@ LOCK_NAME = "tabops-artifacts.lock"
 LOCK_DIRS = ("/run/lock", "/var/lock", "/run")
 LOCK_MODE = 0o600
 DEFAULT_LOCK_TIMEOUT = 60
+# The whole run on one host (every folder's worker included): then no folder is started, workers still running are
+# killed, the host lock is released and only the folders not finished fail.
+DEFAULT_RUN_TIMEOUT = 600
 ROOT = 0
 # A per-user child must answer within this many seconds (its user can stop it); then it is killed and only that
 # user's folders fail.
@@ -104,6 +107,7 @@ MAX_FOLDER_READ_BYTES = 16 << 20
 # Run journals and, for a rollback, the backups they name: read on top of the folder's files.
 MAX_JOURNALS_READ_BYTES = 4 << 20
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 # What one folder's observation may take in a child's answer: its content base64-encoded, plus names and stats.
 _MAX_FOLDER_ANSWER_BYTES = (MAX_FOLDER_READ_BYTES + MAX_JOURNALS_READ_BYTES) * 3 // 2 + (4 << 20)
 
@@ -114,6 +118,17 @@ class Refused(Exception):
 
 class Changed(Exception):
     """An entry is no longer what was observed; the next run converges."""
+
+
+class RunDeadline(Exception):
+    """The run's deadline (run_timeout) passed while root itself was busy (see ``deadline_alarm``)."""
+
+
+# Descriptors of host locks this process holds: a forked worker closes them first thing, so a worker its user
+# stopped never keeps the host locked after root gave up on it (flock belongs to the open file, shared on fork).
+_HELD_LOCK_FDS = set()
+# After the deadline the workers were killed at, root's own in-process work gets this much longer.
+DEADLINE_GRACE_SECONDS = 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,6 +158,60 @@ def resolve_gid(group, field):
         return grp.getgrnam(text).gr_gid
     except KeyError:
         raise ArtifactError("%s: group %r does not exist on this host" % (field, text)) from None
+
+
+LOGIN_DEFS = "/etc/login.defs"
+# Where login.defs says nothing (macOS has none: its first user is 501).
+DEFAULT_UID_MIN = 501 if sys.platform == "darwin" else 1000
+_MAX_LOGIN_DEFS_BYTES = 256 << 10
+# Folders of these applications belong to desktop users (tabops_desktop_users): never root or a system account.
+DESKTOP_APPLICATIONS = ("desktop", "prep")
+
+
+def uid_min(path=LOGIN_DEFS):
+    """UID_MIN of ``path`` (the first uid of a regular user), else DEFAULT_UID_MIN. Read only when root owns it and
+    nobody else can write it (never through a link), size bounded."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError:
+        return DEFAULT_UID_MIN
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != ROOT or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return DEFAULT_UID_MIN
+        data = _read_fd(fd, _MAX_LOGIN_DEFS_BYTES)
+    finally:
+        os.close(fd)
+    value = DEFAULT_UID_MIN
+    for line in data[:_MAX_LOGIN_DEFS_BYTES].decode("utf-8", "replace").splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "UID_MIN" and words[1].isdigit():
+            value = int(words[1])
+    return value
+
+
+class UserProblems:
+    """Resolves owners and groups like ``resolve_uid``/``resolve_gid`` but, instead of failing the host, records
+    a problem for the folder the field belongs to (a desktop user missing on one host fails only their folders)."""
+
+    def __init__(self):
+        self.by_field = {}
+
+    def _resolve(self, resolver, value, field):
+        try:
+            return resolver(value, field)
+        except ArtifactError as exc:
+            self.by_field[field] = str(exc)
+            return None
+
+    def uid(self, value, field):
+        return self._resolve(resolve_uid, value, field)
+
+    def gid(self, value, field):
+        return self._resolve(resolve_gid, value, field)
+
+    def of(self, field_prefix):
+        return [problem for field, problem in self.by_field.items() if field.startswith(field_prefix)]
 
 
 def user_name(uid):
@@ -874,6 +943,8 @@ def _not_dumpable():
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        # Dies with the root parent: a worker never outlives the run that started it.
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (ImportError, OSError, AttributeError):
         pass
 
@@ -926,9 +997,12 @@ def run_as(uid, function, *args, timeout=WORKER_TIMEOUT, max_bytes=MAX_WORKER_AN
         status = 0
         try:
             os.close(read_fd)
+            for fd in list(_HELD_LOCK_FDS):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             try:
                 drop_privileges(uid)
-                # After the drop: changing credentials resets the flag to fs.suid_dumpable.
+                # After the drop: changing credentials resets both flags.
                 _not_dumpable()
                 payload = {"result": function(*args)}
             except Exception as exc:  # report every failure to the parent, whatever it is
@@ -1035,14 +1109,22 @@ class PosixSync:
         rollback_run_id=None,
         rollback_force=False,
         run_log_dir=None,
+        run_timeout=DEFAULT_RUN_TIMEOUT,
+        allow_system_users=False,
     ):
         """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
         ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
-        (``rollback_force``: hand edits too)."""
+        (``rollback_force``: hand edits too). ``run_timeout``: seconds from now after which no folder is started
+        and every worker still running is killed (those folders fail, the others keep their results).
+        ``allow_system_users``: desktop and Prep folders may belong to root or a uid below UID_MIN."""
         check_options(tdc_conflicts, backup_keep)
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 check_run_id(value, field)
+        if isinstance(run_timeout, bool) or not isinstance(run_timeout, int) or run_timeout <= 0:
+            raise ArtifactError("run_timeout: %r must be a positive number of seconds" % (run_timeout,))
+        self.run_timeout = run_timeout
+        self.deadline = time.monotonic() + run_timeout
         self.worker_timeout = worker_timeout
         self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
         default_log = DARWIN_RUN_LOG_DIR if sys.platform == "darwin" else DEFAULT_RUN_LOG_DIR
@@ -1050,14 +1132,51 @@ class PosixSync:
             self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
         except RootJournalError as exc:
             raise ArtifactError("run_log_dir: %s" % exc) from None
+        users = UserProblems()
         self.desired, self.dirs = normalize_request(
-            [] if rollback_run_id else files, managed_dirs, posixpath, resolve_uid, resolve_gid
+            [] if rollback_run_id else files, managed_dirs, posixpath, users.uid, users.gid
         )
+        self.refusals = self._user_refusals(users, allow_system_users)
         self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
         self.stamp = utc_stamp(now or datetime.datetime.now(datetime.timezone.utc))
         self.workers = {}
         self.observations = {}
         self.plan = None
+
+    def _user_refusals(self, users, allow_system_users):
+        """{folder path: why} for the folders whose owner (or a file's) does not exist here, or is root or a system
+        account where a desktop user belongs: only those folders fail."""
+        refusals = {}
+        lowest = None if allow_system_users else uid_min()
+        for index, directory in enumerate(self.dirs):
+            problems = users.of("managed_dirs[%d]." % index)
+            problems += [
+                problem
+                for item in self.desired
+                if item["dir"] == directory["path"]
+                for problem in users.of("files[%d]." % item["index"])
+            ]
+            uid = directory["uid"]
+            desktop = directory["application"] in DESKTOP_APPLICATIONS
+            if lowest is not None and desktop and uid is not None and (uid == ROOT or uid < lowest):
+                problems.append(
+                    "owner %s (uid %d) is root or a system account (below UID_MIN %d): a %s folder belongs to a "
+                    "desktop user (allow_system_users, tabops_allow_system_desktop_users, to allow it)"
+                    % (directory["owner"] or uid, uid, lowest, directory["application"])
+                )
+            if problems:
+                refusals[directory["path"]] = "; ".join(problems)
+        return refusals
+
+    def remaining(self):
+        """Seconds left before the run's deadline (run_timeout)."""
+        return self.deadline - time.monotonic()
+
+    def _deadline_text(self, what):
+        return "%s: the run's deadline (run_timeout %ds) passed first; left for the next run" % (
+            what,
+            self.run_timeout,
+        )
 
     def _groups(self):
         groups = {}
@@ -1069,13 +1188,21 @@ class PosixSync:
     def observe(self):
         """Observe every managed folder, each as the user that owns it."""
         for directory in self.dirs:
-            self.workers[directory["path"]] = worker_for(directory)
+            refusal = self.refusals.get(directory["path"])
+            self.workers[directory["path"]] = (None, refusal) if refusal else worker_for(directory)
             refusal = self.workers[directory["path"]][1]
             if refusal:
                 self.observations[directory["path"]] = {"state": "refused", "detail": refusal}
         for uid, dirs in self._groups().items():
             dirs = [d for d in dirs if d["path"] not in self.observations]
             if not dirs:
+                continue
+            if self.remaining() <= 0:
+                for directory in dirs:
+                    self.observations[directory["path"]] = {
+                        "state": "refused",
+                        "detail": self._deadline_text("not read"),
+                    }
                 continue
             answer, failure = {}, "the worker gave no usable answer for this folder"
             try:
@@ -1085,7 +1212,7 @@ class PosixSync:
                     dirs,
                     self.desired,
                     self.rollback_run_id,
-                    timeout=self.worker_timeout,
+                    timeout=min(self.worker_timeout, max(self.remaining(), 0)),
                     max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
                 )
             except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
@@ -1162,8 +1289,12 @@ class PosixSync:
     def _apply_jobs(self, uid, jobs, offset=0):
         """{path: outcome} of ``jobs`` run as ``uid``; operation indexes shifted by ``offset``."""
         answer, failure = {}, "the worker gave no usable answer for this folder"
+        if self.remaining() <= 0:
+            return {
+                path: {"done": [], "errors": [], "error": self._deadline_text("nothing changed")} for path, *_ in jobs
+            }
         try:
-            answer = run_as(uid, _apply_many, jobs, timeout=self.worker_timeout)
+            answer = run_as(uid, _apply_many, jobs, timeout=min(self.worker_timeout, max(self.remaining(), 0)))
         except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
             failure = _failure_text(exc)
         outcomes = {}
@@ -1213,6 +1344,25 @@ class PosixSync:
         if offset:
             outcome["done"].insert(0, 0)
         return outcome
+
+    @contextlib.contextmanager
+    def deadline_alarm(self):
+        """Within it, root's own work (root-owned folders, done in this process) is interrupted with RunDeadline
+        ``DEADLINE_GRACE_SECONDS`` after the run's deadline; the workers are killed at the deadline itself."""
+        if not hasattr(signal, "setitimer"):
+            yield
+            return
+
+        def interrupt(_signum, _frame):
+            raise RunDeadline(self._deadline_text("interrupted"))
+
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, max(self.remaining() + DEADLINE_GRACE_SECONDS, 0.001))
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def run(self, check_mode=False, diff=False):
         """The module result of a whole sync (plan, then apply unless in check mode)."""
@@ -1284,6 +1434,7 @@ class HostLock:
             os.close(fd)
             raise ArtifactError("lock %s cannot be made private: %s" % (self.path, exc.strerror or exc)) from None
         self.fd = fd
+        _HELD_LOCK_FDS.add(fd)
         deadline = time.monotonic() + max(self.timeout, 0)
         while True:
             try:
@@ -1292,6 +1443,7 @@ class HostLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = self._holder()
+                    _HELD_LOCK_FDS.discard(fd)
                     os.close(fd)
                     self.fd = None
                     raise ArtifactError(
@@ -1308,6 +1460,7 @@ class HostLock:
         if self.fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, 0)
+            _HELD_LOCK_FDS.discard(self.fd)
             os.close(self.fd)
             self.fd = None
 
