@@ -1185,6 +1185,16 @@ class PosixSync:
             groups.setdefault(uid, []).append(directory)
         return groups
 
+    def _batches(self):
+        """(uid, folders) in the order of work: one worker per user; root's own folders one by one (what the
+        deadline interrupts in this process then fails that folder only)."""
+        for uid, dirs in self._groups().items():
+            if uid is None:
+                for directory in dirs:
+                    yield uid, [directory]
+            else:
+                yield uid, dirs
+
     def observe(self):
         """Observe every managed folder, each as the user that owns it."""
         for directory in self.dirs:
@@ -1193,7 +1203,7 @@ class PosixSync:
             refusal = self.workers[directory["path"]][1]
             if refusal:
                 self.observations[directory["path"]] = {"state": "refused", "detail": refusal}
-        for uid, dirs in self._groups().items():
+        for uid, dirs in self._batches():
             dirs = [d for d in dirs if d["path"] not in self.observations]
             if not dirs:
                 continue
@@ -1266,7 +1276,7 @@ class PosixSync:
         self._log_run()
         outcomes = {}
         by_path = {folder_plan["path"]: folder_plan for folder_plan in self.plan["folders"]}
-        for uid, dirs in self._groups().items():
+        for uid, dirs in self._batches():
             jobs = [
                 (d["path"], by_path[d["path"]]["operations"], self.observations[d["path"]].get("identity"))
                 for d in dirs
