@@ -248,20 +248,27 @@ def test_backups_folder_swapped_for_a_symlink_to_a_root_only_folder(lab):
 
 
 # The attack counts, from inotify events on the managed folder, the swaps that landed between the sync's read and
-# its write: a window opens when the sync reads the folder's manifest (the first read of an observation, the attacker
-# never reads it) and closes when the sync creates its next temp file (every write, also one the identity check
-# then refuses, starts with one). Only closed windows count.
+# its write. Each run opens the folder itself twice before it reads the manifest (root's tree_owner walk, then the
+# worker's observation; the attacker works by path and never opens the folder or reads the manifest), and once more
+# after it to apply the plan (apply_folder's walk, right before the identity checks and writes). A window opens at
+# the manifest read and closes at the next open of the folder when that open was the apply's: the next run's
+# manifest read comes two opens after it (one open after it: that run applied nothing, the window is dropped).
 WINDOW_COUNTER = """
     import ctypes, os, struct
     class Windows:
-        IN_ACCESS, IN_CREATE, IN_NONBLOCK = 0x1, 0x100, 0o4000
+        IN_ACCESS, IN_OPEN, IN_ISDIR, IN_NONBLOCK = 0x1, 0x20, 0x40000000, 0o4000
         def __init__(self, folder):
             self.libc = ctypes.CDLL(None, use_errno=True)
             self.fd = self.libc.inotify_init1(self.IN_NONBLOCK)
             assert self.fd >= 0 and self.libc.inotify_add_watch(
-                self.fd, folder.encode(), self.IN_ACCESS | self.IN_CREATE) >= 0
-            self.start = None
+                self.fd, folder.encode(), self.IN_ACCESS | self.IN_OPEN) >= 0
+            self.start = self.candidate = None
+            self.opens_after = 0
             self.windows = self.in_windows = self.raced = 0
+        def close(self):
+            self.windows += 1
+            self.in_windows += self.candidate - self.start
+            self.raced += self.candidate > self.start
         def poll(self, swaps):
             try:
                 data = os.read(self.fd, 1 << 16)
@@ -273,13 +280,17 @@ WINDOW_COUNTER = """
                 name = data[offset + 16 : offset + 16 + length].rstrip(b"\\0")
                 offset += 16 + length
                 if mask & self.IN_ACCESS and name == b".tabops-managed.json":
-                    self.start = swaps
-                elif mask & self.IN_CREATE and name.startswith(b".tabops-tmp-") and self.start is not None:
-                    self.windows += 1
-                    self.in_windows += swaps - self.start
-                    self.raced += swaps > self.start
-                    self.start = None
+                    if self.candidate is not None and self.opens_after >= 2:
+                        self.close()
+                    self.start, self.candidate, self.opens_after = swaps, None, 0
+                elif mask & self.IN_OPEN and mask & self.IN_ISDIR and not name:
+                    if self.candidate is not None:
+                        self.opens_after += 1
+                    elif self.start is not None:
+                        self.candidate, self.opens_after = swaps, 0
         def stats(self):
+            if self.candidate is not None and self.opens_after == 0:
+                self.close()  # the last run's apply
             return {"windows": self.windows, "swaps_in_windows": self.in_windows, "raced_windows": self.raced}
 """
 

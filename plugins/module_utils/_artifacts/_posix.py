@@ -444,6 +444,41 @@ def _open_backups(dir_fd, create=False):
     return fd, None
 
 
+def _observe_manifest(dir_fd, listing, path):
+    """(manifest observation or None, its files): the names it lists are observed too. Parsed here, in the
+    folder's worker (what the planner gets is the digest of it, see _digest)."""
+    if MANIFEST_NAME not in listing:
+        return None, {}
+    entry = observe_entry(dir_fd, MANIFEST_NAME)
+    if entry["type"] != "file":
+        return {"problem": "is a %s, not a regular file" % entry["type"]}, {}
+    if entry["problem"]:
+        return {"problem": entry["problem"]}, {}
+    manifest = {"data": entry["data"], "identity": entry["identity"], "mode": entry["mode"]}
+    try:
+        return manifest, parse_manifest(entry["data"], posixpath.join(path, MANIFEST_NAME))
+    except ArtifactError:
+        return manifest, {}
+
+
+def _observe_odd_names(dir_fd, names, suffix, room, budget):
+    """({escaped name: EntryObservation}, None) of the files of the folder's kind whose names are not plain text,
+    or ({}, "entries" | "bytes") past ``room`` entries or ``budget`` bytes. Read by their real name, known by an
+    escaped one: only ever reported (unmanaged), never written, moved or removed."""
+    found = {}
+    for name in names:
+        if name.startswith(".") or not name.lower().endswith(suffix):
+            continue
+        if len(found) >= room:
+            return {}, "entries"
+        entry = observe_entry(dir_fd, name)
+        budget -= len(entry.get("data") or b"")
+        if budget < 0:
+            return {}, "bytes"
+        found[escape_name(name)] = entry
+    return found, None
+
+
 def _too_much_content(path):
     return "%s: its files hold more than %d MiB; not read (remove what does not belong there)" % (
         path,
@@ -523,6 +558,24 @@ def _observe_journals(backups_fd, names, rollback_run_id):
     return journals, backup_data
 
 
+def _present_observation(st):
+    """An empty FolderObservation of a folder that exists (``st``: its fstat)."""
+    return {
+        "state": "present",
+        "detail": "",
+        "missing": [],
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "identity": [st.st_dev, st.st_ino],
+        "backups": [],
+        "backups_problem": None,
+        "temp_files": [],
+        "entries": {},
+        "odd_entries": {},
+        "manifest": None,
+    }
+
+
 def observe_folder(directory, desired_names, rollback_run_id=None):
     """FolderObservation of one managed folder (see docs/design.md)."""
     path = directory["path"]
@@ -540,43 +593,15 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
                 "backups": [],
                 "temp_files": [],
             }
-        st = os.fstat(fd)
-        observation = {
-            "state": "present",
-            "detail": "",
-            "missing": [],
-            "uid": st.st_uid,
-            "gid": st.st_gid,
-            "identity": [st.st_dev, st.st_ino],
-            "backups": [],
-            "backups_problem": None,
-            "temp_files": [],
-            "entries": {},
-            "odd_entries": {},
-            "manifest": None,
-        }
+        observation = _present_observation(os.fstat(fd))
         try:
             raw_listing = os.listdir(fd)
             listing = _plain_names(raw_listing)
         except OSError as exc:
             return {"state": "refused", "detail": "%s cannot be listed: %s" % (path, exc.strerror)}
         observation["temp_files"] = sorted(name for name in listing if _is_temp_name(name))
-        manifest = None
-        if MANIFEST_NAME in listing:
-            entry = observe_entry(fd, MANIFEST_NAME)
-            if entry["type"] != "file":
-                manifest = {"problem": "is a %s, not a regular file" % entry["type"]}
-            elif entry["problem"]:
-                manifest = {"problem": entry["problem"]}
-            else:
-                manifest = {"data": entry["data"], "identity": entry["identity"], "mode": entry["mode"]}
+        manifest, manifest_files = _observe_manifest(fd, listing, path)
         observation["manifest"] = manifest
-        manifest_files = {}
-        if manifest and "data" in manifest:
-            try:
-                manifest_files = parse_manifest(manifest["data"], posixpath.join(path, MANIFEST_NAME))
-            except ArtifactError:
-                manifest_files = {}
         names = observed_names(desired_names, manifest_files, listing, directory["kind"])
         too_many = {"state": "refused", "detail": _too_many_entries(path)}
         if len(names) + len(observation["temp_files"]) > MAX_FOLDER_ENTRIES:
@@ -588,19 +613,16 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
             if read_bytes > MAX_FOLDER_READ_BYTES:
                 return {"state": "refused", "detail": _too_much_content(path)}
             observation["entries"][name] = entry
-        # Files of the folder's kind whose names are not plain text: read by their real name, known by an escaped
-        # one, only ever reported (unmanaged); never written, moved or removed.
-        suffix = KIND_SUFFIX[directory["kind"]]
-        for name in sorted(set(raw_listing) - set(listing)):
-            if name.startswith(".") or not name.lower().endswith(suffix):
-                continue
-            if len(names) + len(observation["odd_entries"]) >= MAX_FOLDER_ENTRIES:
-                return too_many
-            entry = observe_entry(fd, name)
-            read_bytes += len(entry.get("data") or b"")
-            if read_bytes > MAX_FOLDER_READ_BYTES:
-                return {"state": "refused", "detail": _too_much_content(path)}
-            observation["odd_entries"][escape_name(name)] = entry
+        odd, problem = _observe_odd_names(
+            fd,
+            sorted(set(raw_listing) - set(listing)),
+            KIND_SUFFIX[directory["kind"]],
+            MAX_FOLDER_ENTRIES - len(names),
+            MAX_FOLDER_READ_BYTES - read_bytes,
+        )
+        if problem:
+            return too_many if problem == "entries" else {"state": "refused", "detail": _too_much_content(path)}
+        observation["odd_entries"] = odd
         backups_fd, problem = _open_backups(fd)
         observation["backups_problem"] = problem
         if backups_fd is not None:
