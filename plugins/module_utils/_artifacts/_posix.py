@@ -26,6 +26,7 @@ import contextlib
 import datetime
 import errno
 import fcntl
+import gc
 import grp
 import json
 import os
@@ -1017,6 +1018,9 @@ def run_as(uid, function, *args, timeout=WORKER_TIMEOUT, max_bytes=MAX_WORKER_AN
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
         status = 0
+        # Short-lived, bounded work: no cyclic garbage collection, which would walk (and so copy, page by page)
+        # the whole heap inherited from the parent.
+        gc.disable()
         try:
             os.close(read_fd)
             for fd in list(_HELD_LOCK_FDS):
