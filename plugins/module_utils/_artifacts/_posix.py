@@ -494,12 +494,6 @@ def _plain_names(listing):
     return [name for name in listing if plain_name(name)]
 
 
-def _is_temp_name(name):
-    """Exactly the names ``_temp_name`` makes (what a user named alike but otherwise is not removed)."""
-    suffix = name[len(TEMP_PREFIX) :]
-    return name.startswith(TEMP_PREFIX) and len(suffix) == 16 and not set(suffix) - set("0123456789abcdef")
-
-
 def _too_many_entries(path):
     return "%s holds more than %d candidate files, temp files and backups; not read (remove what does not belong)" % (
         path,
@@ -600,7 +594,7 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
             listing = _plain_names(raw_listing)
         except OSError as exc:
             return {"state": "refused", "detail": "%s cannot be listed: %s" % (path, exc.strerror)}
-        observation["temp_files"] = sorted(name for name in listing if _is_temp_name(name))
+        observation["temp_files"] = sorted(name for name in listing if name.startswith(TEMP_PREFIX))
         manifest, manifest_files = _observe_manifest(fd, listing, path)
         observation["manifest"] = manifest
         names = observed_names(desired_names, manifest_files, listing, directory["kind"])
@@ -629,7 +623,7 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
         if backups_fd is not None:
             try:
                 for name in sorted(_plain_names(os.listdir(backups_fd))):
-                    if _is_temp_name(name):
+                    if name.startswith(TEMP_PREFIX):
                         observation["temp_files"].append(posixpath.join(BACKUP_DIR_NAME, name))
                     else:
                         observation["backups"].append(name)
