@@ -349,7 +349,9 @@ unmanaged:
   elements: dict
   contains:
     path:
-      description: Absolute path.
+      description:
+        - Absolute path. A file name that is not valid UTF-8 or holds control characters is shown escaped
+          (C(\xNN) per byte); such a file is only ever reported, never changed.
       type: str
     application:
       description: Application of the folder.

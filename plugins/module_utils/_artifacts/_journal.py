@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import re
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
     BACKUP_DIR_NAME,
@@ -27,6 +26,9 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     ArtifactError,
     backup_target,
     check_options,
+    is_run_id,
+    is_sha256,
+    is_stamp,
     new_folder_plan,
     parse_manifest,
     plan_host,
@@ -42,9 +44,6 @@ MAX_JOURNAL_BYTES = 1 << 20
 MAX_JOURNAL_FILES = 1000
 MAX_JOURNAL_TEXT = 256
 # A run id is a file name part and shows in every summary: plain characters only.
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 BEFORE_STATES = ("absent", "file", "not_restorable")
 
 
@@ -56,7 +55,7 @@ def _digested(observations, **options):
 
 
 def check_run_id(value, field="run_id"):
-    if not isinstance(value, str) or not RUN_ID_RE.match(value):
+    if not is_run_id(value):
         raise ArtifactError(
             "%s: %r is not a run id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
             % (field, value)
@@ -73,7 +72,7 @@ def journal_run_id(name):
     if not (name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX)):
         return None
     run_id = name[len(JOURNAL_PREFIX) : -len(JOURNAL_SUFFIX)]
-    return run_id if RUN_ID_RE.match(run_id) else None
+    return run_id if is_run_id(run_id) else None
 
 
 def render_journal(run_id, stamp, folder, files):
@@ -102,7 +101,7 @@ def _check_state(state, where, allowed, name):
             raise ArtifactError("%s.detail: must be a string" % where)
         return {"state": state["state"], "detail": (detail or "")[:MAX_JOURNAL_TEXT]}
     checked = {"state": "file"}
-    if not isinstance(state.get("sha256"), str) or not _SHA_RE.match(state["sha256"]):
+    if not is_sha256(state.get("sha256")):
         raise ArtifactError("%s.sha256: not a sha256" % where)
     checked["sha256"] = state["sha256"]
     mode = state.get("mode")
@@ -135,11 +134,11 @@ def parse_journal(data, path, run_id=None):
         raise ArtifactError("run journal %s is not valid JSON (%s)" % (path, exc.__class__.__name__)) from None
     if not isinstance(document, dict) or document.get("managed_by") != MANAGED_BY:
         raise ArtifactError("run journal %s: not a journal of %s" % (path, MANAGED_BY))
-    if not isinstance(document.get("run_id"), str) or not RUN_ID_RE.match(document["run_id"]):
+    if not is_run_id(document.get("run_id")):
         raise ArtifactError("run journal %s: run_id is not a run id" % path)
     if run_id is not None and document["run_id"] != run_id:
         raise ArtifactError("run journal %s: holds run %s, not %s" % (path, document["run_id"], run_id))
-    if not isinstance(document.get("stamp"), str) or not _STAMP_RE.match(document["stamp"]):
+    if not is_stamp(document.get("stamp")):
         raise ArtifactError("run journal %s: stamp is not a UTC stamp like 20261202T101500Z" % path)
     files = document.get("files")
     if not isinstance(files, dict):
@@ -154,8 +153,7 @@ def parse_journal(data, path, run_id=None):
         manifest_before = entry.get("manifest_before")
         if manifest_before is not None and (
             not isinstance(manifest_before, dict)
-            or not isinstance(manifest_before.get("sha256"), str)
-            or not _SHA_RE.match(manifest_before["sha256"])
+            or not is_sha256(manifest_before.get("sha256"))
             or any(
                 not isinstance(manifest_before.get(key) or "", str)
                 or len(manifest_before.get(key) or "") > MAX_JOURNAL_TEXT

@@ -44,7 +44,31 @@ BACKUP_DIR_MODE = 0o700
 DEFAULT_BACKUP_KEEP = 5
 
 _MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+# Checks of names and fields a user can write (backup and journal names, journal fields): plain character sets,
+# no regular expression (and no "$" that lets a trailing newline through).
+_DIGITS = frozenset("0123456789")
+_HEX = frozenset("0123456789abcdef")
+_RUN_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def is_stamp(value):
+    """A UTC stamp like 20261202T101500Z."""
+    return (
+        isinstance(value, str)
+        and len(value) == 16
+        and value[8] == "T"
+        and value[15] == "Z"
+        and set(value[:8] + value[9:15]) <= _DIGITS
+    )
+
+
+def is_sha256(value):
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+
+
+def is_run_id(value):
+    """1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."""
+    return isinstance(value, str) and 1 <= len(value) <= 64 and set(value) <= _RUN_ID_CHARS and value[0] not in "._-"
 
 
 class ArtifactError(ValueError):
@@ -296,7 +320,6 @@ def render_manifest(files):
 # A manifest lists what the collection wrote into one folder: never more entries than a folder may hold.
 MAX_MANIFEST_ENTRIES = 1000
 MAX_MANIFEST_TEXT = 256
-_SHA256_CHARS = frozenset("0123456789abcdef")
 
 
 def _manifest_entry_problem(name, entry):
@@ -312,7 +335,7 @@ def _manifest_entry_problem(name, entry):
     if entry.get("kind") not in (None, *KINDS):
         return "kind must be one of %s" % ", ".join(KINDS)
     digest = entry.get("sha256")
-    if digest is not None and (not isinstance(digest, str) or len(digest) != 64 or set(digest) - _SHA256_CHARS):
+    if digest is not None and not is_sha256(digest):
         return "sha256 must be a sha256 in hex"
     return None
 
@@ -574,7 +597,7 @@ def _backup_key(backup_name, file_name):
     if not backup_name.startswith(prefix):
         return None
     rest = backup_name[len(prefix) :].split(".")
-    if not _STAMP_RE.match(rest[0]) or len(rest) > 2 or (len(rest) == 2 and not rest[1].isdigit()):
+    if not is_stamp(rest[0]) or len(rest) > 2 or (len(rest) == 2 and not (rest[1] and set(rest[1]) <= _DIGITS)):
         return None
     return rest[0], int(rest[1]) if len(rest) == 2 else 0
 

@@ -322,3 +322,16 @@ def test_roots_own_stalled_work_is_interrupted_after_the_grace(base, monkeypatch
 def test_run_timeout_must_be_positive():
     with pytest.raises(_posix.ArtifactError, match="run_timeout"):
         _posix.PosixSync([], [{"path": "/tmp/x", "kind": "tdc", "application": "server"}], run_timeout=0)
+
+
+def test_names_and_fields_a_user_writes_are_checked_without_a_regex():
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
+
+    assert _journal.journal_run_id("tabops-run-run-1.json") == "run-1"
+    assert _journal.journal_run_id("tabops-run-run-1\n.json") is None  # "$" would have let the newline through
+    assert _journal.journal_run_id("tabops-run-.x.json") is None
+    assert _plan.is_stamp("20261202T101500Z") and not _plan.is_stamp("2026120\uff12T101500Z")
+    assert not _plan.is_stamp("20261202T101500Z\n")
+    assert _plan.is_sha256("a" * 64) and not _plan.is_sha256("A" * 64)
+    assert _plan._backup_key(NAME + ".20261202T101500Z.2", NAME) == ("20261202T101500Z", 2)
+    assert _plan._backup_key(NAME + ".20261202T101500Z.²", NAME) is None
