@@ -253,15 +253,16 @@ def test_backups_folder_swapped_for_a_symlink_to_a_root_only_folder(lab):
 # after it to apply the plan (apply_folder's walk, right before the identity checks and writes). A window opens at
 # the manifest read and closes at the next open of the folder when that open was the apply's: the next run's
 # manifest read comes two opens after it (one open after it: that run applied nothing, the window is dropped).
+# Closes are watched too: inotify merges two identical events in a row, and a close between two opens keeps them two.
 WINDOW_COUNTER = """
     import ctypes, os, struct
     class Windows:
-        IN_ACCESS, IN_OPEN, IN_ISDIR, IN_NONBLOCK = 0x1, 0x20, 0x40000000, 0o4000
+        IN_ACCESS, IN_CLOSE_NOWRITE, IN_OPEN, IN_ISDIR, IN_NONBLOCK = 0x1, 0x10, 0x20, 0x40000000, 0o4000
         def __init__(self, folder):
             self.libc = ctypes.CDLL(None, use_errno=True)
             self.fd = self.libc.inotify_init1(self.IN_NONBLOCK)
             assert self.fd >= 0 and self.libc.inotify_add_watch(
-                self.fd, folder.encode(), self.IN_ACCESS | self.IN_OPEN) >= 0
+                self.fd, folder.encode(), self.IN_ACCESS | self.IN_OPEN | self.IN_CLOSE_NOWRITE) >= 0
             self.start = self.candidate = None
             self.opens_after = 0
             self.windows = self.in_windows = self.raced = 0
