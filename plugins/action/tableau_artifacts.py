@@ -57,6 +57,8 @@ MODULE_OPTIONS_FROM_VARS = {
     "tdc_conflicts": "tabops_tdc_conflicts",
     "backup": "tabops_backup",
     "backup_keep": "tabops_backup_keep",
+    "run_timeout": "tabops_artifacts_run_timeout",
+    "allow_system_users": "tabops_allow_system_desktop_users",
 }
 
 

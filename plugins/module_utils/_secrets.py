@@ -14,13 +14,88 @@ REDACTED = "[redacted]"
 # Shorter strings would blank out ordinary words once Ansible masks them everywhere.
 MIN_MASKABLE_SECRET_LENGTH = 4
 
-# The content runs to the first end tag outside a CDATA section: a CDATA section may itself hold the text
-# "</clientSecretDesktop>", and all of it is the secret.
-_SECRET_ELEMENT_RE = re.compile(
-    r"(<clientSecretDesktop\b[^>]*>)((?:<!\[CDATA\[.*?\]\]>|.)*?)(</clientSecretDesktop\s*>)",
-    re.DOTALL,
-)
-_CDATA_RE = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
+_OPEN_TAG = "<clientSecretDesktop"
+_CLOSE_TAG = "</clientSecretDesktop"
+_CDATA_OPEN = "<![CDATA["
+_CDATA_CLOSE = "]]>"
+
+
+class _NextFind:
+    """``text.find(needle, start)`` for ever-growing ``start``: each character is scanned at most once per
+    needle (the position found is reused until ``start`` passes it), so a scan built on it stays linear."""
+
+    def __init__(self, text, needle):
+        self.text, self.needle, self.found = text, needle, -2
+
+    def at_or_after(self, start):
+        if self.found == -1 or (self.found >= start):
+            return self.found
+        self.found = self.text.find(self.needle, start)
+        return self.found
+
+
+def _secret_spans(text):
+    """(content start, content end, element end) of every ``<clientSecretDesktop>`` element, in one linear scan.
+
+    The content runs to the first end tag outside a CDATA section (a CDATA section may hold the text
+    "</clientSecretDesktop>": all of it is the secret). An element with no end tag, or a CDATA section with no
+    end, runs to the end of the text: masking fails closed. No regular expression: hostile text (empty CDATA
+    sections, escaped tags, no end tag) cannot make it backtrack.
+    """
+    spans, length = [], len(text)
+    opens, closes = _NextFind(text, _OPEN_TAG), _NextFind(text, _CLOSE_TAG)
+    cdatas, cdata_ends = _NextFind(text, _CDATA_OPEN), _NextFind(text, _CDATA_CLOSE)
+    position = 0
+    while True:
+        start = opens.at_or_after(position)
+        if start < 0:
+            return spans
+        after = start + len(_OPEN_TAG)
+        if after < length and (text[after].isalnum() or text[after] in "_-.:"):
+            position = after  # another element (clientSecretDesktopX)
+            continue
+        tag_end = text.find(">", after)
+        if tag_end < 0:
+            return spans  # a start tag that never ends holds no content
+        content = scan = tag_end + 1
+        while True:
+            close = closes.at_or_after(scan)
+            cdata = cdatas.at_or_after(scan)
+            if cdata >= 0 and (close < 0 or cdata < close):
+                cdata_end = cdata_ends.at_or_after(cdata + len(_CDATA_OPEN))
+                if cdata_end < 0:
+                    spans.append((content, length, length))
+                    return spans
+                scan = cdata_end + len(_CDATA_CLOSE)
+                continue
+            if close < 0:
+                spans.append((content, length, length))
+                return spans
+            end = close + len(_CLOSE_TAG)
+            while end < length and text[end].isspace():
+                end += 1
+            if end < length and text[end] == ">":
+                spans.append((content, close, end + 1))
+                position = end + 1
+                break
+            scan = end  # "</clientSecretDesktopX": not the end tag
+
+
+def _without_cdata(value):
+    """``value`` with every CDATA section unwrapped (linear; an unterminated one runs to the end)."""
+    out, position = [], 0
+    while True:
+        start = value.find(_CDATA_OPEN, position)
+        if start < 0:
+            out.append(value[position:])
+            return "".join(out)
+        out.append(value[position:start])
+        end = value.find(_CDATA_CLOSE, start + len(_CDATA_OPEN))
+        if end < 0:
+            out.append(value[start + len(_CDATA_OPEN) :])
+            return "".join(out)
+        out.append(value[start + len(_CDATA_OPEN) : end])
+        position = end + len(_CDATA_CLOSE)
 
 
 def mask_text(text, secrets):
@@ -33,20 +108,27 @@ def mask_text(text, secrets):
 
 def mask_xml_secrets(text):
     """Replace the content of every ``<clientSecretDesktop>`` element with REDACTED, and the parsed secret value
-    (what an XML parser reads there) wherever else it appears."""
+    (what an XML parser reads there) wherever else it appears. Linear in the length of ``text``."""
     if not text:
         return text
-    masked = _SECRET_ELEMENT_RE.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
-    return mask_text(masked, _parsed_secrets(text))
+    out, position = [], 0
+    for content, content_end, element_end in _secret_spans(text):
+        out.append(text[position:content])
+        out.append(REDACTED)
+        out.append(text[content_end:element_end])
+        position = element_end
+    out.append(text[position:])
+    return mask_text("".join(out), _parsed_secrets(text))
 
 
 def xml_secret_values(text):
     """Raw secret values of the ``<clientSecretDesktop>`` elements in a document (CDATA unwrapped)."""
+    text = text or ""
     found = set()
-    for match in _SECRET_ELEMENT_RE.finditer(text or ""):
-        value = match.group(2).strip()
-        if "<![CDATA[" in value:
-            value = _CDATA_RE.sub(lambda m: m.group(1), value)
+    for content, content_end, _element_end in _secret_spans(text):
+        value = text[content:content_end].strip()
+        if _CDATA_OPEN in value:
+            value = _without_cdata(value)
         found.add(value)
     return found
 

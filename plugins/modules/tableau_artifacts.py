@@ -35,6 +35,13 @@ description:
   - One folder's failure (a symbolic link in its path, a corrupt manifest, a full disk) fails that folder only; the
     other folders are still synced and RV(folders) says what was written where. The task fails after all folders
     were processed.
+  - Root parses nothing a user wrote. Manifest, run journals and documents of a user's folder are parsed, compared
+    and masked by that user's worker, under its deadline; root takes back only typed, bounded facts that pass a
+    strict schema check (anything else fails that folder, naming the field). File names that are not valid UTF-8
+    or hold control characters are never managed; they show escaped (C(\xNN)) where they are reported.
+  - A desktop user that does not exist on the host fails only the folders declared for that user. Desktop and Prep
+    folders are refused for C(root) and system accounts (uid below C(UID_MIN) of C(/etc/login.defs), 1000 where it
+    says nothing, 501 on macOS) unless O(allow_system_users).
   - Temporary files left by an interrupted run are removed (RV(removed_temp_files)); backups are kept per file up to
     O(backup_keep). A per-host lock serializes concurrent runs.
   - Can return the host facts of M(tabops.redshift_oauth.redshift_odbc_facts) in the same call (O(host_facts)).
@@ -190,6 +197,20 @@ options:
         message naming the process that holds it.
     type: int
     default: 60
+  run_timeout:
+    description:
+      - Seconds the whole run on this host may take, counted from the module's start (waiting for the host lock
+        included). Then no further folder is started, every worker still running is killed, root's own work is
+        interrupted a few seconds later, the host lock is released, and only the folders not finished fail (with
+        a message naming O(run_timeout)); RV(folders) keeps what the finished ones wrote.
+    type: int
+    default: 600
+  allow_system_users:
+    description:
+      - Allow C(desktop) and C(prep) folders owned by C(root) or a system account (uid below the host's
+        C(UID_MIN)). Off, such a folder fails with a message saying so and every other folder is still synced.
+    type: bool
+    default: false
   host_facts:
     description:
       - When set, also return RV(host_facts), exactly what M(tabops.redshift_oauth.redshift_odbc_facts) returns for
@@ -338,7 +359,9 @@ unmanaged:
   elements: dict
   contains:
     path:
-      description: Absolute path.
+      description:
+        - Absolute path. A file name that is not valid UTF-8 or holds control characters is shown escaped
+          (C(\xNN) per byte); such a file is only ever reported, never changed.
       type: str
     application:
       description: Application of the folder.
@@ -534,9 +557,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import (
     DEFAULT_BACKUP_KEEP,
     DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_RUN_TIMEOUT,
     ArtifactError,
     HostLock,
     PosixSync,
+    RunDeadline,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import hand_edit_warning
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_facts import HostFactsError, host_facts
@@ -598,6 +623,8 @@ def argument_spec():
         "backup": {"type": "bool", "default": True},
         "backup_keep": {"type": "int", "default": DEFAULT_BACKUP_KEEP},
         "lock_timeout": {"type": "int", "default": DEFAULT_LOCK_TIMEOUT},
+        "run_timeout": {"type": "int", "default": DEFAULT_RUN_TIMEOUT},
+        "allow_system_users": {"type": "bool", "default": False},
         "run_id": {"type": "str"},
         "rollback_run_id": {"type": "str"},
         "rollback_force": {"type": "bool", "default": False},
@@ -672,6 +699,8 @@ def main():
             rollback_force=params["rollback_force"],
             rollback_skip_runs=params["rollback_skip_runs"],
             run_log_dir=params["run_log_dir"],
+            run_timeout=params["run_timeout"],
+            allow_system_users=params["allow_system_users"],
         )
     except ArtifactError as exc:
         # Bad input: nothing on the host was touched.
@@ -687,14 +716,17 @@ def main():
             module.fail_json(msg=str(exc), **result)
 
     try:
-        with HostLock(params["lock_timeout"]):
+        # The lock is released whatever happens inside (the deadline too); workers never inherit it.
+        with HostLock(params["lock_timeout"]), sync.deadline_alarm():
             if params["list_runs"]:
                 sync.observe()
                 result["runs"] = sync.runs()
-                module.exit_json(**result)
-            result = sync.run(check_mode=module.check_mode, diff=module._diff)
-    except ArtifactError as exc:
+            else:
+                result = sync.run(check_mode=module.check_mode, diff=module._diff)
+    except (ArtifactError, RunDeadline) as exc:
         module.fail_json(msg=str(exc), **result)
+    if params["list_runs"]:
+        module.exit_json(**result)
     warning = hand_edit_warning(result.get("rollback"))
     if warning:
         module.warn(warning)

@@ -62,6 +62,8 @@ DEFAULTS = {
     "tabops_tdc_conflicts": "fail",
     "tabops_backup": True,
     "tabops_backup_keep": 5,
+    "tabops_artifacts_run_timeout": 600,
+    "tabops_allow_system_desktop_users": False,
     "tabops_bridge_service": "",
     "tabops_bridge_restart_timeout": 120,
     "tabops_group_federation": False,

@@ -951,6 +951,7 @@ CHOICES = {
 }
 BOOL_VARS = (
     "tabops_backup",
+    "tabops_allow_system_desktop_users",
     "tabops_group_federation",
     "tabops_tsm_allow_force_keys",
     "tabops_tsm_ignore_warnings",
@@ -1019,6 +1020,7 @@ def variable_problems(host_vars, inventory_hosts=None):
             problems.append((name, str(exc)))
     for name, minimum in (
         ("tabops_backup_keep", 0),
+        ("tabops_artifacts_run_timeout", 1),
         ("tabops_bridge_restart_timeout", 1),
         ("tabops_tsm_request_timeout", 1),
         ("tabops_tsm_status_timeout", 1),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 
 import pytest
 from labfleet import requires_lab, shared_fleet  # noqa: F401  # pylint: disable=unused-import  # the fixture
@@ -246,7 +247,57 @@ def test_backups_folder_swapped_for_a_symlink_to_a_root_only_folder(lab):
     assert canaries(fleet) == lab["canaries"]
 
 
-EXCHANGE_ATTACK = """
+# The attack counts, from inotify events on the managed folder, the swaps that landed between the sync's read and
+# its write. Each run opens the folder itself twice before it reads the manifest (root's tree_owner walk, then the
+# worker's observation; the attacker works by path and never opens the folder or reads the manifest), and once more
+# after it to apply the plan (apply_folder's walk, right before the identity checks and writes). A window opens at
+# the manifest read and closes at the next open of the folder when that open was the apply's: the next run's
+# manifest read comes two opens after it (one open after it: that run applied nothing, the window is dropped).
+# Closes are watched too: inotify merges two identical events in a row, and a close between two opens keeps them two.
+WINDOW_COUNTER = """
+    import ctypes, os, struct
+    class Windows:
+        IN_ACCESS, IN_CLOSE_NOWRITE, IN_OPEN, IN_ISDIR, IN_NONBLOCK = 0x1, 0x10, 0x20, 0x40000000, 0o4000
+        def __init__(self, folder):
+            self.libc = ctypes.CDLL(None, use_errno=True)
+            self.fd = self.libc.inotify_init1(self.IN_NONBLOCK)
+            assert self.fd >= 0 and self.libc.inotify_add_watch(
+                self.fd, folder.encode(), self.IN_ACCESS | self.IN_OPEN | self.IN_CLOSE_NOWRITE) >= 0
+            self.start = self.candidate = None
+            self.opens_after = 0
+            self.windows = self.in_windows = self.raced = 0
+        def close(self):
+            self.windows += 1
+            self.in_windows += self.candidate - self.start
+            self.raced += self.candidate > self.start
+        def poll(self, swaps):
+            try:
+                data = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            offset = 0
+            while offset < len(data):
+                _wd, mask, _cookie, length = struct.unpack_from("iIII", data, offset)
+                name = data[offset + 16 : offset + 16 + length].rstrip(b"\\0")
+                offset += 16 + length
+                if mask & self.IN_ACCESS and name == b".tabops-managed.json":
+                    if self.candidate is not None and self.opens_after >= 2:
+                        self.close()
+                    self.start, self.candidate, self.opens_after = swaps, None, 0
+                elif mask & self.IN_OPEN and mask & self.IN_ISDIR and not name:
+                    if self.candidate is not None:
+                        self.opens_after += 1
+                    elif self.start is not None:
+                        self.candidate, self.opens_after = swaps, 0
+        def stats(self):
+            if self.candidate is not None and self.opens_after == 0:
+                self.close()  # the last run's apply
+            return {"windows": self.windows, "swaps_in_windows": self.in_windows, "raced_windows": self.raced}
+"""
+
+EXCHANGE_ATTACK = (
+    WINDOW_COUNTER
+    + """
     import ctypes, json, os, sys, time
     libc = ctypes.CDLL(None, use_errno=True)
     RENAME_EXCHANGE = 2
@@ -256,7 +307,9 @@ EXCHANGE_ATTACK = """
     deadline = time.monotonic() + float(sys.argv[1])
     STOP = "/tmp/attack-stop"
     swaps = errors = 0
+    windows = Windows(os.path.dirname(target))
     while time.monotonic() < deadline and not os.path.exists(STOP):
+        windows.poll(swaps)
         for path in (target, link):
             try:
                 if not os.path.islink(path):
@@ -267,8 +320,9 @@ EXCHANGE_ATTACK = """
             swaps += 1
         else:
             errors += 1
-    print("done " + json.dumps({"swaps": swaps, "errors": errors}))
+    print("done " + json.dumps(dict(windows.stats(), swaps=swaps, errors=errors)))
 """
+)
 
 
 def test_managed_file_exchanged_with_a_symlink_right_after_the_read(lab):
@@ -279,6 +333,8 @@ def test_managed_file_exchanged_with_a_symlink_right_after_the_read(lab):
     results, _run = sync.run(variants, user_dirs(USER), runs=15)
     stats = wait_attack(fleet, log, 30)
     assert stats["swaps"] >= 200, stats
+    # The race happened: swaps landed between the sync's read and its write, in several runs.
+    assert stats["raced_windows"] >= 3 and stats["swaps_in_windows"] >= 20, stats
     assert canaries(fleet) == lab["canaries"], "root followed the link"
     acted = [r for r in results if r.get("changed") or failed(r)]
     assert acted, "the module never saw the drift: the race was not exercised"
@@ -288,21 +344,26 @@ def test_managed_file_exchanged_with_a_symlink_right_after_the_read(lab):
     assert canaries(fleet) == lab["canaries"]
 
 
-FLIP_ATTACK = """
+FLIP_ATTACK = (
+    WINDOW_COUNTER
+    + """
     import json, os, sys, time
     target, folder = sys.argv[2], sys.argv[3]
     deadline = time.monotonic() + float(sys.argv[1])
     STOP = "/tmp/attack-stop"
     flips = 0
+    windows = Windows(folder)
     while time.monotonic() < deadline and not os.path.exists(STOP):
+        windows.poll(flips)
         os.symlink("/root/canary/secret.xml", folder + "/.flip-link")
         os.rename(folder + "/.flip-link", target)
         with open(folder + "/.flip-file", "w") as handle:
             handle.write("<oauth-config-by-the-user/>")
         os.rename(folder + "/.flip-file", target)
         flips += 2
-    print("done " + json.dumps({"flips": flips}))
+    print("done " + json.dumps(dict(windows.stats(), flips=flips)))
 """
+)
 
 
 def test_managed_file_flipped_between_file_and_symlink_during_a_rewrite(lab):
@@ -313,6 +374,7 @@ def test_managed_file_flipped_between_file_and_symlink_during_a_rewrite(lab):
     results, _run = sync.run(variants, user_dirs(USER), runs=15)
     stats = wait_attack(fleet, log, 30)
     assert stats["flips"] >= 200, stats
+    assert stats["raced_windows"] >= 3 and stats["swaps_in_windows"] >= 20, stats
     # Each run either rewrote (with a backup) or found the name changed under it and left it for the next run.
     raced = [r for r in results if r.get("backups") or "changed since it was read" in r.get("msg", "")]
     assert raced, "the race was not exercised: " + json.dumps([r.get("msg") for r in results])[:2000]
@@ -505,3 +567,102 @@ def test_secrets_with_backslashes_and_both_quotes_stay_out_of_the_hosts_syslog(l
         assert spelling not in logged, f"syslog holds {spelling!r}"
         assert spelling not in run.stdout + run.stderr
     assert secret in fleet.read(HOST, TARGET)
+
+
+# ---------------------------------------------------------------------------------------------
+# rows of the issue 19 table (host side): root parses nothing a user wrote
+# ---------------------------------------------------------------------------------------------
+
+# An escaped <clientSecretDesktop> in clientIdDesktop, then 26 empty CDATA sections and no end tag (about 2.6 KB):
+# the backtracking masking regex took minutes on it, holding the host lock.
+HANG_XML = (
+    "<?xml version='1.0' encoding='utf-8'?>\n<pluginOAuthConfig><dbclass>redshift</dbclass>"
+    "<oauthConfigId>custom_redshift_okta</oauthConfigId>"
+    "<clientIdDesktop>&lt;clientSecretDesktop&gt;</clientIdDesktop>"
+    "<clientSecretDesktop>" + TEST_SECRET + "<![CDATA[]]>" * 26 + " " * 2000
+)
+LOCK_FREE = "test ! -e /run/tabops-artifacts.lock || flock -n /run/tabops-artifacts.lock true"
+
+
+def two_users(client_id="next"):
+    dirs = user_dirs(USER) + user_dirs(OTHER)
+    files = user_files(USER, oauth_xml(client_id=client_id)) + user_files(OTHER, oauth_xml(client_id=client_id))
+    return files, dirs
+
+
+def folder_status(result):
+    return {folder["path"]: (folder["status"], folder["error"] or "") for folder in result["folders"]}
+
+
+def test_a_masking_hang_config_is_bounded_and_the_host_lock_released(lab):
+    fleet, sync = lab["fleet"], lab["sync"]
+    as_user(fleet, f"cat > '{TARGET}' <<'EOF'\n{HANG_XML}\nEOF")
+    files, dirs = two_users()
+    started = time.monotonic()
+    (result,), run = sync.run([files], dirs, diff=True)
+    assert time.monotonic() - started < 60, "the run is bounded (it hung for minutes before)"
+    assert not failed(result), result.get("msg")
+    assert [status for status, _error in folder_status(result).values()] == ["changed", "changed"]
+    assert TEST_SECRET not in run.stdout + run.stderr
+    fleet.sh(HOST, LOCK_FREE)  # the host lock is free at once
+    (second,), _run = sync.run([files], dirs)
+    assert second["changed"] is False and not failed(second), second.get("msg")
+    assert canaries(fleet) == lab["canaries"]
+
+
+def test_a_950_deep_manifest_entry_fails_only_its_folder(lab):
+    fleet, sync = lab["fleet"], lab["sync"]
+    manifest = json.loads(fleet.read(HOST, f"{FOLDER}/.tabops-managed.json"))
+    deep = "[" * 950 + '"x"' + "]" * 950
+    text = '{"managed_by": "tabops.redshift_oauth", "files": {"%s": %s, "zz_stale.xml": {"artifact": %s}}}' % (
+        NAME,
+        json.dumps(manifest["files"][NAME]),
+        deep,
+    )
+    as_user(fleet, f"cat > '{FOLDER}/.tabops-managed.json' <<'EOF'\n{text}\nEOF")
+    files, dirs = two_users()
+    (result,), _run = sync.run([files], dirs)
+    assert result["failed"] is True and result["changed"] is True, "the other user's folder was written"
+    status = folder_status(result)
+    assert status[dirs[0]["path"]][0] == "error"
+    assert "manifest entry zz_stale.xml: artifact must be a string" in status[dirs[0]["path"]][1]
+    assert status[dirs[1]["path"]] == ("changed", "")
+    assert "next" in fleet.read(HOST, files[1]["path"])
+    assert "tableau-desktop" in fleet.read(HOST, TARGET), "the failed folder is left as it was"
+    assert canaries(fleet) == lab["canaries"]
+    as_user(fleet, f"rm '{FOLDER}/.tabops-managed.json'")
+    converges(sync, [files], dirs)
+
+
+def test_file_names_that_are_not_utf8_or_hold_controls(lab):
+    fleet, sync = lab["fleet"], lab["sync"]
+    odd = ["bad\\377\\376.xml", "new\\nline.xml", "esc\\033]0;pwned\\007.xml"]
+    as_user(fleet, " && ".join(f"printf '<x/>' > \"{FOLDER}/$(printf '{name}')\"" for name in odd))
+    before = fleet.sh(HOST, f"cd '{FOLDER}' && ls -b | LC_ALL=C sort")
+    files, dirs = two_users()
+    files[0] = user_files(USER, oauth_xml())[0]
+    (result,), run = sync.run([files], dirs, diff=True)
+    assert not failed(result), result.get("msg")  # the controller took the module's answer
+    assert folder_status(result) == {dirs[0]["path"]: ("ok", ""), dirs[1]["path"]: ("changed", "")}
+    unmanaged = {item["path"] for item in result["unmanaged"]}
+    assert f"{FOLDER}/bad\\xff\\xfe.xml" in unmanaged and f"{FOLDER}/esc\\x1b]0;pwned\\x07.xml" in unmanaged
+    assert "\x1b" not in run.stdout + run.stderr and "\x07" not in run.stdout + run.stderr
+    assert fleet.sh(HOST, f"cd '{FOLDER}' && ls -b | LC_ALL=C sort") == before, "the odd files are left alone"
+    assert canaries(fleet) == lab["canaries"]
+
+
+def test_a_missing_desktop_user_and_root_fail_only_their_folders(lab):
+    fleet, sync = lab["fleet"], lab["sync"]
+    ghost = "tabops-ghost"
+    root_folder = "/root/Documents/My Tableau Repository/OAuthConfigs"
+    files, dirs = two_users()
+    dirs += [*user_dirs(ghost), dict(user_dirs(USER)[0], path=root_folder, owner="root", group="root")]
+    files += [*user_files(ghost, oauth_xml()), dict(user_files(USER, oauth_xml())[0], path=f"{root_folder}/{NAME}")]
+    (result,), _run = sync.run([files], dirs)
+    assert result["failed"] is True and result["changed"] is True
+    status = folder_status(result)
+    assert status[dirs[0]["path"]] == ("changed", "") and status[dirs[1]["path"]] == ("changed", "")
+    assert f"user '{ghost}' does not exist on this host" in status[dirs[2]["path"]][1]
+    assert "owner root (uid 0) is root or a system account (below UID_MIN" in status[root_folder][1]
+    assert fleet.sh(HOST, f"test -e '{root_folder}' && echo present || echo absent").strip() == "absent"
+    assert canaries(fleet) == lab["canaries"]

@@ -37,8 +37,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._posix import (  # noqa: F401
     DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_RUN_TIMEOUT,
     HostLock,
     PosixSync,
+    RunDeadline,
     drop_privileges,
     open_tree,
     resolve_gid,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import re
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
     BACKUP_DIR_NAME,
@@ -27,7 +26,9 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     ArtifactError,
     backup_target,
     check_options,
-    decode_document,
+    is_run_id,
+    is_sha256,
+    is_stamp,
     new_folder_plan,
     parse_manifest,
     plan_host,
@@ -40,15 +41,21 @@ JOURNAL_PREFIX = "tabops-run-"
 JOURNAL_SUFFIX = ".json"
 JOURNAL_MODE = 0o600
 MAX_JOURNAL_BYTES = 1 << 20
+MAX_JOURNAL_FILES = 1000
+MAX_JOURNAL_TEXT = 256
 # A run id is a file name part and shows in every summary: plain characters only.
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 BEFORE_STATES = ("absent", "file", "not_restorable")
 
 
+def _digested(observations, **options):
+    """``observations`` with what arrived raw (Windows, tests) digested like a POSIX worker does (see _digest)."""
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import ensure_digested
+
+    return ensure_digested(observations, **options)
+
+
 def check_run_id(value, field="run_id"):
-    if not isinstance(value, str) or not RUN_ID_RE.match(value):
+    if not is_run_id(value):
         raise ArtifactError(
             "%s: %r is not a run id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
             % (field, value)
@@ -65,7 +72,7 @@ def journal_run_id(name):
     if not (name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX)):
         return None
     run_id = name[len(JOURNAL_PREFIX) : -len(JOURNAL_SUFFIX)]
-    return run_id if RUN_ID_RE.match(run_id) else None
+    return run_id if is_run_id(run_id) else None
 
 
 def render_journal(run_id, stamp, folder, files):
@@ -77,6 +84,8 @@ def _valid_name(name):
     # Like a manifest name: no separator, no drive or stream (":", Windows), no hidden name.
     return (
         isinstance(name, str)
+        and len(name) <= 255
+        and terminal_safe(name) == name
         and name not in ("", ".", "..")
         and not name.startswith(".")
         and not any(char in name for char in "/\\:\x00")
@@ -87,9 +96,12 @@ def _check_state(state, where, allowed, name):
     if not isinstance(state, dict) or state.get("state") not in allowed:
         raise ArtifactError("%s: state must be one of %s" % (where, ", ".join(allowed)))
     if state["state"] != "file":
-        return {"state": state["state"], "detail": str(state.get("detail") or "")}
+        detail = state.get("detail")
+        if detail is not None and not isinstance(detail, str):
+            raise ArtifactError("%s.detail: must be a string" % where)
+        return {"state": state["state"], "detail": (detail or "")[:MAX_JOURNAL_TEXT]}
     checked = {"state": "file"}
-    if not isinstance(state.get("sha256"), str) or not _SHA_RE.match(state["sha256"]):
+    if not is_sha256(state.get("sha256")):
         raise ArtifactError("%s.sha256: not a sha256" % where)
     checked["sha256"] = state["sha256"]
     mode = state.get("mode")
@@ -122,25 +134,31 @@ def parse_journal(data, path, run_id=None):
         raise ArtifactError("run journal %s is not valid JSON (%s)" % (path, exc.__class__.__name__)) from None
     if not isinstance(document, dict) or document.get("managed_by") != MANAGED_BY:
         raise ArtifactError("run journal %s: not a journal of %s" % (path, MANAGED_BY))
-    if not isinstance(document.get("run_id"), str) or not RUN_ID_RE.match(document["run_id"]):
+    if not is_run_id(document.get("run_id")):
         raise ArtifactError("run journal %s: run_id is not a run id" % path)
     if run_id is not None and document["run_id"] != run_id:
         raise ArtifactError("run journal %s: holds run %s, not %s" % (path, document["run_id"], run_id))
-    if not isinstance(document.get("stamp"), str) or not _STAMP_RE.match(document["stamp"]):
+    if not is_stamp(document.get("stamp")):
         raise ArtifactError("run journal %s: stamp is not a UTC stamp like 20261202T101500Z" % path)
     files = document.get("files")
     if not isinstance(files, dict):
         raise ArtifactError("run journal %s: expected a 'files' object" % path)
+    if len(files) > MAX_JOURNAL_FILES:
+        raise ArtifactError("run journal %s: lists more than %d files" % (path, MAX_JOURNAL_FILES))
     checked = {}
     for name, entry in files.items():
         where = "run journal %s: files.%s" % (path, name)
         if not _valid_name(name) or not isinstance(entry, dict):
-            raise ArtifactError("run journal %s: %r is not a file entry" % (path, name))
+            raise ArtifactError("run journal %s: %r is not a file entry" % (path, name[:255]))
         manifest_before = entry.get("manifest_before")
         if manifest_before is not None and (
             not isinstance(manifest_before, dict)
-            or not isinstance(manifest_before.get("sha256"), str)
-            or not _SHA_RE.match(manifest_before["sha256"])
+            or not is_sha256(manifest_before.get("sha256"))
+            or any(
+                not isinstance(manifest_before.get(key) or "", str)
+                or len(manifest_before.get(key) or "") > MAX_JOURNAL_TEXT
+                for key in ("kind", "artifact")
+            )
         ):
             raise ArtifactError("%s.manifest_before: not a manifest entry" % where)
         checked[name] = {
@@ -168,13 +186,20 @@ def observed_journals(observation, paths=posixpath):
         if run_id is None:
             continue
         where = paths.join(folder, BACKUP_DIR_NAME, name)
-        if entry.get("problem") or entry.get("data") is None:
+        # Parsed where it was read (the folder's worker, see _digest): the journal, or why not.
+        if entry.get("journal") is not None:
+            found[run_id] = entry["journal"]
+        elif entry.get("error"):
+            found[run_id] = {"problem": entry["error"]}
+        elif entry.get("data") is not None and not entry.get("problem"):
+            # Raw: only the Windows transport (on the controller) hands these in; a POSIX worker's answer never
+            # carries raw bytes (_digest.check_observation refuses it).
+            try:
+                found[run_id] = parse_journal(entry["data"], where, run_id)
+            except ArtifactError as exc:
+                found[run_id] = {"problem": str(exc)}
+        else:
             found[run_id] = {"problem": "%s %s" % (where, entry.get("problem") or "was not read")}
-            continue
-        try:
-            found[run_id] = parse_journal(entry["data"], where, run_id)
-        except ArtifactError as exc:
-            found[run_id] = {"problem": str(exc)}
     return found
 
 
@@ -185,7 +210,7 @@ def _state_of(observed):
         return {"state": "absent"}
     if kind != "file" or observed.get("nlink", 1) > 1:
         return {"state": "not_restorable", "detail": "was a %s" % ("hard-linked file" if kind == "file" else kind)}
-    digest = observed.get("sha256") or (sha256_bytes(observed["data"]) if observed.get("data") is not None else None)
+    digest = observed.get("sha256")
     if digest is None:
         return {"state": "not_restorable", "detail": "could not be read"}
     return {
@@ -290,14 +315,14 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
         )
         return folder_plan
     if isinstance(manifest_observed, dict):
-        try:
-            manifest = parse_manifest(manifest_observed["data"], paths.join(path, MANIFEST_NAME))
-        except ArtifactError as exc:
-            folder_plan["error"] = str(exc)
+        if manifest_observed.get("error"):
+            folder_plan["error"] = manifest_observed["error"]
             return folder_plan
-        manifest_before = manifest_observed["data"].decode("utf-8")
+        manifest = manifest_observed.get("files") or {}
+        manifest_before = manifest_observed.get("sha256")
     backup_dir = paths.join(path, BACKUP_DIR_NAME)
     backups_seen = observation.get("backup_data") or {}
+    backup_texts = observation.get("backup_text") or {}
     existing_backups = set(observation.get("backups") or [])
     operations = folder_plan["operations"]
     new_manifest = dict(manifest)
@@ -333,8 +358,8 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
             # An owner the journal may not hand out is not restored, so it is not compared either (else the file, put
             # back as the folder's, would look hand-edited to the next rollback).
             before = dict(before, uid=owner(before["uid"], allowed_uids), gid=owner(before["gid"], allowed_gids))
-        if observed.get("data") is not None:
-            entry["_before_text"] = decode_document(observed["data"])[0] or ""
+        if observed.get("document"):
+            entry["_before_text"] = observed["document"]["text"] or ""
         if not name.lower().endswith(suffix):
             entry.update(status="error", differences=[{"path": "file", "expected": suffix, "actual": name}])
             continue
@@ -402,7 +427,7 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                     ],
                 )
                 continue
-            entry.update(status="drift", action="restore", _after_text=decode_document(data)[0] or "")
+            entry.update(status="drift", action="restore", _after_text=backup_texts.get(before["backup"]) or "")
             change = {
                 "op": "write",
                 "path": entry["path"],
@@ -437,7 +462,7 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
                 "op": "remove",
                 "path": paths.join(path, MANIFEST_NAME),
                 "expect": manifest_observed.get("identity"),
-                "sha256": sha256_bytes(manifest_observed["data"]),
+                "sha256": manifest_observed.get("sha256"),
                 "files": {},
                 "previous": manifest,
                 "mode": MANIFEST_MODE,
@@ -445,7 +470,7 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
         )
         folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
         folder_plan["manifest_changed"] = True
-    elif (manifest_before is not None or new_manifest) and manifest_before != rendered:
+    elif (manifest_before is not None or new_manifest) and manifest_before != sha256_bytes(rendered.encode("ascii")):
         operations.append(
             {
                 "op": "manifest",
@@ -473,6 +498,7 @@ def runs_of(observations, paths=posixpath, trusted_runs=()):
     """[{"run_id", "stamp", "folders", "trusted"}] of every run, newest first: ``trusted_runs`` (from a log only root
     writes) and the journals the observed folders hold (``trusted`` false: the folders' owners can write those, a
     stamp or run id there proves nothing)."""
+    observations = _digested(observations, paths=paths)
     runs = {}
     for run in trusted_runs:
         runs[run["run_id"]] = {
@@ -504,12 +530,14 @@ _CHANGE_OPERATIONS = ("backup", "write", "attributes", "remove", "manifest")
 
 def _observed_manifest(observation, path, paths):
     manifest = observation.get("manifest")
-    if not isinstance(manifest, dict) or manifest.get("data") is None:
+    if not isinstance(manifest, dict):
         return {}
-    try:
-        return parse_manifest(manifest["data"], paths.join(path, MANIFEST_NAME))
-    except ArtifactError:
-        return {}
+    if manifest.get("data") is not None:  # raw: the Windows transport, as in observed_journals
+        try:
+            return parse_manifest(manifest["data"], paths.join(path, MANIFEST_NAME))
+        except ArtifactError:
+            return {}
+    return manifest.get("files") or {}
 
 
 def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpath):
@@ -592,6 +620,7 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
 
 def plan_rollout(desired, dirs, observations, stamp, run_id=None, paths=posixpath, **options):
     """``_plan.plan_host`` plus the run journal of every folder it changes."""
+    observations = _digested(observations, desired=desired, paths=paths)
     plan = plan_host(desired, dirs, observations, stamp, paths=paths, **options)
     keep = options.get("backup_keep", DEFAULT_BACKUP_KEEP)
     for folder_plan in plan["folders"]:
@@ -625,6 +654,7 @@ def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, p
     check_run_id(run_id, "rollback_run_id")
     check_options("fail", DEFAULT_BACKUP_KEEP)
     skip_runs = check_skip_runs(skip_runs, run_id)
+    observations = _digested(observations, rollback_run_id=run_id, paths=paths)
     plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}
     for directory in dirs:
         observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}

@@ -22,7 +22,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets imp
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     MAX_DOCUMENT_BYTES,
     TableauXmlError,
-    diff_documents,
     document_kind,
     parse_oauth_config,
     parse_tdc,
@@ -45,7 +44,31 @@ BACKUP_DIR_MODE = 0o700
 DEFAULT_BACKUP_KEEP = 5
 
 _MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+# Checks of names and fields a user can write (backup and journal names, journal fields): plain character sets,
+# no regular expression (and no "$" that lets a trailing newline through).
+_DIGITS = frozenset("0123456789")
+_HEX = frozenset("0123456789abcdef")
+_RUN_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def is_stamp(value):
+    """A UTC stamp like 20261202T101500Z."""
+    return (
+        isinstance(value, str)
+        and len(value) == 16
+        and value[8] == "T"
+        and value[15] == "Z"
+        and set(value[:8] + value[9:15]) <= _DIGITS
+    )
+
+
+def is_sha256(value):
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+
+
+def is_run_id(value):
+    """1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."""
+    return isinstance(value, str) and 1 <= len(value) <= 64 and set(value) <= _RUN_ID_CHARS and value[0] not in "._-"
 
 
 class ArtifactError(ValueError):
@@ -93,14 +116,19 @@ def problem_text(exc):
 
 
 # C0 controls but newline and tab, DEL and C1 controls: a terminal or CI log acts on them (title, clear, colour).
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates (a file name that is not UTF-8, carried with surrogateescape): the controller refuses them.
+# A translation table, not a regex: linear, whatever the text.
+_CONTROL_ESCAPES = {code: "\\x%02x" % code for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+_CONTROL_ESCAPES.update({code: "\\x%02x" % (code - 0xDC00) for code in range(0xDC80, 0xDD00)})
+_CONTROL_ESCAPES.update({code: "\\u%04x" % code for code in [*range(0xD800, 0xDC80), *range(0xDD00, 0xE000)]})
 
 
 def terminal_safe(value):
-    """``value`` with every control character a user may have planted (but newline and tab) escaped as ``\\xNN``;
-    dicts and lists recursively. For every text of a folder or file that reaches the operator's screen."""
+    """``value`` with every control character a user may have planted (but newline and tab) escaped as ``\\xNN``,
+    and every byte that was not UTF-8 (``surrogateescape``) as ``\\xNN``; dicts and lists recursively (the
+    module's own result: fixed depth). For every text of a folder or file that reaches the operator's screen."""
     if isinstance(value, str):
-        return _CONTROL_RE.sub(lambda match: "\\x%02x" % ord(match.group(0)), value)
+        return value.translate(_CONTROL_ESCAPES)
     if isinstance(value, dict):
         return {key: terminal_safe(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -289,32 +317,66 @@ def render_manifest(files):
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
+# A manifest lists what the collection wrote into one folder: never more entries than a folder may hold.
+MAX_MANIFEST_ENTRIES = 1000
+MAX_MANIFEST_TEXT = 256
+
+
+def _manifest_entry_problem(name, entry):
+    """Why a manifest entry does not fit the schema (None: fine); the message names the field, never its value."""
+    if not isinstance(entry, dict):
+        return "must be an object"
+    for key in ("kind", "artifact"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            return "%s must be a string" % key
+        if value is not None and len(value) > MAX_MANIFEST_TEXT:
+            return "%s is longer than %d characters" % (key, MAX_MANIFEST_TEXT)
+    if entry.get("kind") not in (None, *KINDS):
+        return "kind must be one of %s" % ", ".join(KINDS)
+    digest = entry.get("sha256")
+    if digest is not None and not is_sha256(digest):
+        return "sha256 must be a sha256 in hex"
+    return None
+
+
+def _manifest_name_ok(name):
+    return (
+        0 < len(name) <= 255
+        and name not in (".", "..")
+        and not name.startswith(".")
+        and not any(char in name for char in "/\\:")
+        and terminal_safe(name) == name
+        and not any(0xD800 <= ord(char) <= 0xDFFF or char in "\n\t" for char in name)
+    )
+
+
 def parse_manifest(data, path):
-    """Manifest bytes -> {name: entry}; raises ArtifactError for a manifest it cannot trust (names the path)."""
+    """Manifest bytes -> {name: entry}; raises ArtifactError for a manifest it cannot trust (names the path and
+    the entry). Every entry must fit the schema (kind, artifact: strings; sha256: hex), at most
+    MAX_MANIFEST_ENTRIES of them: what a user wrote there is never passed on as anything else."""
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         # RecursionError: a user's deeply nested JSON must fail its folder only, not the host's whole run.
-        raise ArtifactError("manifest %s is not valid JSON (%s); fix or remove it" % (path, exc)) from None
+        raise ArtifactError(
+            "manifest %s is not valid JSON (%s); fix or remove it" % (path, exc.__class__.__name__)
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
         raise ArtifactError("manifest %s: expected an object with a 'files' object; fix or remove it" % path)
     if document.get("managed_by") != MANAGED_BY:
-        raise ArtifactError(
-            "manifest %s: managed_by is %r, not %r; refusing to take over"
-            % (path, document.get("managed_by"), MANAGED_BY)
-        )
+        owner = document.get("managed_by")
+        shown = repr(owner[:64]) if isinstance(owner, str) else "not a string"
+        raise ArtifactError("manifest %s: managed_by is %s, not %r; refusing to take over" % (path, shown, MANAGED_BY))
+    if len(document["files"]) > MAX_MANIFEST_ENTRIES:
+        raise ArtifactError("manifest %s lists more than %d files; fix or remove it" % (path, MAX_MANIFEST_ENTRIES))
     files = {}
     for name, entry in document["files"].items():
-        if (
-            not isinstance(entry, dict)
-            or "/" in name
-            or "\\" in name
-            or "\x00" in name
-            or name in ("", ".", "..")
-            or name.startswith(".")
-            or ":" in name
-        ):
-            raise ArtifactError("manifest %s: entry %r is malformed; fix or remove it" % (path, name))
+        if not _manifest_name_ok(name):
+            raise ArtifactError("manifest %s: entry %r is malformed; fix or remove it" % (path, name[:255]))
+        problem = _manifest_entry_problem(name, entry)
+        if problem:
+            raise ArtifactError("manifest %s: manifest entry %s: %s; fix or remove it" % (path, name, problem))
         files[name] = {
             "kind": entry.get("kind"),
             "artifact": entry.get("artifact"),
@@ -415,9 +477,9 @@ def _plan_desired(item, observed, owned_before):
         )
         return entry
     differences = []
-    data = observed.get("data")
+    document = observed.get("document")
     problem = None
-    if data is None:
+    if document is None:
         if observed.get("sha256") is not None and not observed.get("problem"):
             # Not read (Windows): the hash says whether the bytes are the desired ones.
             if observed["sha256"] != sha256_bytes(item["data"]):
@@ -425,18 +487,15 @@ def _plan_desired(item, observed, owned_before):
         else:
             problem = observed.get("problem") or "not read"
     else:
-        text, problem = decode_document(data)
-        if problem is None:
-            entry["_before_text"] = text
-            try:
-                differences = diff_documents(item["content"], text)
-            except TableauXmlError as exc:
-                problem = problem_text(exc)
+        # Compared where it was read (the folder's worker): differences, masked text, or why it cannot be parsed.
+        problem = document["problem"]
+        differences = document["differences"] or []
+        entry["_before_text"] = document["text"] or ""
     if problem is not None:
         differences = [
             {"path": "document", "expected": "parseable %s" % item["kind"], "actual": "unparseable: " + problem}
         ]
-    entry["_current_sha256"] = observed.get("sha256") or (sha256_bytes(data) if data is not None else None)
+    entry["_current_sha256"] = observed.get("sha256")
     entry["differences"] = list(differences) + _attribute_differences(item, observed)
     if differences:
         entry.update(status="drift", action="update", _rewrite=True)
@@ -466,9 +525,8 @@ def _plan_stale(directory, name, manifest_entry, observed, paths):
         _error(entry, "file.type", "directory (owned name, not removed)")
     elif kind == "file" and observed.get("nlink", 1) > 1:
         _error(entry, "file.links", "%d hard links (refused: not removed)" % observed["nlink"])
-    elif observed.get("data") is not None:
-        text, _problem = decode_document(observed["data"])
-        entry["_before_text"] = text or ""
+    elif observed.get("document"):
+        entry["_before_text"] = observed["document"]["text"] or ""
     return entry
 
 
@@ -476,12 +534,15 @@ def _scan_unmanaged(directory, observation, owned_names, desired_names, desired_
     """Files in a managed folder that the collection neither owns nor declares."""
     found = []
     suffix = KIND_SUFFIX[directory["kind"]]
-    for name in sorted(observation.get("entries") or {}):
+    # Files whose names are not plain text are known by an escaped name (odd_entries), never as managed files.
+    candidates = dict(observation.get("odd_entries") or {})
+    candidates.update(observation.get("entries") or {})
+    for name in sorted(candidates):
         if name.startswith(".") or not name.lower().endswith(suffix):
             continue
         if name in owned_names or name in desired_names:
             continue
-        observed = observation["entries"][name]
+        observed = candidates[name]
         base = {"path": paths.join(directory["path"], name), "application": directory["application"]}
         base["kind"] = directory["kind"]
         kind = observed.get("type")
@@ -494,23 +555,13 @@ def _scan_unmanaged(directory, observation, owned_names, desired_names, desired_
             problem = "is not a regular file"
         elif observed.get("nlink", 1) > 1:
             problem = "has %d hard links (not read)" % observed["nlink"]
-        text = None
+        parsed = observed.get("document")
         if problem is None:
-            if observed.get("data") is None:
+            if parsed is None:
                 continue
-            text, problem = decode_document(observed["data"])
-        parsed = None
-        if problem is None:
-            try:
-                actual_kind = document_kind(text)
-                if actual_kind != directory["kind"]:
-                    problem = "is a %s document in a %s folder" % (actual_kind, directory["kind"])
-                elif actual_kind == "tdc":
-                    parsed = parse_tdc(text)
-                else:
-                    parsed = parse_oauth_config(text)
-            except TableauXmlError as exc:
-                problem = problem_text(exc)
+            problem = parsed["problem"]
+        if problem is None and parsed["kind"] != directory["kind"]:
+            problem = "is a %s document in a %s folder" % (parsed["kind"], directory["kind"])
         if problem is not None:
             found.append(dict(base, status="unmanaged_conflict", reason="unparseable", detail=problem))
             continue
@@ -527,7 +578,7 @@ def _scan_unmanaged(directory, observation, owned_names, desired_names, desired_
                     )
                 )
         else:
-            config_id = parsed.get("id") or parsed.get("oauth_config_id") or ""
+            config_id = parsed.get("config_id") or ""
             if str(config_id).startswith("custom_"):
                 found.append(
                     dict(
@@ -546,7 +597,7 @@ def _backup_key(backup_name, file_name):
     if not backup_name.startswith(prefix):
         return None
     rest = backup_name[len(prefix) :].split(".")
-    if not _STAMP_RE.match(rest[0]) or len(rest) > 2 or (len(rest) == 2 and not rest[1].isdigit()):
+    if not is_stamp(rest[0]) or len(rest) > 2 or (len(rest) == 2 and not (rest[1] and set(rest[1]) <= _DIGITS)):
         return None
     return rest[0], int(rest[1]) if len(rest) == 2 else 0
 
@@ -630,11 +681,10 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
     elif isinstance(manifest_observed, dict) and manifest_observed.get("problem"):
         problem = "manifest %s %s; fix or remove it" % (paths.join(path, MANIFEST_NAME), manifest_observed["problem"])
     elif isinstance(manifest_observed, dict):
-        try:
-            manifest = parse_manifest(manifest_observed["data"], paths.join(path, MANIFEST_NAME))
-            manifest_before = manifest_observed["data"].decode("utf-8")
-        except ArtifactError as exc:
-            problem = str(exc)
+        # Parsed where it was read: its entries, or why it cannot be trusted; the bytes are known by their hash.
+        problem = manifest_observed.get("error")
+        manifest = manifest_observed.get("files") or {}
+        manifest_before = manifest_observed.get("sha256")
     desired_names = {item["name"] for item in mine}
     for item in mine:
         observed = entries_seen.get(item["name"], {"type": "absent"})
@@ -753,7 +803,9 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
     # A manifest left readable to others by an older version is rewritten private (where the mode is observed).
     manifest_mode = manifest_observed.get("mode") if isinstance(manifest_observed, dict) else None
     manifest_mode_drift = manifest_before is not None and manifest_mode not in (None, MANIFEST_MODE)
-    if not (manifest_before is None and not new_manifest) and (manifest_before != rendered or manifest_mode_drift):
+    if not (manifest_before is None and not new_manifest) and (
+        manifest_before != sha256_bytes(rendered.encode("ascii")) or manifest_mode_drift
+    ):
         manifest_observed_entry = manifest_observed if isinstance(manifest_observed, dict) else {}
         operations.append(
             {
@@ -794,6 +846,9 @@ def plan_host(
 ):
     """Plan every managed folder; ``observations`` is {folder path: FolderObservation}."""
     check_options(tdc_conflicts, backup_keep)
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import ensure_digested
+
+    observations = ensure_digested(observations, desired, paths=paths)
     plan = {"folders": [], "files": [], "unmanaged": []}
     planned_dirs = set()
     for directory in dirs:
@@ -948,11 +1003,9 @@ def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
 
 
 def _mask_value(path, value):
-    # Defence in depth: diff_documents already masks secret fields.
+    # Defence in depth: the worker's comparison already masked secret fields and the text of every value.
     if "secret" in str(path).lower() and value is not None:
         return REDACTED
-    if isinstance(value, str):
-        return mask_xml_secrets(value)
     return value
 
 
@@ -988,7 +1041,7 @@ def planned_changed(plan):
 
 
 def report_diff(plan):
-    """--diff entries, secrets masked."""
+    """--diff entries, secrets masked (the text read from a folder was masked where it was read)."""
     diffs = []
     for entry in plan["files"]:
         action = entry["action"]
@@ -1001,8 +1054,8 @@ def report_diff(plan):
                 {
                     "before_header": path,
                     "after_header": path + " (as before the run)",
-                    "before": mask_xml_secrets(entry["_before_text"]),
-                    "after": mask_xml_secrets(entry["_after_text"] or entry["_before_text"]),
+                    "before": entry["_before_text"],
+                    "after": entry["_after_text"] or entry["_before_text"],
                 }
             )
             continue
@@ -1011,7 +1064,7 @@ def report_diff(plan):
                 {
                     "before_header": path,
                     "after_header": path + " (removed)",
-                    "before": mask_xml_secrets(entry["_before_text"]),
+                    "before": entry["_before_text"],
                     "after": "",
                 }
             )
@@ -1022,7 +1075,7 @@ def report_diff(plan):
                 {
                     "before_header": path if entry["_exists"] else path + " (absent)",
                     "after_header": path,
-                    "before": mask_xml_secrets(entry["_before_text"]),
+                    "before": entry["_before_text"],
                     "after": mask_xml_secrets(item["content"]),
                 }
             )

@@ -26,6 +26,7 @@ import contextlib
 import datetime
 import errno
 import fcntl
+import gc
 import grp
 import json
 import os
@@ -38,6 +39,13 @@ import sys
 import tempfile
 import time
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import (
+    SchemaError,
+    check_observation,
+    digest_observation,
+    escape_name,
+    plain_name,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     MAX_JOURNAL_BYTES,
     check_run_id,
@@ -54,6 +62,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     BACKUP_DIR_MODE,
     BACKUP_DIR_NAME,
     DEFAULT_BACKUP_KEEP,
+    KIND_SUFFIX,
     MANIFEST_NAME,
     TEMP_PREFIX,
     ArtifactError,
@@ -85,6 +94,9 @@ LOCK_NAME = "tabops-artifacts.lock"
 LOCK_DIRS = ("/run/lock", "/var/lock", "/run")
 LOCK_MODE = 0o600
 DEFAULT_LOCK_TIMEOUT = 60
+# The whole run on one host (every folder's worker included): then no folder is started, workers still running are
+# killed, the host lock is released and only the folders not finished fail.
+DEFAULT_RUN_TIMEOUT = 600
 ROOT = 0
 # A per-user child must answer within this many seconds (its user can stop it); then it is killed and only that
 # user's folders fail.
@@ -97,6 +109,7 @@ MAX_FOLDER_READ_BYTES = 16 << 20
 # Run journals and, for a rollback, the backups they name: read on top of the folder's files.
 MAX_JOURNALS_READ_BYTES = 4 << 20
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 # What one folder's observation may take in a child's answer: its content base64-encoded, plus names and stats.
 _MAX_FOLDER_ANSWER_BYTES = (MAX_FOLDER_READ_BYTES + MAX_JOURNALS_READ_BYTES) * 3 // 2 + (4 << 20)
 
@@ -107,6 +120,17 @@ class Refused(Exception):
 
 class Changed(Exception):
     """An entry is no longer what was observed; the next run converges."""
+
+
+class RunDeadline(Exception):
+    """The run's deadline (run_timeout) passed while root itself was busy (see ``deadline_alarm``)."""
+
+
+# Descriptors of host locks this process holds: a forked worker closes them first thing, so a worker its user
+# stopped never keeps the host locked after root gave up on it (flock belongs to the open file, shared on fork).
+_HELD_LOCK_FDS = set()
+# After the deadline the workers were killed at, root's own in-process work gets this much longer.
+DEADLINE_GRACE_SECONDS = 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,6 +160,60 @@ def resolve_gid(group, field):
         return grp.getgrnam(text).gr_gid
     except KeyError:
         raise ArtifactError("%s: group %r does not exist on this host" % (field, text)) from None
+
+
+LOGIN_DEFS = "/etc/login.defs"
+# Where login.defs says nothing (macOS has none: its first user is 501).
+DEFAULT_UID_MIN = 501 if sys.platform == "darwin" else 1000
+_MAX_LOGIN_DEFS_BYTES = 256 << 10
+# Folders of these applications belong to desktop users (tabops_desktop_users): never root or a system account.
+DESKTOP_APPLICATIONS = ("desktop", "prep")
+
+
+def uid_min(path=LOGIN_DEFS):
+    """UID_MIN of ``path`` (the first uid of a regular user), else DEFAULT_UID_MIN. Read only when root owns it and
+    nobody else can write it (never through a link), size bounded."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError:
+        return DEFAULT_UID_MIN
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != ROOT or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return DEFAULT_UID_MIN
+        data = _read_fd(fd, _MAX_LOGIN_DEFS_BYTES)
+    finally:
+        os.close(fd)
+    value = DEFAULT_UID_MIN
+    for line in data[:_MAX_LOGIN_DEFS_BYTES].decode("utf-8", "replace").splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "UID_MIN" and words[1].isdigit():
+            value = int(words[1])
+    return value
+
+
+class UserProblems:
+    """Resolves owners and groups like ``resolve_uid``/``resolve_gid`` but, instead of failing the host, records
+    a problem for the folder the field belongs to (a desktop user missing on one host fails only their folders)."""
+
+    def __init__(self):
+        self.by_field = {}
+
+    def _resolve(self, resolver, value, field):
+        try:
+            return resolver(value, field)
+        except ArtifactError as exc:
+            self.by_field[field] = str(exc)
+            return None
+
+    def uid(self, value, field):
+        return self._resolve(resolve_uid, value, field)
+
+    def gid(self, value, field):
+        return self._resolve(resolve_gid, value, field)
+
+    def of(self, field_prefix):
+        return [problem for field, problem in self.by_field.items() if field.startswith(field_prefix)]
 
 
 def user_name(uid):
@@ -368,6 +446,55 @@ def _open_backups(dir_fd, create=False):
     return fd, None
 
 
+def _observe_manifest(dir_fd, listing, path):
+    """(manifest observation or None, its files): the names it lists are observed too. Parsed here, in the
+    folder's worker (what the planner gets is the digest of it, see _digest)."""
+    if MANIFEST_NAME not in listing:
+        return None, {}
+    entry = observe_entry(dir_fd, MANIFEST_NAME)
+    if entry["type"] != "file":
+        return {"problem": "is a %s, not a regular file" % entry["type"]}, {}
+    if entry["problem"]:
+        return {"problem": entry["problem"]}, {}
+    manifest = {"data": entry["data"], "identity": entry["identity"], "mode": entry["mode"]}
+    try:
+        return manifest, parse_manifest(entry["data"], posixpath.join(path, MANIFEST_NAME))
+    except ArtifactError:
+        return manifest, {}
+
+
+def _observe_odd_names(dir_fd, names, suffix, room, budget):
+    """({escaped name: EntryObservation}, None) of the files of the folder's kind whose names are not plain text,
+    or ({}, "entries" | "bytes") past ``room`` entries or ``budget`` bytes. Read by their real name, known by an
+    escaped one: only ever reported (unmanaged), never written, moved or removed."""
+    found = {}
+    for name in names:
+        if name.startswith(".") or not name.lower().endswith(suffix):
+            continue
+        if len(found) >= room:
+            return {}, "entries"
+        entry = observe_entry(dir_fd, name)
+        budget -= len(entry.get("data") or b"")
+        if budget < 0:
+            return {}, "bytes"
+        found[escape_name(name)] = entry
+    return found, None
+
+
+def _too_much_content(path):
+    return "%s: its files hold more than %d MiB; not read (remove what does not belong there)" % (
+        path,
+        MAX_FOLDER_READ_BYTES >> 20,
+    )
+
+
+def _plain_names(listing):
+    """The names of a listing the sync may use: valid UTF-8 without control characters. Any other name (bytes that
+    are not UTF-8, a newline, an escape sequence) is never a managed file, a backup or a temp file of this
+    collection: it is left alone, like any unmanaged file, and never reaches a result or a terminal."""
+    return [name for name in listing if plain_name(name)]
+
+
 def _too_many_entries(path):
     return "%s holds more than %d candidate files, temp files and backups; not read (remove what does not belong)" % (
         path,
@@ -427,6 +554,24 @@ def _observe_journals(backups_fd, names, rollback_run_id):
     return journals, backup_data
 
 
+def _present_observation(st):
+    """An empty FolderObservation of a folder that exists (``st``: its fstat)."""
+    return {
+        "state": "present",
+        "detail": "",
+        "missing": [],
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "identity": [st.st_dev, st.st_ino],
+        "backups": [],
+        "backups_problem": None,
+        "temp_files": [],
+        "entries": {},
+        "odd_entries": {},
+        "manifest": None,
+    }
+
+
 def observe_folder(directory, desired_names, rollback_run_id=None):
     """FolderObservation of one managed folder (see docs/design.md)."""
     path = directory["path"]
@@ -444,41 +589,15 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
                 "backups": [],
                 "temp_files": [],
             }
-        st = os.fstat(fd)
-        observation = {
-            "state": "present",
-            "detail": "",
-            "missing": [],
-            "uid": st.st_uid,
-            "gid": st.st_gid,
-            "identity": [st.st_dev, st.st_ino],
-            "backups": [],
-            "backups_problem": None,
-            "temp_files": [],
-            "entries": {},
-            "manifest": None,
-        }
+        observation = _present_observation(os.fstat(fd))
         try:
-            listing = os.listdir(fd)
+            raw_listing = os.listdir(fd)
+            listing = _plain_names(raw_listing)
         except OSError as exc:
             return {"state": "refused", "detail": "%s cannot be listed: %s" % (path, exc.strerror)}
         observation["temp_files"] = sorted(name for name in listing if name.startswith(TEMP_PREFIX))
-        manifest = None
-        if MANIFEST_NAME in listing:
-            entry = observe_entry(fd, MANIFEST_NAME)
-            if entry["type"] != "file":
-                manifest = {"problem": "is a %s, not a regular file" % entry["type"]}
-            elif entry["problem"]:
-                manifest = {"problem": entry["problem"]}
-            else:
-                manifest = {"data": entry["data"], "identity": entry["identity"], "mode": entry["mode"]}
+        manifest, manifest_files = _observe_manifest(fd, listing, path)
         observation["manifest"] = manifest
-        manifest_files = {}
-        if manifest and "data" in manifest:
-            try:
-                manifest_files = parse_manifest(manifest["data"], posixpath.join(path, MANIFEST_NAME))
-            except ArtifactError:
-                manifest_files = {}
         names = observed_names(desired_names, manifest_files, listing, directory["kind"])
         too_many = {"state": "refused", "detail": _too_many_entries(path)}
         if len(names) + len(observation["temp_files"]) > MAX_FOLDER_ENTRIES:
@@ -488,17 +607,23 @@ def observe_folder(directory, desired_names, rollback_run_id=None):
             entry = observe_entry(fd, name)
             read_bytes += len(entry.get("data") or b"")
             if read_bytes > MAX_FOLDER_READ_BYTES:
-                return {
-                    "state": "refused",
-                    "detail": "%s: its files hold more than %d MiB; not read (remove what does not belong there)"
-                    % (path, MAX_FOLDER_READ_BYTES >> 20),
-                }
+                return {"state": "refused", "detail": _too_much_content(path)}
             observation["entries"][name] = entry
+        odd, problem = _observe_odd_names(
+            fd,
+            sorted(set(raw_listing) - set(listing)),
+            KIND_SUFFIX[directory["kind"]],
+            MAX_FOLDER_ENTRIES - len(names),
+            MAX_FOLDER_READ_BYTES - read_bytes,
+        )
+        if problem:
+            return too_many if problem == "entries" else {"state": "refused", "detail": _too_much_content(path)}
+        observation["odd_entries"] = odd
         backups_fd, problem = _open_backups(fd)
         observation["backups_problem"] = problem
         if backups_fd is not None:
             try:
-                for name in sorted(os.listdir(backups_fd)):
+                for name in sorted(_plain_names(os.listdir(backups_fd))):
                     if name.startswith(TEMP_PREFIX):
                         observation["temp_files"].append(posixpath.join(BACKUP_DIR_NAME, name))
                     else:
@@ -841,6 +966,8 @@ def _not_dumpable():
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        # Dies with the root parent: a worker never outlives the run that started it.
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (ImportError, OSError, AttributeError):
         pass
 
@@ -891,11 +1018,17 @@ def run_as(uid, function, *args, timeout=WORKER_TIMEOUT, max_bytes=MAX_WORKER_AN
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
         status = 0
+        # Short-lived, bounded work: no cyclic garbage collection, which would walk (and so copy, page by page)
+        # the whole heap inherited from the parent.
+        gc.disable()
         try:
             os.close(read_fd)
+            for fd in list(_HELD_LOCK_FDS):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             try:
                 drop_privileges(uid)
-                # After the drop: changing credentials resets the flag to fs.suid_dumpable.
+                # After the drop: changing credentials resets both flags.
                 _not_dumpable()
                 payload = {"result": function(*args)}
             except Exception as exc:  # report every failure to the parent, whatever it is
@@ -921,7 +1054,7 @@ def run_as(uid, function, *args, timeout=WORKER_TIMEOUT, max_bytes=MAX_WORKER_AN
         payload = _decode(json.loads(data.decode("utf-8")))
         if not isinstance(payload, dict) or not ("error" in payload or "result" in payload):
             raise ValueError("no result")
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         raise RuntimeError("the worker for user %s died (wait status %d)" % (who, status)) from None
     if "error" in payload:
         raise RuntimeError("the worker for user %s failed: %s" % (who, payload["error"]))
@@ -950,14 +1083,36 @@ def worker_for(directory):
     return anchor, None
 
 
+def _checked(observation, failure):
+    """A worker's FolderObservation if it fits the schema (_digest.check_observation), else a refusal naming why.
+    Only the folders this parent asked about are taken."""
+    if not isinstance(observation, dict):
+        return {"state": "refused", "detail": failure}
+    try:
+        return check_observation(observation)
+    except SchemaError as exc:
+        return {"state": "refused", "detail": "the worker's answer for this folder was refused: %s" % exc}
+
+
 def _failure_text(exc):
     if isinstance(exc, (RuntimeError, OSError)):
         return str(exc)
     return "%s: %s" % (exc.__class__.__name__, exc)
 
 
-def _observe_many(dirs, names_by_dir, rollback_run_id=None):
-    return {d["path"]: observe_folder(d, names_by_dir.get(d["path"], []), rollback_run_id) for d in dirs}
+def observe_and_digest(directory, desired, rollback_run_id=None):
+    """What a folder's worker hands back: the folder observed, then digested (parsed, compared, masked: _digest).
+    Whatever its content does, the answer is a FolderObservation (a refusal naming the problem at worst)."""
+    mine = [item for item in desired if item["dir"] == directory["path"]]
+    try:
+        observation = observe_folder(directory, [item["name"] for item in mine], rollback_run_id)
+        return digest_observation(observation, mine, rollback_run_id, directory["path"])
+    except (Exception, RecursionError) as exc:  # this folder's content fails this folder only
+        return {"state": "refused", "detail": "%s could not be read: %s" % (directory["path"], _failure_text(exc))}
+
+
+def _observe_many(dirs, desired, rollback_run_id=None):
+    return {d["path"]: observe_and_digest(d, desired, rollback_run_id) for d in dirs}
 
 
 def _apply_many(jobs):
@@ -981,15 +1136,23 @@ class PosixSync:
         rollback_force=False,
         run_log_dir=None,
         rollback_skip_runs=(),
+        run_timeout=DEFAULT_RUN_TIMEOUT,
+        allow_system_users=False,
     ):
         """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
         ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
         (``rollback_force``: hand edits too), except in folders holding a journal of a run of
-        ``rollback_skip_runs``."""
+        ``rollback_skip_runs``. ``run_timeout``: seconds from now after which no folder is started and every
+        worker still running is killed (those folders fail, the others keep their results).
+        ``allow_system_users``: desktop and Prep folders may belong to root or a uid below UID_MIN."""
         check_options(tdc_conflicts, backup_keep)
         for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
             if value is not None:
                 check_run_id(value, field)
+        if isinstance(run_timeout, bool) or not isinstance(run_timeout, int) or run_timeout <= 0:
+            raise ArtifactError("run_timeout: %r must be a positive number of seconds" % (run_timeout,))
+        self.run_timeout = run_timeout
+        self.deadline = time.monotonic() + run_timeout
         self.worker_timeout = worker_timeout
         self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
         self.rollback_skip_runs = check_skip_runs(rollback_skip_runs, rollback_run_id)
@@ -998,14 +1161,51 @@ class PosixSync:
             self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
         except RootJournalError as exc:
             raise ArtifactError("run_log_dir: %s" % exc) from None
+        users = UserProblems()
         self.desired, self.dirs = normalize_request(
-            [] if rollback_run_id else files, managed_dirs, posixpath, resolve_uid, resolve_gid
+            [] if rollback_run_id else files, managed_dirs, posixpath, users.uid, users.gid
         )
+        self.refusals = self._user_refusals(users, allow_system_users)
         self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
         self.stamp = utc_stamp(now or datetime.datetime.now(datetime.timezone.utc))
         self.workers = {}
         self.observations = {}
         self.plan = None
+
+    def _user_refusals(self, users, allow_system_users):
+        """{folder path: why} for the folders whose owner (or a file's) does not exist here, or is root or a system
+        account where a desktop user belongs: only those folders fail."""
+        refusals = {}
+        lowest = None if allow_system_users else uid_min()
+        for index, directory in enumerate(self.dirs):
+            problems = users.of("managed_dirs[%d]." % index)
+            problems += [
+                problem
+                for item in self.desired
+                if item["dir"] == directory["path"]
+                for problem in users.of("files[%d]." % item["index"])
+            ]
+            uid = directory["uid"]
+            desktop = directory["application"] in DESKTOP_APPLICATIONS
+            if lowest is not None and desktop and uid is not None and (uid == ROOT or uid < lowest):
+                problems.append(
+                    "owner %s (uid %d) is root or a system account (below UID_MIN %d): a %s folder belongs to a "
+                    "desktop user (allow_system_users, tabops_allow_system_desktop_users, to allow it)"
+                    % (directory["owner"] or uid, uid, lowest, directory["application"])
+                )
+            if problems:
+                refusals[directory["path"]] = "; ".join(problems)
+        return refusals
+
+    def remaining(self):
+        """Seconds left before the run's deadline (run_timeout)."""
+        return self.deadline - time.monotonic()
+
+    def _deadline_text(self, what):
+        return "%s: the run's deadline (run_timeout %ds) passed first; left for the next run" % (
+            what,
+            self.run_timeout,
+        )
 
     def _groups(self):
         groups = {}
@@ -1014,19 +1214,34 @@ class PosixSync:
             groups.setdefault(uid, []).append(directory)
         return groups
 
+    def _batches(self):
+        """(uid, folders) in the order of work: one worker per user; root's own folders one by one (what the
+        deadline interrupts in this process then fails that folder only)."""
+        for uid, dirs in self._groups().items():
+            if uid is None:
+                for directory in dirs:
+                    yield uid, [directory]
+            else:
+                yield uid, dirs
+
     def observe(self):
         """Observe every managed folder, each as the user that owns it."""
-        names_by_dir = {}
-        for item in self.desired:
-            names_by_dir.setdefault(item["dir"], []).append(item["name"])
         for directory in self.dirs:
-            self.workers[directory["path"]] = worker_for(directory)
+            refusal = self.refusals.get(directory["path"])
+            self.workers[directory["path"]] = (None, refusal) if refusal else worker_for(directory)
             refusal = self.workers[directory["path"]][1]
             if refusal:
                 self.observations[directory["path"]] = {"state": "refused", "detail": refusal}
-        for uid, dirs in self._groups().items():
+        for uid, dirs in self._batches():
             dirs = [d for d in dirs if d["path"] not in self.observations]
             if not dirs:
+                continue
+            if self.remaining() <= 0:
+                for directory in dirs:
+                    self.observations[directory["path"]] = {
+                        "state": "refused",
+                        "detail": self._deadline_text("not read"),
+                    }
                 continue
             answer, failure = {}, "the worker gave no usable answer for this folder"
             try:
@@ -1034,23 +1249,16 @@ class PosixSync:
                     uid,
                     _observe_many,
                     dirs,
-                    names_by_dir,
+                    self.desired,
                     self.rollback_run_id,
-                    timeout=self.worker_timeout,
+                    timeout=min(self.worker_timeout, max(self.remaining(), 0)),
                     max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
                 )
             except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
                 failure = _failure_text(exc)
             for directory in dirs:
                 observation = answer.get(directory["path"]) if isinstance(answer, dict) else None
-                if not isinstance(observation, dict) or observation.get("state") not in (
-                    "present",
-                    "absent",
-                    "refused",
-                ):
-                    # Only the folders this parent asked about, each as a FolderObservation, are taken.
-                    observation = {"state": "refused", "detail": failure}
-                self.observations[directory["path"]] = observation
+                self.observations[directory["path"]] = _checked(observation, failure)
         return self.observations
 
     def make_plan(self):
@@ -1102,7 +1310,7 @@ class PosixSync:
         self._log_run()
         outcomes = {}
         by_path = {folder_plan["path"]: folder_plan for folder_plan in self.plan["folders"]}
-        for uid, dirs in self._groups().items():
+        for uid, dirs in self._batches():
             jobs = [
                 (d["path"], by_path[d["path"]]["operations"], self.observations[d["path"]].get("identity"))
                 for d in dirs
@@ -1125,8 +1333,12 @@ class PosixSync:
     def _apply_jobs(self, uid, jobs, offset=0):
         """{path: outcome} of ``jobs`` run as ``uid``; operation indexes shifted by ``offset``."""
         answer, failure = {}, "the worker gave no usable answer for this folder"
+        if self.remaining() <= 0:
+            return {
+                path: {"done": [], "errors": [], "error": self._deadline_text("nothing changed")} for path, *_ in jobs
+            }
         try:
-            answer = run_as(uid, _apply_many, jobs, timeout=self.worker_timeout)
+            answer = run_as(uid, _apply_many, jobs, timeout=min(self.worker_timeout, max(self.remaining(), 0)))
         except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
             failure = _failure_text(exc)
         outcomes = {}
@@ -1176,6 +1388,25 @@ class PosixSync:
         if offset:
             outcome["done"].insert(0, 0)
         return outcome
+
+    @contextlib.contextmanager
+    def deadline_alarm(self):
+        """Within it, root's own work (root-owned folders, done in this process) is interrupted with RunDeadline
+        ``DEADLINE_GRACE_SECONDS`` after the run's deadline; the workers are killed at the deadline itself."""
+        if not hasattr(signal, "setitimer"):
+            yield
+            return
+
+        def interrupt(_signum, _frame):
+            raise RunDeadline(self._deadline_text("interrupted"))
+
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, max(self.remaining() + DEADLINE_GRACE_SECONDS, 0.001))
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def run(self, check_mode=False, diff=False):
         """The module result of a whole sync (plan, then apply unless in check mode)."""
@@ -1249,6 +1480,7 @@ class HostLock:
             os.close(fd)
             raise ArtifactError("lock %s cannot be made private: %s" % (self.path, exc.strerror or exc)) from None
         self.fd = fd
+        _HELD_LOCK_FDS.add(fd)
         deadline = time.monotonic() + max(self.timeout, 0)
         while True:
             try:
@@ -1257,6 +1489,7 @@ class HostLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = self._holder()
+                    _HELD_LOCK_FDS.discard(fd)
                     os.close(fd)
                     self.fd = None
                     raise ArtifactError(
@@ -1273,6 +1506,7 @@ class HostLock:
         if self.fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, 0)
+            _HELD_LOCK_FDS.discard(self.fd)
             os.close(self.fd)
             self.fd = None
 

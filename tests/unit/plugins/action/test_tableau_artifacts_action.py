@@ -67,6 +67,8 @@ def inventory(tmp_path, **overrides):
         "tabops_oauth_configs": [OKTA],
         "tabops_tdc_files": [TDC],
         "tabops_desktop_users": ["root"],
+        # root stands in for a desktop user here (the folders live under tmp_path): allowed explicitly.
+        "tabops_allow_system_desktop_users": True,
         "tabops_paths": {"root_home": str(home / "root"), "user_group": "root"},
         "tabops_preflight_driver_required": False,
     }

@@ -415,8 +415,6 @@ def test_owner_and_group_are_enforced_with_a_real_uid(traversable_tmp):
     [
         ({"mode": "rw-r--r--"}, r"files\[0\]\.mode \(file .*\.xml\): mode 'rw-r--r--' is not an octal string"),
         ({"mode": "99999"}, r"files\[0\]\.mode \(file .*\.xml\): mode '99999' is not an octal string"),
-        ({"owner": "no-such-user-tabops"}, r"files\[0\]\.owner \(file .*custom_redshift_okta\.xml\): user"),
-        ({"group": "no-such-group-tabops"}, r"files\[0\]\.group .*group 'no-such-group-tabops' does not exist"),
         ({"path": "relative/custom.xml"}, r"files\[0\]\.path: path 'relative/custom.xml' must be absolute"),
         ({"path": "/elsewhere/custom.xml"}, r"files\[0\]\.path: parent folder /elsewhere is not one of managed_dirs"),
         ({"kind": "tdc"}, r"files\[0\]\.path: a tdc file must end with \.tdc"),
@@ -430,6 +428,24 @@ def test_bad_file_input_names_field_and_file(layout, change, match):
     files[0].update(change)
     with pytest.raises(artifacts.ArtifactError, match=match):
         plan_sync(files, layout["dirs"])
+    assert not layout["oauth_dir"].exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"owner": "no-such-user-tabops"}, r"files\[0\]\.owner \(file .*custom_redshift_okta\.xml\): user"),
+        ({"group": "no-such-group-tabops"}, r"files\[0\]\.group .*group 'no-such-group-tabops' does not exist"),
+    ],
+)
+def test_an_unknown_owner_or_group_fails_its_folder_naming_the_field(layout, change, match):
+    """A user or group missing on this host is a problem of the folders it is declared for, not of the host."""
+    files = layout["desired"](oauth_xml())
+    files[0].update(change)
+    result = artifacts.PosixSync(files, layout["dirs"]).run()
+    failed = [folder for folder in result["folders"] if folder["status"] == "error"]
+    assert [folder["path"] for folder in failed] == [str(layout["oauth_dir"])]
+    assert re.search(match, failed[0]["error"])
     assert not layout["oauth_dir"].exists()
 
 

@@ -409,7 +409,8 @@ def action_for(host, task_args, check_mode=False):
     task = SimpleNamespace(
         args=task_args, check_mode=check_mode, diff=True, async_val=0, action="tabops.redshift_oauth.tableau_artifacts"
     )
-    action = ActionModule(task, fake._connection, None, None, _Templar(), None)
+    play_context = SimpleNamespace(check_mode=check_mode)
+    action = ActionModule(task, fake._connection, play_context, None, _Templar(), None)
     for name in ("_execute_module", "_transfer_data", "_make_tmp_path", "_remove_tmp_path"):
         setattr(action, name, getattr(fake, name))
     return action, fake
