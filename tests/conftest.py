@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Make the checkout importable as ansible_collections.tabops.redshift_oauth; mark the tests that use ansible-core."""
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,13 @@ def _not_core_means_no_ansible_core(request):
             "Mark its module (pytestmark = pytest.mark.core) or teach tests/ansible_core_use.py to see it.",
             pytrace=False,
         )
+
+
+@pytest.fixture
+def traversable_tmp():
+    """A temp folder other users can traverse, for a dropped-privilege worker that must reach it. Not under pytest's
+    /tmp/pytest-of-<user>: 0700, and set back to 0700 whenever a pytest session starts (a parallel worker...)."""
+    path = Path(tempfile.mkdtemp(prefix="tabops-test-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
