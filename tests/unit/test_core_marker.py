@@ -140,7 +140,8 @@ def test_the_watch_catches_an_ansible_core_program_started_by_the_test(tmp_path)
         subprocess.run([str(program), "--version"], check=True)
     assert found and "runs ansible-playbook" in found[0], found
     with watch.watching() as found:
-        subprocess.run([sys.executable, str(REPO / "scripts" / "compliance"), "--help"], capture_output=True)
+        compliance = str(REPO / "scripts" / "compliance")
+        subprocess.run([sys.executable, compliance, "--help"], capture_output=True, check=False)
     assert found and "scripts/compliance" in found[0], found
     with watch.watching() as found:
         subprocess.run(["true"], check=True)
