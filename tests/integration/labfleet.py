@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tarfile
@@ -39,6 +40,15 @@ def lab_available():
 
 
 requires_lab = pytest.mark.skipif(lab_available() is not None, reason=lab_available() or "")
+
+
+def unique_fleet_id(prefix: str) -> str:
+    """A fleet id no other fleet on the machine has: ``prefix`` plus random hex, 8 characters in all.
+
+    Random, not derived from the test's name: tests run in parallel (scripts/test) and several checkouts may run
+    the same test at once, and ``Fleet.up`` first takes down a fleet of the same id.
+    """
+    return prefix + secrets.token_hex(4)[: 8 - len(prefix)]
 
 
 @dataclass
@@ -215,8 +225,7 @@ def fleet(tmp_path, request):
         pytest.skip(lab_available())
     marker = request.node.get_closest_marker("fleet_size")
     sizes = marker.kwargs if marker else {}
-    fleet_id = "it" + format(abs(hash(request.node.nodeid)) % 0xFFFF, "x")
-    lab = Fleet(fleet_id, tmp_path, **sizes).up()
+    lab = Fleet(unique_fleet_id("it"), tmp_path, **sizes).up()
     try:
         yield lab
     finally:
@@ -230,9 +239,8 @@ def shared_fleet(tmp_path_factory, request):
     if lab_available():
         pytest.skip(lab_available())
     sizes = getattr(request.module, "FLEET_SIZE", {})
-    fleet_id = "im" + format(abs(hash(request.module.__name__)) % 0xFFFF, "x")
     workdir = tmp_path_factory.mktemp("shared-fleet")
-    lab = Fleet(fleet_id, workdir, **sizes).up()
+    lab = Fleet(unique_fleet_id("im"), workdir, **sizes).up()
     try:
         yield lab
     finally:

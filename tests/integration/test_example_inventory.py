@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 from example_overlay import EXAMPLE, MONITORING, example_hosts, overlay_inventory
-from labfleet import REPO, VENV_BIN, Fleet, PlaybookRun, lab_available, requires_lab
+from labfleet import REPO, VENV_BIN, Fleet, PlaybookRun, lab_available, requires_lab, unique_fleet_id
 
 sys.path.insert(0, str(REPO / "tests" / "unit" / "fixtures" / "windows"))
 
@@ -128,7 +128,7 @@ def example(tmp_path, monkeypatch):
     linux = [host for host, info in hosts.items() if info["os_family"] == "Linux"]
     servers = [host for host in linux if "tableau_server" in hosts[host]["groups"]]
     fleet = ExampleFleet(
-        "ex" + format(abs(hash(str(tmp_path))) % 0xFFFF, "x"),
+        unique_fleet_id("ex"),
         tmp_path,
         servers=len(servers),
         bridges=len(linux) - len(servers),

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from labfleet import unique_fleet_id
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB_FLEET = REPO_ROOT / "scripts" / "lab-fleet"
-FLEET_ID = "itest"
-INTERRUPTED_FLEET_ID = "iint"
+# Random ids: scripts/test runs lab tests in parallel, and other checkouts may run this module at the same time.
+FLEET_ID = unique_fleet_id("it")
+INTERRUPTED_FLEET_ID = unique_fleet_id("ii")
 TSM = "/opt/tableau/tableau_server/packages/customer-bin.20242.24.0807.0327/tsm"
 DATA_DIR = "/var/opt/tableau/tableau_server/data/tabsvc"
 

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 
 import pytest
-from labfleet import LAB_GROUP_VARS, REPO, Fleet, lab_available, requires_lab
+from labfleet import LAB_GROUP_VARS, REPO, Fleet, lab_available, requires_lab, unique_fleet_id
 
 pytestmark = [pytest.mark.lab, requires_lab]
 
@@ -53,7 +53,7 @@ class MacFleet(Fleet):
 def mac_fleet(tmp_path):
     if lab_available():
         pytest.skip(lab_available())
-    lab = MacFleet("mac" + format(abs(hash(str(tmp_path))) % 0xFFF, "x"), tmp_path).up()
+    lab = MacFleet(unique_fleet_id("mac"), tmp_path).up()
     try:
         yield lab
     finally:

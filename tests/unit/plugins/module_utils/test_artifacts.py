@@ -11,10 +11,8 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,15 +58,6 @@ def reformat(text):
     body = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)
     body = re.sub(r">\s+<", "><", body)
     return "<!-- edited by hand -->\n" + body.replace("'", '"')
-
-
-@pytest.fixture
-def traversable_tmp(tmp_path):
-    """A temp folder other users can traverse (pytest's own is 0700): a dropped-privilege worker must reach it."""
-    path = Path(tempfile.mkdtemp(prefix="tabops-test-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

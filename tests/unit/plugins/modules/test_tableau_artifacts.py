@@ -14,7 +14,6 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -68,6 +67,10 @@ def snapshot(root):
 
 @pytest.fixture
 def host(tmp_path):
+    return make_host(tmp_path)
+
+
+def make_host(tmp_path):
     root = tmp_path / "host"
     root.mkdir()
     oauth_dir = root / "My Tableau Repository" / "OAuthConfigs"
@@ -286,28 +289,20 @@ def test_bad_input_fails_with_a_message_naming_the_field(host):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("chown") is None, reason="needs root")
-def test_owner_group_set_on_real_files(host):
+def test_owner_group_set_on_real_files(traversable_tmp):
+    host = make_host(traversable_tmp)
     task = host["args"](oauth_xml())
     module_args = task["tabops.redshift_oauth.tableau_artifacts"]
     module_args["files"][0].update(owner="nobody", group="65534")
     module_args["managed_dirs"][0].update(owner="nobody", group="65534")
     # Root creates only the first folder of nobody's tree; nobody's own worker does the rest and must reach it.
-    ancestors = [host["oauth_dir"].parent, *host["oauth_dir"].parent.parents]
-    ancestors = [folder for folder in ancestors if str(folder).startswith(str(Path(tempfile.gettempdir())) + "/")]
-    modes = {folder: folder.stat().st_mode for folder in ancestors}
-    try:
-        for folder in ancestors:
-            folder.chmod(0o755)
-        rc, _result, raw = run_playbook(host["tmp"], task)
-        assert rc == 0, raw
-        target = host["oauth_dir"] / "custom_redshift_okta.xml"
-        assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
-        assert host["oauth_dir"].stat().st_uid == 65534
-        rc, again, raw = run_playbook(host["tmp"], task)
-        assert rc == 0 and again["changed"] is False, raw
-    finally:
-        for folder, mode in modes.items():
-            folder.chmod(stat.S_IMODE(mode))
+    rc, _result, raw = run_playbook(host["tmp"], task)
+    assert rc == 0, raw
+    target = host["oauth_dir"] / "custom_redshift_okta.xml"
+    assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
+    assert host["oauth_dir"].stat().st_uid == 65534
+    rc, again, raw = run_playbook(host["tmp"], task)
+    assert rc == 0 and again["changed"] is False, raw
 
 
 SECRET_ALPHABET = st.one_of(
