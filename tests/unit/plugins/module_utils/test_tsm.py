@@ -314,10 +314,13 @@ def test_set_pending_apply_restarts_once(standin):
     client, read_state = standin
     assert client.pending() == ([], False)
     client.set("native_api.odbc_extras_allowlist", "KeepAlive,SSLMode,group_federation")
-    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode,group_federation"
+    # Documented: get shows the applied value until the apply; the listing shows the pending one.
+    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode"
+    assert client.pending_changes() == ({"native_api.odbc_extras_allowlist": "KeepAlive,SSLMode,group_federation"}, True)
     assert client.pending() == (["native_api.odbc_extras_allowlist"], True)
     output = client.apply(ignore_warnings=True, request_timeout=60)
     assert "Successfully deployed" in output
+    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode,group_federation"
     state = read_state()
     assert state["restarts"] == 1
     assert state["configuration"]["native_api.odbc_extras_allowlist"] == "KeepAlive,SSLMode,group_federation"
