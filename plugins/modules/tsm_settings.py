@@ -450,7 +450,7 @@ def _shown_value(key, kind, value):
     return value
 
 
-def read_restore(module, tsm, journal, result):
+def read_restore(module, tsm, journal, result, pending):
     """The keys to set back to their value before run ``rollback_run_id``: [(key, value, force_keys)]."""
     params = module.params
     run_id = params["rollback_run_id"]
@@ -465,7 +465,7 @@ def read_restore(module, tsm, journal, result):
     currents = {}
     for key, entry in entries:
         try:
-            currents[key] = tsm.get(key)
+            currents[key] = entry["before"] if pending.is_own(key, entry["before"]) else pending.current(tsm, key)
         except TsmUnknownKeyError:
             currents[key] = ""
         for value in (entry["before"], entry["after"], currents[key]):
@@ -506,14 +506,26 @@ def read_restore(module, tsm, journal, result):
     return to_set
 
 
-def current_value(tsm, key, pending_values):
-    """The value a merge starts from: the pending value when ``pending-changes list`` shows it (``get`` may show
-    only the applied one), else what ``get`` shows."""
-    listed = pending_values.get(key)
-    return listed if listed is not None else tsm.get(key)
+class PendingView:
+    """What tsm has pending, for reading a key right whether ``get`` shows pending values or (documented) only
+    applied ones: the value ``pending-changes list`` shows, else ``get``; and whether a hidden pending value is the
+    one this collection set (its digest, recorded beside the lock file at the set)."""
+
+    def __init__(self, values, lock_file=None):
+        self.values = values
+        self.hidden = {key for key, value in values.items() if value is None}
+        self.recorded = read_pending_record(lock_file or default_lock_path()) if self.hidden else {}
+
+    def current(self, tsm, key):
+        listed = self.values.get(key)
+        return listed if listed is not None else tsm.get(key)
+
+    def is_own(self, key, value):
+        """Whether ``value`` is already pending for ``key`` (set by this collection; the listing hides it)."""
+        return key in self.hidden and self.recorded.get(key) == value_digest(key, value)
 
 
-def read_merge(module, tsm, desired_clients, result, pending_values):
+def read_merge(module, tsm, desired_clients, result, pending):
     """Read the managed keys and merge the declared state; returns [(key, value, force_keys)] to set."""
     params = module.params
     to_set = []
@@ -522,7 +534,7 @@ def read_merge(module, tsm, desired_clients, result, pending_values):
         key = params["allowlist_key"]
         known = True
         try:
-            before = current_value(tsm, key, pending_values)
+            before = pending.current(tsm, key)
         except TsmUnknownKeyError:
             known = False
             before = ""
@@ -534,6 +546,9 @@ def read_merge(module, tsm, desired_clients, result, pending_values):
                     "with --force-keys." % key
                 ) from None
         after, added = merge_allowlist(before, params["allowlist_entries"], params["allowlist_separator"])
+        if added and pending.is_own(key, after):
+            result["already_pending"].append(key)
+            before, added = after, []
         result["allowlist"] = {"key": key, "before": before, "after": after, "added": added, "known_key": known}
         if added:
             to_set.append((key, after, not known))
@@ -543,7 +558,7 @@ def read_merge(module, tsm, desired_clients, result, pending_values):
     if desired_clients:
         key = params["oauth_clients_key"]
         try:
-            current_text = current_value(tsm, key, pending_values)
+            current_text = pending.current(tsm, key)
         except TsmUnknownKeyError:
             current_text = ""
         result["_clients_before"] = current_text
@@ -557,6 +572,12 @@ def read_merge(module, tsm, desired_clients, result, pending_values):
         if mode == "merge" and unreadable:
             raise TsmError(unreadable_secrets_message(key, unreadable))
         merged, reports = merge_oauth_clients(current, desired_clients, mode)
+        if clients_changed(reports) and pending.is_own(key, render_clients(merged, current_text)):
+            # Reported against the pending value (what the apply makes current), not against get's applied one.
+            result["already_pending"].append(key)
+            current_text = render_clients(merged, current_text)
+            current = parse_clients(current_text, key)
+            merged, reports = merge_oauth_clients(current, desired_clients, mode)
         result["oauth_clients"] = reports
         if clients_changed(reports):
             # The documented way to set this key uses --force-keys (it does not exist until first set).
@@ -568,43 +589,26 @@ def read_merge(module, tsm, desired_clients, result, pending_values):
     return to_set
 
 
-def drop_own_pending(params, to_set, pending_values, result):
-    """Leave out a value this collection set earlier and that is still pending: ``get`` showed the applied value
-    and ``pending-changes list`` did not show the pending one, but the digest recorded at that set matches."""
-    hidden = [key for key, value in pending_values.items() if value is None]
-    if not hidden:
-        return to_set
-    recorded = read_pending_record(params["lock_file"] or default_lock_path())
-    kept = []
-    for key, value, force_keys in to_set:
-        if key in hidden and recorded.get(key) == value_digest(key, value):
-            result["already_pending"].append(key)
-        else:
-            kept.append((key, value, force_keys))
-    return kept
-
-
 def converge(module, tsm, desired_clients, result, journal, lock=None):
     params = module.params
     pending_values, _restart = tsm.pending_changes()
     result["pending_keys"] = sorted(pending_values)
+    pending = PendingView(pending_values, params["lock_file"])
     managed = {params["allowlist_key"], params["oauth_clients_key"]}
     result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in managed]
     befores = {}
     if params["rollback_run_id"]:
-        to_set = read_restore(module, tsm, journal, result)
+        to_set = read_restore(module, tsm, journal, result, pending)
         # Only this run's keys: a rollback must not apply (and restart for) what someone else left pending.
         rolled_back = set(result["rollback"]["restored"] + result["rollback"]["unchanged"])
         result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in rolled_back]
     else:
-        to_set = read_merge(module, tsm, desired_clients, result, pending_values)
+        to_set = read_merge(module, tsm, desired_clients, result, pending)
         befores = {
             params["allowlist_key"]: ((result.get("allowlist") or {}).get("before", ""), ALLOWLIST_KIND),
             params["oauth_clients_key"]: (result.get("_clients_before", ""), CLIENTS_KIND),
         }
     result.pop("_clients_before", None)
-    if not params["rollback_run_id"]:
-        to_set = drop_own_pending(params, to_set, pending_values, result)
     result["keys_set"] = [key for key, _value, _force in to_set]
     result["changed"] = bool(to_set)
     result["apply_needed"] = bool(to_set or result["managed_pending_keys"])

@@ -320,7 +320,6 @@ def test_set_pending_apply_restarts_once(standin):
     assert client.pending() == (["native_api.odbc_extras_allowlist"], True)
     output = client.apply(ignore_warnings=True, request_timeout=60)
     assert "Successfully deployed" in output
-    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode,group_federation"
     state = read_state()
     assert state["restarts"] == 1
     assert state["configuration"]["native_api.odbc_extras_allowlist"] == "KeepAlive,SSLMode,group_federation"
@@ -333,6 +332,7 @@ def test_set_pending_apply_restarts_once(standin):
         "60",
     ]
     assert client.pending() == ([], False)
+    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode,group_federation"
 
 
 def test_discard_drops_pending_values(standin):

@@ -19,8 +19,8 @@ FIXTURES = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "tsm" 
 OUTPUTS = {entry["name"]: entry for entry in FIXTURES["outputs"]}
 SNOWFLAKE = "snowflake:custom_snowflake_okta"
 REDSHIFT = "redshift:custom_redshift_okta"
-SEEDED_SECRET = "pre-existing-secret"  # noqa: S105 - test value
-NEW_SECRET = "new-secret"  # noqa: S105 - test value
+SEEDED_SECRET = "pre-existing-secret"
+NEW_SECRET = "new-secret"
 
 
 def test_every_fixture_names_its_source():
