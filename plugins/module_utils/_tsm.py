@@ -178,10 +178,8 @@ class TsmClient:
         detail = " ".join(mask_text((err or "") + " " + (out or ""), self.secrets).split())
         return TsmError("tsm %s failed (exit %d): %s" % (" ".join(self._safe_argv(args)), rc, detail[:2000]))
 
-    def get(self, key):
-        """What ``get`` shows for key ("" for ``Null``): the applied value, or the pending one on servers that show
-        it (not documented; read it together with ``pending_changes``). Raises TsmUnknownKeyError for an unknown
-        key."""
+    def get_shown(self, key):
+        """Exactly what ``get`` prints for key (without the final newline): ``Null`` stays ``Null``."""
         args = ["configuration", "get", "-k", key]
         rc, out, err = self.run(args)
         if rc != 0:
@@ -189,7 +187,13 @@ class TsmClient:
                 raise TsmUnknownKeyError(key, "tsm does not know the key %s" % key)
             raise self._failure(args, rc, out, err)
         # tsm prints the value followed by a newline; the value itself may contain spaces.
-        value = out[:-1] if out.endswith("\n") else out
+        return out[:-1] if out.endswith("\n") else out
+
+    def get(self, key):
+        """What ``get`` shows for key ("" for ``Null``): the applied value, or the pending one on servers that show
+        it (not documented; read it together with ``pending_changes``). Raises TsmUnknownKeyError for an unknown
+        key."""
+        value = self.get_shown(key)
         # A key that exists without a value answers "Null" (documented): never an entry or a client list.
         return "" if value.strip() == NULL_VALUE else value
 

@@ -852,6 +852,7 @@ CHOICES = {
     "tabops_os_family": OS_FAMILIES,
     "tabops_tdc_conflicts": ("fail", "warn"),
     "tabops_tsm_apply": ("immediate", "defer"),
+    "tabops_server_oauth_clients_mode": ("merge", "authoritative"),
     "tabops_odbc_version_sources": ("package", "version_file", "library"),
 }
 BOOL_VARS = (
@@ -864,7 +865,12 @@ BOOL_VARS = (
     "tabops_preflight_driver_required",
     "tabops_preflight_use_tsm",
 )
-LIST_OF_DICT_VARS = ("tabops_oauth_configs", "tabops_tdc_files", "tabops_redshift_connections")
+LIST_OF_DICT_VARS = (
+    "tabops_oauth_configs",
+    "tabops_tdc_files",
+    "tabops_redshift_connections",
+    "tabops_server_oauth_other_clients",
+)
 PATH_KEYS = tuple(DEFAULT_LAYOUTS["Linux"])
 
 
@@ -933,7 +939,7 @@ def variable_problems(host_vars, inventory_hosts=None):
         problem = _int_problem(value(name), minimum)
         if problem:
             problems.append((name, problem))
-    for name in ("tabops_os_family", "tabops_tdc_conflicts", "tabops_tsm_apply"):
+    for name in ("tabops_os_family", "tabops_tdc_conflicts", "tabops_tsm_apply", "tabops_server_oauth_clients_mode"):
         if value(name) not in CHOICES[name]:
             problems.append(
                 (name, "must be one of %s, got %r" % (", ".join(repr(c) for c in CHOICES[name]), value(name)))
