@@ -191,6 +191,7 @@ def test_secrets_never_reach_verbose_output(server):
 def test_unknown_allowlist_key_fails_naming_key_and_variables(server):
     args = dict(desired_args(), allowlist_key="native_api.extras_allowlist_guess")
     rc, result, raw = run_playbook(server, args)
+    assert result["keys_set"] == ["native_api.odbc_extras_allowlist", "oauth.config.clients"]
     assert rc != 0
     assert "native_api.extras_allowlist_guess" in result["msg"]
     assert "tabops_odbc_extras_allowlist_key" in result["msg"]
@@ -256,6 +257,7 @@ def test_a_bad_allowlist_entry_is_refused_before_any_tsm_call(server, entry, pro
 def test_a_client_secret_with_a_line_break_is_refused_before_any_tsm_call(server):
     args = desired_args(secret=CANARY + "\n")
     rc, result, raw = run_playbook(server, args)
+    assert result["keys_set"] == ["native_api.odbc_extras_allowlist", "oauth.config.clients"]
     assert rc != 0
     assert "oauth_clients[0].client_secret: contains control or non-XML characters" in result["msg"]
     assert CANARY not in raw
@@ -523,3 +525,44 @@ def test_a_rollback_applies_only_the_keys_of_its_run(server):
     assert "oauth.config.clients" not in result["managed_pending_keys"]
     rc, nothing, raw = run_playbook(server, {"rollback_run_id": "no-such-run", **journaled})
     assert rc == 0 and nothing["apply_needed"] is False and nothing["rollback"]["found"] is False, raw
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets tsm does not show in clear (issue 18)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["encrypted", "masked", "empty"])
+def test_a_merge_refuses_to_write_back_an_undeclared_secret_tsm_hides(server, form):
+    server["switch"]("secrets_shown=" + form)
+    for check in (True, False):
+        rc, result, raw = run_playbook(server, desired_args(), check=check)
+        assert rc != 0, raw
+        assert "%s (%s)" % (SNOWFLAKE_ID, form) in result["msg"] and "\n" not in result["msg"]
+        assert "tabops_server_oauth_clients_mode: authoritative" in result["msg"]
+    assert set_calls(server["read_state"]()) == []
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+
+
+def test_authoritative_mode_removes_undeclared_clients(server):
+    server["switch"]("secrets_shown=masked")
+    args = dict(desired_args(), oauth_clients_mode="authoritative")
+    rc, predicted, raw = run_playbook(server, args, check=True, diff=True)
+    assert rc == 0, raw
+    assert {"id": SNOWFLAKE_ID, "status": "removed", "differences": []} in predicted["oauth_clients"]
+    assert SNOWFLAKE_ID in predicted["diff"]["before"] and SNOWFLAKE_ID not in predicted["diff"]["after"]
+    rc, result, raw = run_playbook(server, args)
+    assert result["keys_set"] == ["native_api.odbc_extras_allowlist", "oauth.config.clients"]
+    assert rc == 0, raw
+    clients = json.loads(server["read_state"]()["pending"]["oauth.config.clients"])
+    assert [client["oauth.config.id"] for client in clients] == [REDSHIFT_ID]
+    assert clients[0]["oauth.config.client_secret"] == CANARY
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+
+
+def test_a_null_allowlist_is_empty(server):
+    server["switch"]("unset=native_api.odbc_extras_allowlist")
+    rc, result, raw = run_playbook(server, {"allowlist_entries": ["group_federation"]})
+    assert rc == 0, raw
+    assert result["allowlist"]["before"] == "" and result["allowlist"]["after"] == "group_federation"
+    assert server["read_state"]()["pending"]["native_api.odbc_extras_allowlist"] == "group_federation"
