@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: tsm_probe
 short_description: Read-only check of what Tableau Server's tsm shows, against the collection's assumptions
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Runs only read commands of tsm (C(configuration get), C(pending-changes list), C(status -v), C(version)) on the
     initial node; sets, applies and discards nothing, and writes nothing on the host.
