@@ -316,7 +316,8 @@ def test_set_pending_apply_restarts_once(standin):
     client.set("native_api.odbc_extras_allowlist", "KeepAlive,SSLMode,group_federation")
     # Documented: get shows the applied value until the apply; the listing shows the pending one.
     assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode"
-    assert client.pending_changes() == ({"native_api.odbc_extras_allowlist": "KeepAlive,SSLMode,group_federation"}, True)
+    listed = {"native_api.odbc_extras_allowlist": "KeepAlive,SSLMode,group_federation"}
+    assert client.pending_changes() == (listed, True)
     assert client.pending() == (["native_api.odbc_extras_allowlist"], True)
     output = client.apply(ignore_warnings=True, request_timeout=60)
     assert "Successfully deployed" in output
