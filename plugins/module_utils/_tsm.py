@@ -286,21 +286,6 @@ def unhealthy_processes(text):
     return [line for _name, state, line in parse_processes(text) if not state.startswith(HEALTHY_PROCESS_STATES)]
 
 
-_VERSION_RE = re.compile(r"\b(\d{4}\.\d+(?:\.\d+)*)\b(?:\s*\((\d{5}[\d.]*)\))?")
-
-
-def parse_version(text):
-    """(version, build) from ``tsm version`` output: the first ``2024.2.3 (20242.24.0807.0327)``-like token.
-
-    The layout is not documented; other lines are ignored; (None, None) when no version-like token is found.
-    """
-    for line in (text or "").splitlines():
-        match = _VERSION_RE.search(line)
-        if match:
-            return match.group(1), match.group(2)
-    return None, None
-
-
 def parse_status(text):
     """The overall status word of ``tsm status`` output (``Status: RUNNING`` -> ``RUNNING``), or None.
 

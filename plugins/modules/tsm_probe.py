@@ -110,6 +110,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import tableau_version_and_build
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
     NULL_VALUE,
     OAUTH_CLIENTS_MODES,
@@ -123,7 +124,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     parse_pending_changes,
     parse_processes,
     parse_status,
-    parse_version,
     restart_announced,
     secret_form,
     split_allowlist,
@@ -231,7 +231,11 @@ def probe_full(module, tsm, params, result):
         "unhealthy": unhealthy_processes(status),
     }
     version, error = read_text(tsm, ["version"])
-    probe["version"] = {"error": error, "layout": version.splitlines()[:20], "parsed": list(parse_version(version))}
+    probe["version"] = {
+        "error": error,
+        "layout": version.splitlines()[:20],
+        "parsed": list(tableau_version_and_build(version)),
+    }
 
 
 def main():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _tsm as tsm_utils
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import tableau_version_and_build
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm_probe import assumptions
 
 PROBES = Path(__file__).resolve().parents[2] / "fixtures" / "tsm" / "probes"
@@ -53,7 +54,7 @@ def test_the_layouts_parse_as_the_probe_recorded(profile):
     assert tsm_utils.parse_status(status) == probe["status_v"]["overall"] == "RUNNING"
     assert tsm_utils.unhealthy_processes(status) == probe["status_v"]["unhealthy"] == []
     assert len(tsm_utils.parse_processes(status)) == len(probe["status_v"]["processes"]) > 0
-    assert list(tsm_utils.parse_version("\n".join(probe["version"]["layout"]))) == probe["version"]["parsed"]
+    assert list(tableau_version_and_build("\n".join(probe["version"]["layout"]))) == probe["version"]["parsed"]
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _tsm as tsm_utils
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import tableau_version_and_build
 
 FIXTURES = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "tsm" / "outputs.json").read_text())
 OUTPUTS = {entry["name"]: entry for entry in FIXTURES["outputs"]}
@@ -48,7 +49,7 @@ def test_pending_changes_list_layouts(name):
 @pytest.mark.parametrize("name", [name for name, entry in OUTPUTS.items() if entry["command"] == "tsm version"])
 def test_version_layouts(name):
     entry = OUTPUTS[name]
-    assert tsm_utils.parse_version(entry["text"]) == (entry["expect"]["version"], entry["expect"]["build"])
+    assert tableau_version_and_build(entry["text"]) == (entry["expect"]["version"], entry["expect"]["build"])
 
 
 @pytest.mark.parametrize(
