@@ -46,6 +46,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_ia
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
     REDIRECT_PATH,
     ServerClientError,
+    other_client_problems,
     server_oauth_clients,
 )
 
@@ -1145,9 +1146,14 @@ def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=N
         }
         if profile["is_server"]:
             try:
-                server_oauth_clients(variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url"))
+                declared = server_oauth_clients(
+                    variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url")
+                )
             except ServerClientError as exc:
                 layout += [(host, "", problem) for problem in exc.problems]
+                declared = []
+            others = variable(data, "tabops_server_oauth_other_clients")
+            layout += [(host, "", problem) for problem in other_client_problems(others, [c["id"] for c in declared])]
     for (field, problem), members in _grouped(bad_vars).items():
         found.append(
             finding(
