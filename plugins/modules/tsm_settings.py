@@ -524,6 +524,16 @@ class PendingView:
         """Whether ``value`` is already pending for ``key`` (set by this collection; the listing hides it)."""
         return key in self.hidden and self.recorded.get(key) == value_digest(key, value)
 
+    def refuse_to_replace(self, key):
+        """A change of ``key`` would replace a pending value nobody can read here (not this collection's)."""
+        if key in self.hidden:
+            raise TsmError(
+                "%s has a pending change whose value tsm does not show (pending-changes list hides it, and get may "
+                "show only the applied value): setting it would replace that change. Nothing was changed. Apply it "
+                "(tsm pending-changes apply) or discard it (tsm pending-changes discard) on the initial node, then "
+                "run again" % key
+            )
+
 
 def read_merge(module, tsm, desired_clients, result, pending):
     """Read the managed keys and merge the declared state; returns [(key, value, force_keys)] to set."""
@@ -549,6 +559,8 @@ def read_merge(module, tsm, desired_clients, result, pending):
         if added and pending.is_own(key, after):
             result["already_pending"].append(key)
             before, added = after, []
+        elif added:
+            pending.refuse_to_replace(key)
         result["allowlist"] = {"key": key, "before": before, "after": after, "added": added, "known_key": known}
         if added:
             to_set.append((key, after, not known))
@@ -580,6 +592,7 @@ def read_merge(module, tsm, desired_clients, result, pending):
             merged, reports = merge_oauth_clients(current, desired_clients, mode)
         result["oauth_clients"] = reports
         if clients_changed(reports):
+            pending.refuse_to_replace(key)
             # The documented way to set this key uses --force-keys (it does not exist until first set).
             to_set.append((key, render_clients(merged, current_text), True))
             before_diff.append(_diff_text(key, json.dumps(mask_clients(current), indent=2, sort_keys=True)))

@@ -564,3 +564,35 @@ def test_a_null_allowlist_is_empty(server):
     assert rc == 0, raw
     assert result["allowlist"]["before"] == "" and result["allowlist"]["after"] == "group_federation"
     assert server["read_state"]()["pending"]["native_api.odbc_extras_allowlist"] == "group_federation"
+
+
+def test_a_hidden_pending_change_that_is_not_this_collections_is_never_replaced(server):
+    rc, _result, raw = run_playbook(server, desired_args(client_id="first"))
+    assert rc == 0, raw
+    # Someone else changes the clients list by hand and leaves it pending; get shows only the applied value.
+    state = server["read_state"]()
+    by_hand = [
+        *json.loads(state["pending"]["oauth.config.clients"]),
+        {"oauth.config.id": "x:by_hand", "oauth.config.client_secret": "by-hand-secret"},
+    ]
+    env = dict(os.environ, TSM_STANDIN_STATE=str(server["state"]))
+    subprocess.run(
+        [HOST_PYTHON, str(STANDIN), "configuration", "set", "-k", "oauth.config.clients", "-v", json.dumps(by_hand)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    sets = set_calls(server["read_state"]())
+    for check in (True, False):
+        rc, result, raw = run_playbook(server, desired_args(client_id="second"), check=check)
+        assert rc != 0, raw
+        assert "oauth.config.clients has a pending change whose value tsm does not show" in result["msg"]
+        assert "Nothing was changed" in result["msg"]
+    assert set_calls(server["read_state"]()) == sets
+    assert "x:by_hand" in server["read_state"]()["pending"]["oauth.config.clients"]
+    # Its own pending value is recognised, not refused: the same inventory again sets nothing.
+    apply_pending(server)
+    rc, result, raw = run_playbook(server, desired_args(client_id="second"))
+    assert rc == 0 and result["keys_set"] == ["oauth.config.clients"], raw
+    rc, again, raw = run_playbook(server, desired_args(client_id="second"))
+    assert rc == 0 and again["keys_set"] == [] and again["already_pending"] == ["oauth.config.clients"], raw
