@@ -77,7 +77,12 @@ IDEMPOTENT_RUNS = (
 HOST_TYPES = (("server", "tsnode"), ("bridge", "bridge"), ("desktop", "desktop"))
 PROPORTIONS = (3, 2, 2)  # servers : bridges : desktops, as the default lab fleet (3/2/2)
 ARTIFACTS = "tabops.redshift_oauth.tableau_artifacts"
-TSM_MODULES = ("tabops.redshift_oauth.tsm_settings", "tabops.redshift_oauth.tsm_pending_changes")
+# tsm_probe: the read-only check of what tsm shows, before any host is changed (one get, once per cluster).
+TSM_MODULES = (
+    "tabops.redshift_oauth.tsm_probe",
+    "tabops.redshift_oauth.tsm_settings",
+    "tabops.redshift_oauth.tsm_pending_changes",
+)
 # The counting callback's own list of controller-side actions: one definition for both.
 sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.tabops.redshift_oauth.plugins.callback.module_counter import (  # noqa: E402

@@ -62,6 +62,13 @@ def tableau_version_from_text(text):
     return match.group(1) if match else None
 
 
+def tableau_version_and_build(text):
+    """(version, build) from ``tsm version`` output: the first ``YYYY.N[.N]`` and the first ``(NNNNN.…)`` build;
+    None for what is not found (the layout is not documented and not relied on)."""
+    build = re.search(r"\((\d{5}\.[\d.]+)\)", text or "")
+    return tableau_version_from_text(text), build.group(1) if build else None
+
+
 # --- driver discovery --------------------------------------------------------
 
 # Verified: driver names and library paths (Amazon's docs and the v2 driver's packaging, docs/sources.md).
@@ -228,10 +235,9 @@ def tableau_server_version(packages_dir, tsm_path=None, use_tsm=False, run=_run)
         if tsm and os.path.exists(tsm):
             completed = run([tsm, "version"], timeout=120)
             if completed is not None and completed.returncode == 0:
-                version = tableau_version_from_text(completed.stdout)
+                version, build = tableau_version_and_build(completed.stdout)
                 if version:
-                    build = re.search(r"\((\d{5}\.[\d.]+)\)", completed.stdout)
-                    found.update(version=version, build=build.group(1) if build else None, source="tsm version")
+                    found.update(version=version, build=build, source="tsm version")
                     return found
     folder = newest_customer_bin(packages_dir)
     if folder:

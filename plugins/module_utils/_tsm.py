@@ -14,6 +14,7 @@ import copy
 import errno
 import fcntl
 import glob
+import hashlib
 import json
 import os
 import re
@@ -41,12 +42,37 @@ CLIENT_FIELDS = (
     ("redirect_uri", "oauth.config.redirect_uri"),
 )
 SECRET_CLIENT_KEYS = frozenset({"oauth.config.client_secret"})
+# Modes of oauth.config.clients: merge keeps clients the inventory does not declare (their secrets must read clear);
+# authoritative makes the declared clients the whole list (undeclared ones are removed).
+OAUTH_CLIENTS_MODES = ("merge", "authoritative")
+# Forms of a secret as `tsm configuration get` shows it (only "clear" can be written back).
+SECRET_FORMS = ("clear", "encrypted", "masked", "empty", "unrecognised")
+_ENCRYPTED_RE = re.compile(r"^\s*ENC\s*\(.*\)\s*$", re.DOTALL)
+_MASK_CHARS = frozenset("*\u2022\u25cf#xX")
+_MASK_WORDS = frozenset({"[masked]", "<masked>", "[redacted]", "<redacted>", "[hidden]", "<hidden>", "redacted"})
+MAX_CLEAR_SECRET_LENGTH = 4096
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$")
 _PENDING_LINE_RE = re.compile(r"^\s*(?:[-*]\s*)?([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+)\s*[:=]")
 _RESTART_RE = re.compile(r"\brestart", re.IGNORECASE)
+# "does not require a restart", "no restart", "without a restart": a line that mentions a restart to deny it.
+_NO_RESTART_RE = re.compile(
+    r"\b(?:not|no|without|neither|nor)\b[^.\n]*\brestart|\brestart\w*\s+(?:is\s+)?not\b", re.IGNORECASE
+)
 _STATUS_RE = re.compile(r"^\s*Status:\s*([A-Za-z_]+)\s*$")
 RUNNING_STATUS = "RUNNING"
+# Overall RUNNING while a process line reports unavailable, unlicensed, ...: not healthy.
+UNHEALTHY_PROCESSES_STATUS = "RUNNING_WITH_UNHEALTHY_PROCESSES"
+# `tsm status -v` process lines: "'Tableau Prep Conductor 0' status is unavailable." (Tableau KB, docs/sources.md),
+# "'Gateway 0' is running.", "'Repository 0' is running (Passive Repository)."
+_PROCESS_RE = re.compile(r"^\s*'(?P<name>[^']+)'\s+(?:status\s+)?is\s+(?P<state>[^.]+?)\.?\s*$")
+HEALTHY_PROCESS_STATES = ("running", "active", "passive")
+# What `tsm configuration get` prints for a key that exists but holds no value (cli_configuration_tsm.htm).
+NULL_VALUE = "Null"
+# `pending-changes list` lines "key: value" (or "key = value"); the layout is not documented (docs/sources.md).
+_PENDING_VALUE_RE = re.compile(
+    r"^\s*(?:[-*]\s*)?(?P<key>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+)\s*[:=]\s?(?P<value>.*?)\s*$"
+)
 # tsm's wording for a key it does not know (stand-in and real tsm: "Unknown key '...'").
 _UNKNOWN_KEY_RE = re.compile(
     r"\b(?:unknown|invalid) (?:configuration )?key\b|\bkey\b[^\n]*\b(?:does not exist|not found)\b", re.IGNORECASE
@@ -152,8 +178,8 @@ class TsmClient:
         detail = " ".join(mask_text((err or "") + " " + (out or ""), self.secrets).split())
         return TsmError("tsm %s failed (exit %d): %s" % (" ".join(self._safe_argv(args)), rc, detail[:2000]))
 
-    def get(self, key):
-        """Current value of key (pending if any, else applied). Raises TsmUnknownKeyError for an unknown key."""
+    def get_shown(self, key):
+        """Exactly what ``get`` prints for key (without the final newline): ``Null`` stays ``Null``."""
         args = ["configuration", "get", "-k", key]
         rc, out, err = self.run(args)
         if rc != 0:
@@ -162,6 +188,14 @@ class TsmClient:
             raise self._failure(args, rc, out, err)
         # tsm prints the value followed by a newline; the value itself may contain spaces.
         return out[:-1] if out.endswith("\n") else out
+
+    def get(self, key):
+        """What ``get`` shows for key ("" for ``Null``): the applied value, or the pending one on servers that show
+        it (not documented; read it together with ``pending_changes``). Raises TsmUnknownKeyError for an unknown
+        key."""
+        value = self.get_shown(key)
+        # A key that exists without a value answers "Null" (documented): never an entry or a client list.
+        return "" if value.strip() == NULL_VALUE else value
 
     def set(self, key, value, force_keys=False):
         args = ["configuration", "set", "-k", key, "-v", value]
@@ -173,14 +207,19 @@ class TsmClient:
                 raise TsmUnknownKeyError(key, "tsm does not know the key %s" % key)
             raise self._failure(args, rc, out, err)
 
-    def pending(self):
-        """(pending key names, whether tsm says applying them restarts the server)."""
+    def pending_changes(self):
+        """({pending key: value as listed, or None when not shown}, whether tsm says applying them restarts)."""
         args = ["pending-changes", "list"]
         rc, out, err = self.run(args)
         if rc != 0:
             raise self._failure(args, rc, out, err)
-        keys = parse_pending_keys(out)
-        return keys, bool(keys) and bool(_RESTART_RE.search(out))
+        changes = parse_pending_changes(out)
+        return changes, bool(changes) and restart_announced(out)
+
+    def pending(self):
+        """(pending key names, whether tsm says applying them restarts the server)."""
+        changes, restart = self.pending_changes()
+        return sorted(changes), restart
 
     def pending_keys(self):
         return self.pending()[0]
@@ -205,8 +244,12 @@ class TsmClient:
         return mask_text(out, self.secrets)
 
     def status(self):
-        """(status word or None, detail): ``tsm status`` never raises; a failed call is a status not seen."""
-        args = ["status"]
+        """(status word or None, detail): ``tsm status -v`` never raises; a failed call is a status not seen.
+
+        The word is RUNNING only when the overall status is RUNNING and no process line reports another state
+        (unavailable, unlicensed, or one this collection does not know); the detail then names those lines.
+        """
+        args = ["status", "-v"]
         try:
             rc, out, err = self.run(args)
         except TsmError as exc:
@@ -214,7 +257,33 @@ class TsmClient:
         if rc != 0:
             return None, str(self._failure(args, rc, out, err))
         word = parse_status(out)
-        return word, "Status: %s" % word if word else "no 'Status:' line in the output of tsm status"
+        if not word:
+            return None, "no 'Status:' line in the output of tsm status -v"
+        unhealthy = unhealthy_processes(out)
+        if word == RUNNING_STATUS and unhealthy:
+            shown = "; ".join(unhealthy[:5]) + ("; ..." if len(unhealthy) > 5 else "")
+            return UNHEALTHY_PROCESSES_STATUS, "Status: RUNNING, but %s" % shown
+        return word, "Status: %s" % word
+
+
+def restart_announced(text):
+    """Whether tsm's text says a restart will happen: a line about a restart that does not deny it."""
+    return any(_RESTART_RE.search(line) and not _NO_RESTART_RE.search(line) for line in (text or "").splitlines())
+
+
+def parse_processes(text):
+    """[(process, state, raw line)] of the process lines of ``tsm status -v``; other lines are ignored."""
+    found = []
+    for line in (text or "").splitlines():
+        match = _PROCESS_RE.match(line)
+        if match:
+            found.append((match.group("name"), match.group("state").strip().lower(), line.strip()))
+    return found
+
+
+def unhealthy_processes(text):
+    """Raw lines of processes in a state other than running/active/passive (unknown states count as unhealthy)."""
+    return [line for _name, state, line in parse_processes(text) if not state.startswith(HEALTHY_PROCESS_STATES)]
 
 
 def parse_status(text):
@@ -244,6 +313,21 @@ def wait_until_running(tsm, timeout, interval, clock=time.monotonic, sleep=time.
         if waited + interval > timeout:
             return False, detail, waited, checks
         sleep(interval)
+
+
+def parse_pending_changes(text):
+    """{key: listed value or None} from ``tsm pending-changes list`` (layout not documented, other lines ignored).
+
+    A value is None when the listing does not show one, or shows a masked one; callers then rely on ``get``.
+    """
+    keys = parse_pending_keys(text)
+    values = {}
+    for line in (text or "").splitlines():
+        match = _PENDING_VALUE_RE.match(line)
+        if match and match.group("key") in keys:
+            value = match.group("value")
+            values[match.group("key")] = None if not value or secret_form(value) == "masked" else value
+    return {key: values.get(key) for key in keys}
 
 
 def parse_pending_keys(text):
@@ -323,6 +407,9 @@ def client_secret_problems(value):
 
 
 def split_allowlist(value, separator=","):
+    """Entries of an allowlist value; ``Null`` (a key without a value) is no entry."""
+    if (value or "").strip() == NULL_VALUE:
+        return []
     return [part.strip() for part in (value or "").split(separator) if part.strip()]
 
 
@@ -346,7 +433,7 @@ def merge_allowlist(current, entries, separator=","):
             seen.add(text.lower())
             added.append(text)
     if not added:
-        return current or "", []
+        return ("" if (current or "").strip() == NULL_VALUE else current or ""), []
     return separator.join(existing + added), added
 
 
@@ -368,6 +455,71 @@ def parse_clients(text, key=DEFAULT_OAUTH_CLIENTS_KEY):
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise TsmError("%s: current value is not a JSON list of objects" % key)
     return document
+
+
+def secret_form(value):
+    """The form of a secret as tsm shows it: clear, encrypted (``ENC(...)``), masked, empty or unrecognised.
+
+    Only a clear value can be written back. Clear means what no encrypted or masked value looks like: a string
+    of printable characters without whitespace or control characters, not ``ENC(...)``, not only mask characters
+    (``*``, ``•``, ``#``, ``x``) and not a mask word such as ``[masked]``. A real secret made only of ``x`` would be
+    called masked: the safe side.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "empty"
+    if not isinstance(value, str):
+        return "unrecognised"
+    if _ENCRYPTED_RE.match(value):
+        return "encrypted"
+    stripped = value.strip()
+    if stripped.lower() in _MASK_WORDS or (len(stripped) >= 3 and set(stripped) <= _MASK_CHARS):
+        return "masked"
+    if (
+        len(value) > MAX_CLEAR_SECRET_LENGTH
+        or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
+        or not value.isprintable()
+    ):
+        return "unrecognised"
+    return "clear"
+
+
+def is_secret_field(field):
+    return "secret" in str(field).lower() or "password" in str(field).lower()
+
+
+def client_secret_forms(client):
+    """{secret field: form} of one client entry; a client without client_secret counts it as empty (not shown)."""
+    forms = {field: secret_form(value) for field, value in client.items() if is_secret_field(field)}
+    forms.setdefault("oauth.config.client_secret", "empty")
+    return forms
+
+
+def unreadable_secret_clients(clients, declared_ids=()):
+    """[(client id, forms that are not clear)] of the clients NOT in declared_ids whose secrets do not read clear.
+
+    Writing such a list back would replace those secrets with what tsm showed (ENC(...), a mask, nothing).
+    """
+    declared = set(declared_ids)
+    found = []
+    for position, client in enumerate(clients):
+        client_id = client.get("oauth.config.id")
+        if client_id in declared:
+            continue
+        bad = sorted({form for form in client_secret_forms(client).values() if form != "clear"})
+        if bad:
+            found.append((str(client_id) if client_id else "entry %d (no oauth.config.id)" % position, bad))
+    return found
+
+
+def unreadable_secrets_message(key, unreadable):
+    """One line: which clients, why, and the two ways forward."""
+    named = ", ".join("%s (%s)" % (client_id, "/".join(forms)) for client_id, forms in unreadable)
+    return (
+        "%s: tsm configuration get does not show the client_secret of %s in clear text; writing the list back would "
+        "replace those secrets. Nothing was changed. Either declare these clients (tabops_server_oauth_other_clients, "
+        "secrets from the vault) or set tabops_server_oauth_clients_mode: authoritative to make the inventory the "
+        "whole list (undeclared clients are removed)" % (key, named)
+    )
 
 
 def client_secrets(clients):
@@ -433,15 +585,26 @@ def _shown(field, value):
     return REDACTED if field in SECRET_CLIENT_KEYS else value
 
 
-def merge_oauth_clients(current, desired):
+def merge_oauth_clients(current, desired, mode="merge"):
     """Merge desired clients into the current list by ``oauth.config.id``.
 
-    Entries with other ids are kept untouched and in place; an entry with a desired id is updated in place (its
-    other keys kept) when a managed field differs; new ones are appended in the given order; later duplicates of a
-    managed id are dropped (tsm would apply an undefined one). Returns (merged_list, reports).
+    merge: entries with other ids are kept untouched and in place (callers first check their secrets read clear:
+    ``unreadable_secret_clients``). authoritative: entries with other ids are removed (reported as "removed").
+    An entry with a desired id is updated in place (its other keys kept) when a managed field differs; a current
+    secret that does not read clear cannot be compared and counts as a difference only when given; new ones are
+    appended in the given order; later duplicates of a managed id are dropped (tsm would apply an undefined one).
+    Returns (merged_list, reports).
     """
+    if mode not in OAUTH_CLIENTS_MODES:
+        raise ValueError("oauth_clients_mode: must be one of %s, not %r" % (", ".join(OAUTH_CLIENTS_MODES), mode))
     merged = copy.deepcopy(current)
     reports = []
+    if mode == "authoritative":
+        wanted_ids = {wanted["oauth.config.id"] for wanted in desired}
+        for client in merged:
+            if client.get("oauth.config.id") not in wanted_ids:
+                reports.append({"id": str(client.get("oauth.config.id")), "status": "removed", "differences": []})
+        merged = [client for client in merged if client.get("oauth.config.id") in wanted_ids]
     for wanted in desired:
         client_id = wanted["oauth.config.id"]
         positions = [i for i, item in enumerate(merged) if item.get("oauth.config.id") == client_id]
@@ -456,8 +619,15 @@ def merge_oauth_clients(current, desired):
             continue
         entry = merged[positions[0]]
         differences = []
+        unverified = []
         for field, value in wanted.items():
             if value is None or field == "oauth.config.id":
+                continue
+            if field in SECRET_CLIENT_KEYS and secret_form(entry.get(field)) != "clear":
+                # tsm does not show it (ENC(...), masked, empty): no comparison possible, so no change on its own
+                # account (every run would restart the server); written whenever the list is set.
+                unverified.append(field)
+                entry[field] = value
                 continue
             if entry.get(field) != value:
                 differences.append(
@@ -470,13 +640,51 @@ def merge_oauth_clients(current, desired):
             )
             for index in reversed(positions[1:]):
                 del merged[index]
-        reports.append({"id": client_id, "status": "drift" if differences else "compliant", "differences": differences})
+        report = {"id": client_id, "status": "drift" if differences else "compliant", "differences": differences}
+        if unverified:
+            report["unverified"] = unverified
+        reports.append(report)
     return merged, reports
 
 
-def render_clients(clients):
-    """Compact JSON for tsm (tsm stores the string; key order kept as found so other entries stay untouched)."""
-    return json.dumps(clients, separators=(",", ":"), ensure_ascii=False)
+def clients_changed(reports):
+    """Whether a merge changes the list: a client missing, drifting or removed (unverified secrets alone do not)."""
+    return any(report["status"] != "compliant" for report in reports)
+
+
+def raw_client_entries(text):
+    """[(entry, its exact text)] of a clients value, so that entries this run does not change are written back
+    byte for byte. [] for an empty value; TsmError (via parse_clients) for anything that is not a list of objects."""
+    parse_clients(text)
+    if text is None or not text.strip():
+        return []
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    found = []
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        if position >= len(text) or text[position] == "]":
+            return found
+        entry, end = decoder.raw_decode(text, position)
+        found.append((entry, text[position:end]))
+        position = end
+
+
+def render_clients(clients, current_text=None):
+    """JSON for tsm. An entry equal to one read from ``current_text`` is written as its exact text (byte for byte);
+    changed and new entries are compact JSON with their key order kept."""
+    originals = raw_client_entries(current_text) if current_text else []
+    parts = []
+    for client in clients:
+        for index, (entry, raw) in enumerate(originals):
+            if entry == client:
+                parts.append(raw)
+                del originals[index]
+                break
+        else:
+            parts.append(json.dumps(client, separators=(",", ":"), ensure_ascii=False))
+    return "[" + ",".join(parts) + "]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,6 +844,47 @@ class TsmLock:
             os.close(self.fd)
             self.fd = None
         return False
+
+
+# Beside the lock file: a digest of each value this collection set, so that a run on a server whose `get` shows only
+# applied values (as documented) and whose `pending-changes list` does not show the value (a secret) can tell its
+# own pending value from a change still to make, without storing the value.
+PENDING_RECORD_SUFFIX = ".pending.json"
+
+
+def value_digest(key, value):
+    return hashlib.sha256(("%s\0%s" % (key, value)).encode("utf-8")).hexdigest()
+
+
+def pending_record_path(lock_path):
+    return lock_path + PENDING_RECORD_SUFFIX
+
+
+def read_pending_record(lock_path):
+    """{key: digest} of the values this collection set last (read only; {} when there is none or it is unsafe)."""
+    try:
+        fd = os.open(pending_record_path(lock_path), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return {}
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            return {}
+        record = _read_lock_record(fd)
+    finally:
+        os.close(fd)
+    return {str(key): str(value) for key, value in record.items() if isinstance(value, str)}
+
+
+def write_pending_record(lock_path, values):
+    """Record the digests of the values just set (called under the lock, after the sets)."""
+    record = read_pending_record(lock_path)
+    record.update({key: value_digest(key, value) for key, value in values.items()})
+    fd = _open_lock_file(pending_record_path(lock_path))
+    try:
+        _write_lock_record(fd, record)
+    finally:
+        os.close(fd)
 
 
 def end_lease(token, path=None, timeout=DEFAULT_LOCK_TIMEOUT):

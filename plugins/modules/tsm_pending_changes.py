@@ -16,9 +16,13 @@ description:
   - Applying may restart Tableau Server (C(--ignore-prompt) suppresses the prompt, not the restart). Run it once per
     cluster, on the initial node.
   - Only key names are returned; pending values (which may hold client secrets) are never read into the result.
-  - After a successful apply it waits (O(wait_for_status), at most O(status_timeout) seconds) until C(tsm status)
-    reports the documented overall line with C(RUNNING), and fails naming the last status seen (C(STOPPED),
-    C(DEGRADED), ...) and how long it waited when the server does not come back. A failed apply fails the task with tsm's message (secrets
+  - After a successful apply it waits (O(wait_for_status), at most O(status_timeout) seconds) until C(tsm status -v)
+    reports the overall line C(RUNNING) and no process line in another state (a line such as
+    C('Tableau Prep Conductor 0' status is unavailable.) or C(... status is unlicensed.), or a state this module
+    does not know, is not healthy), and fails naming the last status seen (C(STOPPED), C(DEGRADED), or the
+    process lines) and how long it waited when the server does not come back.
+  - RV(restart_needed) comes from what C(tsm pending-changes list) says - a line announcing a restart counts, a line
+    saying that no restart is needed does not. A failed apply fails the task with tsm's message (secrets
     masked); the keys stay pending, and the next run of M(tabops.redshift_oauth.tsm_settings) reports
     C(apply_needed) so that the apply is retried.
 author:
@@ -56,7 +60,7 @@ options:
         given this plus 120 seconds before it is stopped.
     type: int
   wait_for_status:
-    description: After a successful apply, wait until C(tsm status) reports the server RUNNING.
+    description: After a successful apply, wait until C(tsm status -v) reports the server RUNNING and every process healthy.
     type: bool
     default: true
   status_timeout:
@@ -64,7 +68,7 @@ options:
     type: int
     default: 900
   status_poll_interval:
-    description: Seconds between two C(tsm status) calls while waiting.
+    description: Seconds between two C(tsm status -v) calls while waiting.
     type: int
     default: 10
   lock_lease:

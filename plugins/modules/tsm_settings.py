@@ -18,13 +18,15 @@ description:
     case-insensitively, like ODBC keys). Its tsm key name was not found in any public source (docs/sources.md);
     it is O(allowlist_key), probed with C(tsm configuration get); an unknown key fails unless O(allow_force_keys).
   - C(oauth.config.clients) is ONE JSON list for all clients; setting it replaces every entry. The module merges by
-    C(oauth.config.id) - other entries stay untouched and in place, an entry with the same id is updated when a field
-    differs, new ones are appended. It is set with C(--force-keys), as Tableau documents.
+    C(oauth.config.id) - other entries stay untouched (their exact text) and in place, an entry with the same id is
+    updated when a field differs, new ones are appended (O(oauth_clients_mode) says what happens to undeclared
+    clients and their secrets). It is set with C(--force-keys), as Tableau documents.
+  - C(get) answering C(Null) (a key without a value) is read as empty, never as an allowlist entry.
   - Also reports the keys already pending before this run (RV(pending_keys)) so a compliance run can say
     "changes pending but not applied".
   - Whether C(tsm configuration get) shows a value that was set but not applied yet is not documented by Tableau,
-    so the module depends on neither behaviour. It compares the declared state with what C(get) returns and with
-    C(tsm pending-changes list) - RV(apply_needed) is true when this run set a key, or when a key this collection
+    so the module depends on neither behaviour. A managed key that is pending is read from the value
+    C(tsm pending-changes list) shows for it when it shows one, else from C(get). RV(apply_needed) is true when this run set a key, or when a key this collection
     manages (O(allowlist_key), O(oauth_clients_key)) is still pending from an earlier run whose apply failed or
     was skipped. M(tabops.redshift_oauth.tsm_pending_changes) then applies it, so every fault converges on the
     next run.
@@ -91,10 +93,24 @@ options:
         description: C(oauth.config.redirect_uri), for example C(https://tableau.example.com/auth/add_oauth_token).
         type: str
   oauth_clients_state:
-    description: Only V(present) (merge) is supported; removing clients is a manual decision.
+    description: Only V(present) is supported; see O(oauth_clients_mode) for removing undeclared clients.
     type: str
     choices: [present]
     default: present
+  oauth_clients_mode:
+    description:
+      - V(merge) keeps every client O(oauth_clients) does not declare, byte for byte. Their secrets are written
+        back as C(tsm configuration get) shows them, so the module first checks that each reads as clear text;
+        an C(ENC(...)), masked (C(********)), empty or otherwise unrecognised secret of an undeclared client stops
+        the module before it sets anything (also in check mode), naming those clients.
+      - V(authoritative) makes O(oauth_clients) the whole list - undeclared clients are removed (reported with
+        status C(removed) and shown in the diff, secrets masked).
+      - A declared client's current secret that does not read clear cannot be compared; it is not a difference on
+        its own (reported in C(unverified)) and is written whenever the list is set.
+      - With an empty O(oauth_clients) the key is not managed in either mode.
+    type: str
+    choices: [merge, authoritative]
+    default: merge
   command_timeout:
     description: Seconds each tsm call may take.
     type: int
@@ -200,7 +216,7 @@ allowlist:
       description: False when tsm did not know the key before this run.
       type: bool
 oauth_clients:
-  description: One entry per desired client.
+  description: One entry per desired client, and with O(oauth_clients_mode=authoritative) one per removed client.
   returned: always
   type: list
   elements: dict
@@ -209,8 +225,13 @@ oauth_clients:
       description: C(oauth.config.id).
       type: str
     status:
-      description: compliant, missing or drift.
+      description: compliant, missing, drift or removed.
       type: str
+    unverified:
+      description: Secret fields whose current value tsm does not show in clear (not compared).
+      type: list
+      elements: str
+      returned: when there are such fields
     differences:
       description: C({path, expected, actual}) per differing field, secrets as C([redacted]).
       type: list
@@ -231,6 +252,14 @@ apply_needed:
       pending from an earlier run; M(tabops.redshift_oauth.tsm_pending_changes) should apply.
   returned: always
   type: bool
+already_pending:
+  description:
+    - Keys this run did not set because the value it would set is the one this collection set earlier and is still
+      pending (C(get) shows only applied values on a documented server; a digest of each value set is kept beside
+      the lock file, never the value).
+  returned: always
+  type: list
+  elements: str
 managed_pending_keys:
   description:
     - The keys this collection manages that were pending before this run (an earlier apply failed or was skipped).
@@ -303,20 +332,28 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journa
     check_run_id,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
+    OAUTH_CLIENTS_MODES,
     TsmClient,
     TsmError,
     TsmLock,
     TsmUnknownKeyError,
     allowlist_entry_problems,
     client_secrets,
+    clients_changed,
+    default_lock_path,
     find_tsm,
     mask_clients,
     merge_allowlist,
     merge_oauth_clients,
     normalize_desired_clients,
     parse_clients,
+    read_pending_record,
     render_clients,
     split_allowlist,
+    unreadable_secret_clients,
+    unreadable_secrets_message,
+    value_digest,
+    write_pending_record,
 )
 
 
@@ -341,6 +378,7 @@ def argument_spec():
             },
         },
         "oauth_clients_state": {"type": "str", "choices": ["present"], "default": "present"},
+        "oauth_clients_mode": {"type": "str", "choices": list(OAUTH_CLIENTS_MODES), "default": "merge"},
         "command_timeout": {"type": "int", "default": 600},
         "lock_file": {"type": "path"},
         "lock_timeout": {"type": "int", "default": 120},
@@ -412,7 +450,7 @@ def _shown_value(key, kind, value):
     return value
 
 
-def read_restore(module, tsm, journal, result):
+def read_restore(module, tsm, journal, result, pending):
     """The keys to set back to their value before run ``rollback_run_id``: [(key, value, force_keys)]."""
     params = module.params
     run_id = params["rollback_run_id"]
@@ -427,7 +465,7 @@ def read_restore(module, tsm, journal, result):
     currents = {}
     for key, entry in entries:
         try:
-            currents[key] = tsm.get(key)
+            currents[key] = entry["before"] if pending.is_own(key, entry["before"]) else pending.current(tsm, key)
         except TsmUnknownKeyError:
             currents[key] = ""
         for value in (entry["before"], entry["after"], currents[key]):
@@ -445,6 +483,15 @@ def read_restore(module, tsm, journal, result):
         if not params["rollback_force"] and not _same_value(key, kind, current, entry["after"], params):
             report["hand_edited"].append(key)
             continue
+        unreadable = (
+            unreadable_secret_clients(_clients_or_none(entry["before"], key) or []) if kind == CLIENTS_KIND else []
+        )
+        if unreadable:
+            # The journal holds what get showed before the run: never write an ENC(...) or masked secret back.
+            raise TsmError(
+                "rollback of run %s: %s" % (run_id, unreadable_secrets_message(key, unreadable).split("; writing")[0])
+                + "; set it back by hand (tsm configuration set)"
+            )
         report["restored"].append(key)
         to_set.append((key, entry["before"], entry["force_keys"]))
         before_diff.append(_diff_text(key, _shown_value(key, kind, current)))
@@ -459,7 +506,36 @@ def read_restore(module, tsm, journal, result):
     return to_set
 
 
-def read_merge(module, tsm, desired_clients, result):
+class PendingView:
+    """What tsm has pending, for reading a key right whether ``get`` shows pending values or (documented) only
+    applied ones: the value ``pending-changes list`` shows, else ``get``; and whether a hidden pending value is the
+    one this collection set (its digest, recorded beside the lock file at the set)."""
+
+    def __init__(self, values, lock_file=None):
+        self.values = values
+        self.hidden = {key for key, value in values.items() if value is None}
+        self.recorded = read_pending_record(lock_file or default_lock_path()) if self.hidden else {}
+
+    def current(self, tsm, key):
+        listed = self.values.get(key)
+        return listed if listed is not None else tsm.get(key)
+
+    def is_own(self, key, value):
+        """Whether ``value`` is already pending for ``key`` (set by this collection; the listing hides it)."""
+        return key in self.hidden and self.recorded.get(key) == value_digest(key, value)
+
+    def refuse_to_replace(self, key):
+        """A change of ``key`` would replace a pending value nobody can read here (not this collection's)."""
+        if key in self.hidden:
+            raise TsmError(
+                "%s has a pending change whose value tsm does not show (pending-changes list hides it, and get may "
+                "show only the applied value): setting it would replace that change. Nothing was changed. Apply it "
+                "(tsm pending-changes apply) or discard it (tsm pending-changes discard) on the initial node, then "
+                "run again" % key
+            )
+
+
+def read_merge(module, tsm, desired_clients, result, pending):
     """Read the managed keys and merge the declared state; returns [(key, value, force_keys)] to set."""
     params = module.params
     to_set = []
@@ -468,7 +544,7 @@ def read_merge(module, tsm, desired_clients, result):
         key = params["allowlist_key"]
         known = True
         try:
-            before = tsm.get(key)
+            before = pending.current(tsm, key)
         except TsmUnknownKeyError:
             known = False
             before = ""
@@ -480,6 +556,11 @@ def read_merge(module, tsm, desired_clients, result):
                     "with --force-keys." % key
                 ) from None
         after, added = merge_allowlist(before, params["allowlist_entries"], params["allowlist_separator"])
+        if added and pending.is_own(key, after):
+            result["already_pending"].append(key)
+            before, added = after, []
+        elif added:
+            pending.refuse_to_replace(key)
         result["allowlist"] = {"key": key, "before": before, "after": after, "added": added, "known_key": known}
         if added:
             to_set.append((key, after, not known))
@@ -489,7 +570,7 @@ def read_merge(module, tsm, desired_clients, result):
     if desired_clients:
         key = params["oauth_clients_key"]
         try:
-            current_text = tsm.get(key)
+            current_text = pending.current(tsm, key)
         except TsmUnknownKeyError:
             current_text = ""
         result["_clients_before"] = current_text
@@ -498,11 +579,22 @@ def read_merge(module, tsm, desired_clients, result):
         tsm.secrets |= client_secrets(current)
         for secret in tsm.secrets:
             module.no_log_values.add(secret)
-        merged, reports = merge_oauth_clients(current, desired_clients)
+        mode = params["oauth_clients_mode"]
+        unreadable = unreadable_secret_clients(current, [client["oauth.config.id"] for client in desired_clients])
+        if mode == "merge" and unreadable:
+            raise TsmError(unreadable_secrets_message(key, unreadable))
+        merged, reports = merge_oauth_clients(current, desired_clients, mode)
+        if clients_changed(reports) and pending.is_own(key, render_clients(merged, current_text)):
+            # Reported against the pending value (what the apply makes current), not against get's applied one.
+            result["already_pending"].append(key)
+            current_text = render_clients(merged, current_text)
+            current = parse_clients(current_text, key)
+            merged, reports = merge_oauth_clients(current, desired_clients, mode)
         result["oauth_clients"] = reports
-        if merged != current:
+        if clients_changed(reports):
+            pending.refuse_to_replace(key)
             # The documented way to set this key uses --force-keys (it does not exist until first set).
-            to_set.append((key, render_clients(merged), True))
+            to_set.append((key, render_clients(merged, current_text), True))
             before_diff.append(_diff_text(key, json.dumps(mask_clients(current), indent=2, sort_keys=True)))
             after_diff.append(_diff_text(key, json.dumps(mask_clients(merged), indent=2, sort_keys=True)))
     if module._diff:
@@ -512,17 +604,19 @@ def read_merge(module, tsm, desired_clients, result):
 
 def converge(module, tsm, desired_clients, result, journal, lock=None):
     params = module.params
-    result["pending_keys"] = tsm.pending_keys()
+    pending_values, _restart = tsm.pending_changes()
+    result["pending_keys"] = sorted(pending_values)
+    pending = PendingView(pending_values, params["lock_file"])
     managed = {params["allowlist_key"], params["oauth_clients_key"]}
     result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in managed]
     befores = {}
     if params["rollback_run_id"]:
-        to_set = read_restore(module, tsm, journal, result)
+        to_set = read_restore(module, tsm, journal, result, pending)
         # Only this run's keys: a rollback must not apply (and restart for) what someone else left pending.
         rolled_back = set(result["rollback"]["restored"] + result["rollback"]["unchanged"])
         result["managed_pending_keys"] = [key for key in result["pending_keys"] if key in rolled_back]
     else:
-        to_set = read_merge(module, tsm, desired_clients, result)
+        to_set = read_merge(module, tsm, desired_clients, result, pending)
         befores = {
             params["allowlist_key"]: ((result.get("allowlist") or {}).get("before", ""), ALLOWLIST_KIND),
             params["oauth_clients_key"]: (result.get("_clients_before", ""), CLIENTS_KIND),
@@ -546,6 +640,8 @@ def converge(module, tsm, desired_clients, result, journal, lock=None):
             tsm.set(key, value, force_keys=force_keys)
         except TsmUnknownKeyError:
             raise TsmError("tsm refused the unknown key %s; set allow_force_keys: true to create it" % key) from None
+    if lock is not None and to_set:
+        write_pending_record(lock.path, {key: value for key, value, _force in to_set})
     if lock is not None and result["apply_needed"] and params["lease_seconds"] > 0:
         # Still under the flock: no other run reads between the set and the lease. A failed set leaves no lease.
         token = binascii.hexlify(os.urandom(16)).decode("ascii")
@@ -563,6 +659,7 @@ def main():
         "pending_keys": [],
         "managed_pending_keys": [],
         "apply_needed": False,
+        "already_pending": [],
         "runs": [],
     }
     problems = input_problems(params)

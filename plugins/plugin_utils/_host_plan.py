@@ -72,6 +72,8 @@ DEFAULTS = {
     "tabops_odbc_extras_allowlist_separator": ",",
     "tabops_tsm_allow_force_keys": False,
     "tabops_server_url": "",
+    "tabops_server_oauth_clients_mode": "merge",
+    "tabops_server_oauth_other_clients": [],
     "tabops_tsm_path": "",
     "tabops_tsm_packages_dir": "/opt/tableau/tableau_server/packages",
     "tabops_tsm_apply": "immediate",

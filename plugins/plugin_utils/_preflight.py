@@ -46,6 +46,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_ia
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
     REDIRECT_PATH,
     ServerClientError,
+    other_client_problems,
     server_oauth_clients,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._token_audience import (
@@ -947,6 +948,7 @@ CHOICES = {
     "tabops_os_family": OS_FAMILIES,
     "tabops_tdc_conflicts": ("fail", "warn"),
     "tabops_tsm_apply": ("immediate", "defer"),
+    "tabops_server_oauth_clients_mode": ("merge", "authoritative"),
     "tabops_odbc_version_sources": ("package", "version_file", "library"),
 }
 BOOL_VARS = (
@@ -960,7 +962,12 @@ BOOL_VARS = (
     "tabops_preflight_driver_required",
     "tabops_preflight_use_tsm",
 )
-LIST_OF_DICT_VARS = ("tabops_oauth_configs", "tabops_tdc_files", "tabops_redshift_connections")
+LIST_OF_DICT_VARS = (
+    "tabops_oauth_configs",
+    "tabops_tdc_files",
+    "tabops_redshift_connections",
+    "tabops_server_oauth_other_clients",
+)
 PATH_KEYS = tuple(DEFAULT_LAYOUTS["Linux"])
 
 
@@ -1030,7 +1037,7 @@ def variable_problems(host_vars, inventory_hosts=None):
         problem = _int_problem(value(name), minimum)
         if problem:
             problems.append((name, problem))
-    for name in ("tabops_os_family", "tabops_tdc_conflicts", "tabops_tsm_apply"):
+    for name in ("tabops_os_family", "tabops_tdc_conflicts", "tabops_tsm_apply", "tabops_server_oauth_clients_mode"):
         if value(name) not in CHOICES[name]:
             problems.append(
                 (name, "must be one of %s, got %r" % (", ".join(repr(c) for c in CHOICES[name]), value(name)))
@@ -1236,9 +1243,14 @@ def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=N
         }
         if profile["is_server"]:
             try:
-                server_oauth_clients(variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url"))
+                declared = server_oauth_clients(
+                    variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url")
+                )
             except ServerClientError as exc:
                 layout += [(host, "", problem) for problem in exc.problems]
+                declared = []
+            others = variable(data, "tabops_server_oauth_other_clients")
+            layout += [(host, "", problem) for problem in other_client_problems(others, [c["id"] for c in declared])]
     for (field, problem), members in _grouped(bad_vars).items():
         found.append(
             finding(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import secret_shape_problems
+
 REDIRECT_PATH = "/auth/add_oauth_token"
 
 
@@ -78,3 +80,44 @@ def server_oauth_clients(oauth_configs, server_url=""):
     if problems:
         raise ServerClientError(problems)
     return clients
+
+
+def other_client_problems(other_clients, declared_ids=()):
+    """Why ``tabops_server_oauth_other_clients`` cannot be written to tsm (empty list: it can).
+
+    Each entry is a client of another connector kept in oauth.config.clients with its secret from the vault:
+    ``{id: "<dbclass>:<oauthConfigId>", client_id, client_secret, redirect_uri}``. Secret values never appear in a
+    message.
+    """
+    name = "tabops_server_oauth_other_clients"
+    if not isinstance(other_clients, (list, tuple)):
+        return [f"{name}: must be a list of dicts, got {type(other_clients).__name__}"]
+    problems = []
+    seen = set(declared_ids)
+    for index, client in enumerate(other_clients):
+        label = f"{name}[{index}]"
+        if not isinstance(client, dict):
+            problems.append(f"{label}: must be a dict with id, client_id, client_secret and redirect_uri")
+            continue
+        client_id = client.get("id")
+        if (
+            not isinstance(client_id, str)
+            or client_id.count(":") < 1
+            or client_id.startswith(":")
+            or client_id.endswith(":")
+        ):
+            problems.append(f"{label}.id: {client_id!r} must be '<dbclass>:<oauthConfigId>'")
+        elif client_id in seen:
+            problems.append(f"{label}.id: {client_id} is declared twice")
+        seen.add(client_id)
+        for field in ("client_id", "client_secret", "redirect_uri"):
+            if not isinstance(client.get(field), str) or not client.get(field):
+                problems.append(f"{label}.{field}: required")
+        if isinstance(client.get("client_secret"), str) and client["client_secret"]:
+            problems += [
+                f"{label}.client_secret: {problem}" for problem in secret_shape_problems(client["client_secret"])
+            ]
+        unknown = sorted(set(client) - {"id", "client_id", "client_secret", "redirect_uri"})
+        if unknown:
+            problems.append(f"{label}: unknown field(s) {', '.join(unknown)}")
+    return problems

@@ -3,7 +3,9 @@
 """tsm faults on a real lab fleet over SSH: a failed apply, a server that stays down, two rollouts at once.
 
 Every scenario runs with both behaviours of `tsm configuration get` that Tableau's docs leave open (the stand-in's
-get_shows switch): the pending value is visible, or only the applied one.
+get_shows switch): only the applied value (documented) or the pending one. The failed-apply and server-down
+scenarios also run with client secrets shown as ENC(...) and masked (the secrets_shown switch); the other client is
+then declared, as the refusal message tells an admin to do.
 """
 
 from __future__ import annotations
@@ -17,7 +19,22 @@ from labfleet import TSM_STATE, requires_lab
 
 pytestmark = [pytest.mark.lab, requires_lab]
 
-GET_BEHAVIOURS = ("pending", "applied")
+GET_BEHAVIOURS = ("applied", "pending")
+# (get_shows, secrets_shown): the documented profile first, then each undocumented variant.
+VARIANTS = (("applied", "clear"), ("pending", "clear"), ("applied", "encrypted"), ("applied", "masked"))
+OTHER_CLIENT = {
+    "id": "snowflake:custom_snowflake_okta",
+    "client_id": "pre-existing-client",
+    "client_secret": "pre-existing-secret",
+    "redirect_uri": "https://tableau.lab.example/auth/add_oauth_token",
+}
+
+
+def variant_vars(secrets_shown):
+    """With secrets tsm does not show in clear, the seeded other client is declared (else the run stops)."""
+    return {} if secrets_shown == "clear" else {"tabops_server_oauth_other_clients": [OTHER_CLIENT]}
+
+
 ALLOWLIST = "native_api.odbc_extras_allowlist"
 SETTINGS_TASK = "Merge the ODBC extras allowlist and the server-level OAuth clients (once per cluster)"
 APPLY_TASK = "Apply pending changes once per cluster (restarts Tableau Server) and wait until it runs"
@@ -42,9 +59,19 @@ def tsm(fleet, *argv):
     return fleet.sh("tsnode1", f"TSM_STANDIN_STATE={TSM_STATE} bash -lc 'tsm {' '.join(argv)}'")
 
 
-def reset_standin(fleet, get_shows, *switches):
+def reset_standin(fleet, get_shows, *switches, secrets_shown="clear"):
     """A freshly seeded tsm state on the initial node, with the given get behaviour and fault switches."""
-    tsm(fleet, "--standin-init", "--force", "--nodes", "tsnode1", "--get-shows", get_shows)
+    tsm(
+        fleet,
+        "--standin-init",
+        "--force",
+        "--nodes",
+        "tsnode1",
+        "--get-shows",
+        get_shows,
+        "--secrets-shown",
+        secrets_shown,
+    )
     if switches:
         tsm(fleet, "--standin-set", *switches)
 
@@ -67,10 +94,11 @@ def applied_allowlist(fleet):
 @pytest.mark.fleet_size(servers=1, bridges=0, desktops=0)
 def test_a_failed_apply_fails_clearly_and_the_next_run_applies_and_converges(fleet):
     playbook = settings_playbook(fleet)
-    for get_shows in GET_BEHAVIOURS:
-        reset_standin(fleet, get_shows, "fail_next_apply=1")
+    for get_shows, secrets_shown in VARIANTS:
+        reset_standin(fleet, get_shows, "fail_next_apply=1", secrets_shown=secrets_shown)
+        extra = variant_vars(secrets_shown)
 
-        failed = fleet.playbook(playbook)
+        failed = fleet.playbook(playbook, extra_vars=extra)
         assert failed.returncode != 0, get_shows
         apply = task_results(failed, APPLY_TASK)
         assert apply["failed"] and "Job '1' failed" in apply["msg"], apply
@@ -80,14 +108,16 @@ def test_a_failed_apply_fails_clearly_and_the_next_run_applies_and_converges(fle
         assert state["restarts"] == 0
         assert "group_federation" not in applied_allowlist(fleet)
 
-        predicted = fleet.playbook(playbook, "--check")
+        predicted = fleet.playbook(playbook, "--check", extra_vars=extra)
         assert predicted.returncode == 0, predicted.stdout[-3000:]
         assert task_results(predicted, SETTINGS_TASK)["managed_pending_keys"] == [ALLOWLIST, "oauth.config.clients"]
         assert task_results(predicted, APPLY_TASK)["changed"] is True
         assert fleet.tsm_state()["restarts"] == 0
 
-        converged = fleet.playbook(playbook)
+        converged = fleet.playbook(playbook, extra_vars=extra)
         assert converged.returncode == 0, converged.stdout[-3000:]
+        # Nothing set again, whatever get shows: the pending values are recognised.
+        assert task_results(converged, SETTINGS_TASK)["keys_set"] == [], (get_shows, secrets_shown)
         assert converged.changed_tasks().keys() <= {"tsnode1"}
         assert task_results(converged, APPLY_TASK)["changed"] is True
         state = fleet.tsm_state()
@@ -97,9 +127,9 @@ def test_a_failed_apply_fails_clearly_and_the_next_run_applies_and_converges(fle
         )
         assert "redshift:custom_redshift_okta" in state["configuration"]["oauth.config.clients"]
 
-        again = fleet.playbook(playbook)
+        again = fleet.playbook(playbook, extra_vars=extra)
         assert again.returncode == 0
-        assert again.changed_tasks() == {}, get_shows
+        assert again.changed_tasks() == {}, (get_shows, secrets_shown)
         assert task_results(again, APPLY_TASK).get("skipped") is True
         assert fleet.tsm_state()["restarts"] == 1
 
@@ -125,10 +155,10 @@ def test_remediate_applies_what_a_failed_rollout_left_pending(fleet):
 @pytest.mark.fleet_size(servers=1, bridges=0, desktops=0)
 def test_a_server_that_does_not_come_back_after_the_apply_fails_the_run(fleet):
     playbook = settings_playbook(fleet)
-    for get_shows in GET_BEHAVIOURS:
-        reset_standin(fleet, get_shows, "status_after_apply=DEGRADED,STOPPED")
+    for get_shows, secrets_shown in VARIANTS:
+        reset_standin(fleet, get_shows, "status_after_apply=DEGRADED,STOPPED", secrets_shown=secrets_shown)
         started = time.monotonic()
-        run = fleet.playbook(playbook)
+        run = fleet.playbook(playbook, extra_vars=variant_vars(secrets_shown))
         assert run.returncode != 0
         message = task_results(run, APPLY_TASK)["msg"]
         assert "Tableau Server is not running after tsm pending-changes apply" in message

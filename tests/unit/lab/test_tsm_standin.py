@@ -125,11 +125,17 @@ def test_set_unknown_key_with_force_keys_is_pending_until_apply(tsm: Tsm):
     data = tsm.data()
     assert data["pending"] == {"brand.new.key": "group_federation"}
     assert "brand.new.key" not in data["configuration"]
-    assert tsm("configuration", "get", "-k", "brand.new.key").stdout == "group_federation\n"
+    # Documented: a pending value is not shown by get until applied (the key is still unknown).
+    assert tsm("configuration", "get", "-k", "brand.new.key").returncode == 1
+    assert tsm(
+        "configuration", "get", "-k", "brand.new.key", extra_env={"TSM_STANDIN_GET_SHOWS": "pending"}
+    ).stdout == ("group_federation\n")
 
 
-def test_get_returns_pending_value_before_applied_one(tsm: Tsm):
+def test_get_returns_pending_value_before_applied_one_with_the_pending_switch(tsm: Tsm):
     assert tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443").returncode == 0
+    assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "443\n"
+    tsm("--standin-set", "get_shows=pending")
     assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "8443\n"
     data = tsm.data()
     assert data["configuration"]["gateway.public.port"] == "443"
@@ -217,7 +223,9 @@ def test_topology_list_nodes(tsm: Tsm):
 def test_status(tsm: Tsm):
     assert tsm("status").stdout == "Status: RUNNING\n"
     verbose = tsm("status", "-v").stdout
-    assert verbose.count("is running.") == 3 * 8
+    assert verbose.count("is running.") == 3 * 9
+    # The process line shape Tableau's KB quotes ("'Tableau Prep Conductor 0' status is unavailable.").
+    assert "    'Tableau Prep Conductor 0' is running.\n" in verbose
     assert verbose.startswith("node1: tsnode1\n")
     assert verbose.endswith("Status: RUNNING\n")
 
@@ -377,6 +385,7 @@ def test_get_can_show_only_the_applied_value(tsm: Tsm, how: str):
     tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
     tsm("configuration", "set", "-k", "brand.new.key", "-v", "x", "--force-keys")
     extra = {}
+    tsm("--standin-set", "get_shows=pending")
     if how == "state":
         assert tsm("--standin-set", "get_shows=applied").returncode == 0
         assert tsm.data()["standin"]["get_shows"] == "applied"
@@ -389,8 +398,8 @@ def test_get_can_show_only_the_applied_value(tsm: Tsm, how: str):
     assert tsm("configuration", "get", "-k", "gateway.public.port", extra_env=extra).stdout == "8443\n"
 
 
-def test_get_shows_pending_values_by_default_and_the_env_overrides_the_state(tsm: Tsm):
-    assert tsm.data()["standin"]["get_shows"] == "pending"
+def test_get_shows_applied_values_by_default_and_the_env_overrides_the_state(tsm: Tsm):
+    assert tsm.data()["standin"]["get_shows"] == "applied"
     tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
     tsm("--standin-set", "get_shows=applied")
     pending = tsm("configuration", "get", "-k", "gateway.public.port", extra_env={"TSM_STANDIN_GET_SHOWS": "pending"})
@@ -399,8 +408,9 @@ def test_get_shows_pending_values_by_default_and_the_env_overrides_the_state(tsm
 
 def test_an_init_can_choose_the_get_behaviour(tmp_path: Path):
     tsm = Tsm(tmp_path / "state.json")
-    assert tsm("--standin-init", "--get-shows", "applied").returncode == 0
-    assert tsm.data()["standin"]["get_shows"] == "applied"
+    assert tsm("--standin-init", "--get-shows", "pending", "--secrets-shown", "masked").returncode == 0
+    assert tsm.data()["standin"]["get_shows"] == "pending"
+    assert tsm.data()["standin"]["secrets_shown"] == "masked"
 
 
 def test_the_next_apply_can_be_made_to_fail_once(tsm: Tsm):
@@ -440,7 +450,7 @@ def test_a_slow_get_for_race_tests(tsm: Tsm):
     assert time.monotonic() - started >= 0.5
 
 
-@pytest.mark.parametrize("assignment", ["nope=1", "get_shows=sometimes", "fail_next_apply"])
+@pytest.mark.parametrize("assignment", ["nope=1", "get_shows=sometimes", "fail_next_apply", "secrets_shown=rot13"])
 def test_bad_switches_are_refused(tsm: Tsm, assignment: str):
     result = tsm("--standin-set", assignment)
     assert result.returncode == 1 and "tsm stand-in" in result.stderr
@@ -451,6 +461,56 @@ def test_switches_work_on_a_state_seeded_before_they_existed(tsm: Tsm):
     del data["standin"], data["status_queue"]
     tsm.state.write_text(json.dumps(data))
     tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
-    assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "8443\n"
+    assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "443\n"
     assert tsm("pending-changes", "apply", "--ignore-prompt").returncode == 0
+    assert tsm("configuration", "get", "-k", "gateway.public.port").stdout == "8443\n"
     assert tsm("status").stdout == "Status: RUNNING\n"
+
+
+# --------------------------------------------------------------------------- documented profile and variants
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [("clear", SEEDED_SECRET), ("masked", "********"), ("empty", ""), ("encrypted", "ENC(")],
+)
+def test_get_shows_client_secrets_as_the_secrets_switch_says(tsm: Tsm, form: str, expected: str):
+    assert tsm("--standin-set", f"secrets_shown={form}").returncode == 0
+    shown = json.loads(tsm("configuration", "get", "-k", "oauth.config.clients").stdout)[0]
+    assert shown["oauth.config.client_secret"].startswith(expected)
+    if form == "encrypted":
+        assert shown["oauth.config.client_secret"].endswith(")") and SEEDED_SECRET not in json.dumps(shown)
+    # The stored value is untouched: only what get shows changes.
+    stored = json.loads(tsm.data()["configuration"]["oauth.config.clients"])[0]
+    assert stored["oauth.config.client_secret"] == SEEDED_SECRET
+
+
+def test_a_key_without_a_value_answers_null(tsm: Tsm):
+    assert tsm("--standin-set", "unset=native_api.odbc_extras_allowlist").returncode == 0
+    assert tsm("configuration", "get", "-k", "native_api.odbc_extras_allowlist").stdout == "Null\n"
+    assert tsm("configuration", "get", "-k", "no.such.key").returncode == 1
+
+
+def test_apply_restarts_only_when_a_pending_key_needs_it(tsm: Tsm):
+    tsm("--standin-set", "no_restart_keys=gateway.public.port")
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    listed = tsm("pending-changes", "list").stdout
+    assert "gateway.public.port: 8443" in listed and "do not require a server restart" in listed
+    applied = tsm("pending-changes", "apply")  # no prompt: nothing restarts
+    assert applied.returncode == 0 and "do not require a server restart" in applied.stdout
+    assert tsm.data()["restarts"] == 0 and tsm.data()["apply_log"][-1]["restart"] is False
+    tsm("configuration", "set", "-k", "native_api.odbc_extras_allowlist", "-v", "KeepAlive")
+    assert "will require a server restart" in tsm("pending-changes", "list").stdout
+    assert tsm("pending-changes", "apply", "--ignore-prompt").returncode == 0
+    assert tsm.data()["restarts"] == 1
+
+
+@pytest.mark.parametrize("state", ["unavailable", "unlicensed"])
+def test_status_v_reports_a_process_state_after_the_apply(tsm: Tsm, state: str):
+    tsm("--standin-set", f"prep_conductor_after_apply={state}")
+    assert "status is" not in tsm("status", "-v").stdout
+    tsm("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    tsm("pending-changes", "apply", "--ignore-prompt")
+    verbose = tsm("status", "-v").stdout
+    assert verbose.count(f"'Tableau Prep Conductor 0' status is {state}.") == 3
+    assert verbose.endswith("Status: RUNNING\n")

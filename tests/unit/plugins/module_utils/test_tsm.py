@@ -314,7 +314,10 @@ def test_set_pending_apply_restarts_once(standin):
     client, read_state = standin
     assert client.pending() == ([], False)
     client.set("native_api.odbc_extras_allowlist", "KeepAlive,SSLMode,group_federation")
-    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode,group_federation"
+    # Documented: get shows the applied value until the apply; the listing shows the pending one.
+    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode"
+    listed = {"native_api.odbc_extras_allowlist": "KeepAlive,SSLMode,group_federation"}
+    assert client.pending_changes() == (listed, True)
     assert client.pending() == (["native_api.odbc_extras_allowlist"], True)
     output = client.apply(ignore_warnings=True, request_timeout=60)
     assert "Successfully deployed" in output
@@ -330,6 +333,7 @@ def test_set_pending_apply_restarts_once(standin):
         "60",
     ]
     assert client.pending() == ([], False)
+    assert client.get("native_api.odbc_extras_allowlist") == "KeepAlive,SSLMode,group_federation"
 
 
 def test_discard_drops_pending_values(standin):

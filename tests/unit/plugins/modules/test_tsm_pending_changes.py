@@ -172,8 +172,19 @@ def test_the_apply_waits_until_the_server_runs_again(server):
     rc, result, raw = run_playbook(server, {"state": "applied", "status_poll_interval": 1, "status_timeout": 60})
     assert rc == 0, raw
     assert result["status"] == "Status: RUNNING" and result["status_waited"] >= 1.5
-    statuses = [entry for entry in server["read_state"]()["audit"] if entry["argv"] == ["status"]]
+    statuses = [entry for entry in server["read_state"]()["audit"] if entry["argv"] == ["status", "-v"]]
     assert len(statuses) == 3
+
+
+@pytest.mark.parametrize("state", ["unavailable", "unlicensed"])
+def test_a_process_left_unavailable_or_unlicensed_fails_the_wait_naming_it(server, state):
+    server["standin"]("configuration", "set", "-k", "gateway.public.port", "-v", "8443")
+    server["standin"]("--standin-set", f"prep_conductor_after_apply={state}")
+    rc, result, raw = run_playbook(server, {"state": "applied", "status_poll_interval": 1, "status_timeout": 2})
+    assert rc != 0, raw
+    assert f"last status seen 'Status: RUNNING, but 'Tableau Prep Conductor 0' status is {state}.'" in result["msg"], (
+        result["msg"]
+    )
 
 
 def test_a_server_that_stays_down_fails_with_the_last_status_and_the_time_waited(server):

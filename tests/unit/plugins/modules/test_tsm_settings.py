@@ -163,6 +163,7 @@ def test_real_run_merges_and_keeps_everything_else(server):
 
 def test_changed_client_is_updated_in_place(server):
     run_playbook(server, desired_args(client_id="first"))
+    apply_pending(server)
     rc, result, raw = run_playbook(server, desired_args(client_id="second", secret=CANARY + "-rotated"))
     assert rc == 0, raw
     assert result["keys_set"] == ["oauth.config.clients"]
@@ -174,6 +175,7 @@ def test_changed_client_is_updated_in_place(server):
     clients = json.loads(server["read_state"]()["pending"]["oauth.config.clients"])
     assert [client["oauth.config.id"] for client in clients] == [SNOWFLAKE_ID, REDSHIFT_ID]
     assert clients[1]["oauth.config.client_id"] == "second"
+    assert clients[0] == json.loads(server["read_state"]()["configuration"]["oauth.config.clients"])[0]
     assert CANARY not in raw
 
 
@@ -340,10 +342,8 @@ def test_a_failed_apply_converges_on_the_next_run_and_check_mode_predicts_it(ser
     rc, results, raw = run_role(server, ROLE_VARS)
     assert rc == 0, raw
     assert results[SETTINGS_TASK]["apply_needed"] is True
-    # get shows the pending value: nothing to set; get shows only the applied one: set again (same value).
-    assert results[SETTINGS_TASK]["keys_set"] == (
-        [] if get_shows == "pending" else ["native_api.odbc_extras_allowlist"]
-    )
+    # Under both get behaviours nothing is set again: the pending value is read from the listing.
+    assert results[SETTINGS_TASK]["keys_set"] == []
     assert results[APPLY_TASK]["changed"] is True
     assert results[APPLY_TASK]["status"] == "Status: RUNNING"
     assert predicted[APPLY_TASK]["changed"] == results[APPLY_TASK]["changed"]
@@ -523,3 +523,76 @@ def test_a_rollback_applies_only_the_keys_of_its_run(server):
     assert "oauth.config.clients" not in result["managed_pending_keys"]
     rc, nothing, raw = run_playbook(server, {"rollback_run_id": "no-such-run", **journaled})
     assert rc == 0 and nothing["apply_needed"] is False and nothing["rollback"]["found"] is False, raw
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets tsm does not show in clear (issue 18)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["encrypted", "masked", "empty"])
+def test_a_merge_refuses_to_write_back_an_undeclared_secret_tsm_hides(server, form):
+    server["switch"]("secrets_shown=" + form)
+    for check in (True, False):
+        rc, result, raw = run_playbook(server, desired_args(), check=check)
+        assert rc != 0, raw
+        assert "%s (%s)" % (SNOWFLAKE_ID, form) in result["msg"] and "\n" not in result["msg"]
+        assert "tabops_server_oauth_clients_mode: authoritative" in result["msg"]
+    assert set_calls(server["read_state"]()) == []
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+
+
+def test_authoritative_mode_removes_undeclared_clients(server):
+    server["switch"]("secrets_shown=masked")
+    args = dict(desired_args(), oauth_clients_mode="authoritative")
+    rc, predicted, raw = run_playbook(server, args, check=True, diff=True)
+    assert rc == 0, raw
+    assert {"id": SNOWFLAKE_ID, "status": "removed", "differences": []} in predicted["oauth_clients"]
+    assert SNOWFLAKE_ID in predicted["diff"]["before"] and SNOWFLAKE_ID not in predicted["diff"]["after"]
+    rc, result, raw = run_playbook(server, args)
+    assert result["keys_set"] == ["native_api.odbc_extras_allowlist", "oauth.config.clients"]
+    assert rc == 0, raw
+    clients = json.loads(server["read_state"]()["pending"]["oauth.config.clients"])
+    assert [client["oauth.config.id"] for client in clients] == [REDSHIFT_ID]
+    assert clients[0]["oauth.config.client_secret"] == CANARY
+    assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
+
+
+def test_a_null_allowlist_is_empty(server):
+    server["switch"]("unset=native_api.odbc_extras_allowlist")
+    rc, result, raw = run_playbook(server, {"allowlist_entries": ["group_federation"]})
+    assert rc == 0, raw
+    assert result["allowlist"]["before"] == "" and result["allowlist"]["after"] == "group_federation"
+    assert server["read_state"]()["pending"]["native_api.odbc_extras_allowlist"] == "group_federation"
+
+
+def test_a_hidden_pending_change_that_is_not_this_collections_is_never_replaced(server):
+    rc, _result, raw = run_playbook(server, desired_args(client_id="first"))
+    assert rc == 0, raw
+    # Someone else changes the clients list by hand and leaves it pending; get shows only the applied value.
+    state = server["read_state"]()
+    by_hand = [
+        *json.loads(state["pending"]["oauth.config.clients"]),
+        {"oauth.config.id": "x:by_hand", "oauth.config.client_secret": "by-hand-secret"},
+    ]
+    env = dict(os.environ, TSM_STANDIN_STATE=str(server["state"]))
+    subprocess.run(
+        [HOST_PYTHON, str(STANDIN), "configuration", "set", "-k", "oauth.config.clients", "-v", json.dumps(by_hand)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    sets = set_calls(server["read_state"]())
+    for check in (True, False):
+        rc, result, raw = run_playbook(server, desired_args(client_id="second"), check=check)
+        assert rc != 0, raw
+        assert "oauth.config.clients has a pending change whose value tsm does not show" in result["msg"]
+        assert "Nothing was changed" in result["msg"]
+    assert set_calls(server["read_state"]()) == sets
+    assert "x:by_hand" in server["read_state"]()["pending"]["oauth.config.clients"]
+    # Its own pending value is recognised, not refused: the same inventory again sets nothing.
+    apply_pending(server)
+    rc, result, raw = run_playbook(server, desired_args(client_id="second"))
+    assert rc == 0 and result["keys_set"] == ["oauth.config.clients"], raw
+    rc, again, raw = run_playbook(server, desired_args(client_id="second"))
+    assert rc == 0 and again["keys_set"] == [] and again["already_pending"] == ["oauth.config.clients"], raw

@@ -65,3 +65,35 @@ def test_duplicates_are_refused_and_secrets_never_shown():
         server_oauth_clients([config(), config()], server_url="https://tab.example.com")
     assert "redshift:custom_redshift_okta is declared twice" in str(excinfo.value)
     assert "canary-server-secret" not in str(excinfo.value)
+
+
+OTHER = {
+    "id": "snowflake:custom_snowflake_okta",
+    "client_id": "pre-existing-client",
+    "client_secret": "from-the-vault-1234",
+    "redirect_uri": "https://tableau.example.com/auth/add_oauth_token",
+}
+
+
+def test_other_clients_are_checked_without_showing_a_secret():
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import other_client_problems
+
+    assert other_client_problems([OTHER], ["redshift:custom_redshift_okta"]) == []
+    bad = [
+        dict(OTHER, id="snowflake"),
+        dict(OTHER, client_secret="from-the-vault-1234\n"),
+        {k: v for k, v in OTHER.items() if k != "redirect_uri"},
+        dict(OTHER, id="redshift:custom_redshift_okta"),
+        dict(OTHER, id="x:y", secret="typo"),
+        "snowflake",
+    ]
+    problems = other_client_problems(bad, ["redshift:custom_redshift_okta"])
+    text = "; ".join(problems)
+    assert "tabops_server_oauth_other_clients[0].id: 'snowflake' must be '<dbclass>:<oauthConfigId>'" in text
+    assert "tabops_server_oauth_other_clients[1].client_secret:" in text
+    assert "tabops_server_oauth_other_clients[2].redirect_uri: required" in text
+    assert "tabops_server_oauth_other_clients[3].id: redshift:custom_redshift_okta is declared twice" in text
+    assert "tabops_server_oauth_other_clients[4]: unknown field(s) secret" in text
+    assert "tabops_server_oauth_other_clients[5]: must be a dict" in text
+    assert "from-the-vault-1234" not in text
+    assert other_client_problems("x") == ["tabops_server_oauth_other_clients: must be a list of dicts, got str"]
