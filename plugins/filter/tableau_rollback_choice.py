@@ -77,7 +77,7 @@ _value:
       description: Whether the run was given by id.
       type: bool
     skip_runs:
-      description: The newer runs only journals in users' folders name (the module's O(rollback_skip_runs)).
+      description: The newer runs only journals in users' folders name (the C(rollback_skip_runs) option of M(tabops.redshift_oauth.tableau_artifacts)).
       type: list
       elements: str
     error:

@@ -10,7 +10,7 @@ description:
   - Names the hosts (and how many files) restored and removed, every file kept because it was changed by hand since
     the run, the failed hosts, the hosts not reached, and the hosts where the run left nothing to roll back (the
     first five of each, then C(+N more)); then one line per cause of the failed hosts
-    (C(driver-missing: 7 hosts (tsnode1, ...))).
+    (C(driver-missing) followed by the count and the first names).
   - The first line ends with the folders left alone because they hold a journal of a newer run only users' journals
     name (O(result_var).rollback.skipped), each run with the command that rolls it back by id.
   - In check mode (the hosts' results say C(check_mode)) it says C(would restore) and C(would remove).

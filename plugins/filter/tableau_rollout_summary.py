@@ -113,8 +113,8 @@ _value:
       description:
         - For a person, the same whether the rollout goes on or stops (then it says so first). First line, the
           count of hosts per outcome with the first few names (C(changed 950 (tsnode1, ..., +945 more))); then one
-          line per cause of the failed and unreachable hosts (C(driver-missing: 7 hosts (tsnode1, ...)));
-          one screen at 1,000 hosts.
+          line per cause of the failed and unreachable hosts (C(driver-missing) followed by the count and the first
+          names); one screen at 1,000 hosts.
       type: str
 """
 
