@@ -234,8 +234,9 @@ def measure(name, playbook, extra, hosts_file, work, forks, timeout):
         command += ["-e", f"tabops_compliance_report_dir={work / 'reports'}"]
     with open(log, "w", encoding="utf-8") as output:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline, timed_out = start + timeout, False
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)

@@ -79,6 +79,8 @@ _value:
       type: int
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import CONTEXT_VARS, DEFAULTS
@@ -88,12 +90,26 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec i
 IAM_PREFIX = "redshift_iam_"
 
 
+def _plain(value):
+    """``value`` templated through and copied into plain dicts and lists.
+
+    hostvars hands out lazy containers that template on access and carry the templating context: copying one
+    (the argument spec validator deep-copies what it checks) copies that context, at a cost that grows with the
+    fleet.
+    """
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _host_vars(host_vars):
     """The variables the plan reads and the role argument spec checks, templated (hostvars templates on access)."""
     wanted = {}
     for name in dict.fromkeys((*DEFAULTS, *CONTEXT_VARS, *spec_options())):
         if name in host_vars:
-            wanted[name] = host_vars[name]
+            wanted[name] = _plain(host_vars[name])
     return wanted
 
 

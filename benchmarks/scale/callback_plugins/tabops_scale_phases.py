@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import cProfile
 import functools
 import json
 import os
 import time
 
+from ansible.executor.process.worker import WorkerProcess
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.strategy import StrategyBase
@@ -21,16 +23,19 @@ short_description: BENCHMARK ONLY - time every task, and the strategy's variable
 description:
   - Lives under C(benchmarks/) (not in the collection tarball) and is enabled only by C(benchmarks/bench_scale.py)
     through C(ANSIBLE_CALLBACK_PLUGINS) and C(ANSIBLE_CALLBACKS_ENABLED).
-  - Records the wall time of every task (name, action, run_once, the filters its arguments and task vars call) and, in the
-    C(ansible-playbook) process, the time spent in three places of the strategy, whatever the task
+  - Records the wall time of every task (name, action, run_once, the filters its arguments and task vars call)
+    and, in the C(ansible-playbook) process, the time spent in three places of the strategy, whatever the task
     (C(vars) VariableManager.get_vars, outermost calls only; C(dispatch) StrategyBase._queue_task, which forks the
     worker; C(results) StrategyBase._process_pending_results, the result handling and the callbacks).
   - Writes one JSON document to C($TABOPS_SCALE_PHASES_FILE) when the run ends.
+  - With C($TABOPS_SCALE_PROFILE_DIR) set, also profiles every forked worker with cProfile (one C(<pid>.prof)
+    file each, covering the action plugins, templating and the module payload); C(bench_scale.py --profile-workers).
 author: tabops maintainers
 options: {}
 """
 
 OUTPUT_ENV = "TABOPS_SCALE_PHASES_FILE"
+PROFILE_ENV = "TABOPS_SCALE_PROFILE_DIR"
 # Filters whose use names a task's phase (benchmarks/bench_scale.py: phase_of).
 MARKERS = ("tableau_fleet_plan", "tableau_rollout_summary")
 TIMERS = {"vars": 0.0, "dispatch": 0.0, "results": 0.0}
@@ -56,7 +61,22 @@ def _timed(name, method):
     return wrapper
 
 
+def _profiled(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        profile = cProfile.Profile()
+        try:
+            return profile.runcall(method, self, *args, **kwargs)
+        finally:
+            profile.dump_stats(os.path.join(os.environ[PROFILE_ENV], "%d.prof" % os.getpid()))
+
+    wrapper.__tabops_scale_timed__ = True
+    return wrapper
+
+
 def _install():
+    if os.environ.get(PROFILE_ENV) and not getattr(WorkerProcess._run, "__tabops_scale_timed__", False):
+        WorkerProcess._run = _profiled(WorkerProcess._run)
     for owner, attribute, name in (
         (VariableManager, "get_vars", "vars"),
         (StrategyBase, "_queue_task", "dispatch"),

@@ -47,10 +47,24 @@ def host_facts(options):
     server = options.get("tableau_server")
     return {
         "drivers": {
-            "v1": {"present": False, "library": None, "driver_name": None, "version": None, "version_source": None,
-                   "new_enough": None, "searched": []},
-            "v2": {"present": True, "library": DRIVER_V2, "driver_name": "Amazon Redshift ODBC Driver (x64)",
-                   "version": "2.1.5.0", "version_source": "package", "new_enough": True, "searched": searched},
+            "v1": {
+                "present": False,
+                "library": None,
+                "driver_name": None,
+                "version": None,
+                "version_source": None,
+                "new_enough": None,
+                "searched": [],
+            },
+            "v2": {
+                "present": True,
+                "library": DRIVER_V2,
+                "driver_name": "Amazon Redshift ODBC Driver (x64)",
+                "version": "2.1.5.0",
+                "version_source": "package",
+                "new_enough": True,
+                "searched": searched,
+            },
         },
         "driver": "v2",
         "tableau_server": {"version": "2024.2.3", "build": "20242.24.0807.0327", "source": "package"}
@@ -66,7 +80,9 @@ def tableau_artifacts(args):
         | {"status": "compliant", "action": "none", "differences": [], "adopted": False}
         for item in args.get("files") or []
     ]
-    folders = [{"path": d.get("path"), "status": "ok", "error": None, "written": []} for d in args.get("managed_dirs") or []]
+    folders = [
+        {"path": d.get("path"), "status": "ok", "error": None, "written": []} for d in args.get("managed_dirs") or []
+    ]
     result = dict(EMPTY_RESULT, files=files, folders=folders)
     if args.get("host_facts") is not None:
         result["host_facts"] = host_facts(args["host_facts"])
@@ -78,8 +94,13 @@ def tsm_settings(args):
     result = {"changed": False, "keys_set": [], "pending_keys": [], "managed_pending_keys": [], "apply_needed": False}
     if entries:
         current = (args.get("allowlist_separator") or ",").join(entries)
-        result["allowlist"] = {"key": args.get("allowlist_key"), "before": current, "after": current, "added": [],
-                               "known_key": True}
+        result["allowlist"] = {
+            "key": args.get("allowlist_key"),
+            "before": current,
+            "after": current,
+            "added": [],
+            "known_key": True,
+        }
     clients = args.get("oauth_clients") or []
     result["oauth_clients"] = [
         {"id": client.get("oauth.config.id") or client.get("id"), "status": "compliant", "differences": []}

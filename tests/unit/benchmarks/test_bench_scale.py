@@ -43,15 +43,21 @@ def test_inventory_has_the_lab_proportions_and_reaches_every_host_through_the_st
 @pytest.mark.parametrize(
     ("task", "phase"),
     [
-        ({"name": "r : Validating arguments", "action": "ansible.builtin.validate_argument_spec", "run_once": False},
-         "validation"),
+        (
+            {"name": "r : Validating arguments", "action": "ansible.builtin.validate_argument_spec", "run_once": False},
+            "validation",
+        ),
         ({"name": "p : Plan", "action": "set_fact", "run_once": True, "markers": ["tableau_fleet_plan"]}, "plan"),
         ({"name": "p : Preflight summary", "action": "assert", "run_once": True}, "plan"),
-        ({"name": "Rollout summary", "action": "assert", "run_once": True, "markers": ["tableau_rollout_summary"]},
-         "summary/report"),
+        (
+            {"name": "Rollout summary", "action": "assert", "run_once": True, "markers": ["tableau_rollout_summary"]},
+            "summary/report",
+        ),
         ({"name": "Write", "action": "tabops.redshift_oauth.compliance_report", "run_once": True}, "summary/report"),
-        ({"name": "r : Sync", "action": "tabops.redshift_oauth.tableau_artifacts", "run_once": False},
-         "per-host tasks"),
+        (
+            {"name": "r : Sync", "action": "tabops.redshift_oauth.tableau_artifacts", "run_once": False},
+            "per-host tasks",
+        ),
         ({"name": "Name this rollout", "action": "set_fact", "run_once": True}, "other"),
     ],
 )
@@ -74,8 +80,14 @@ def test_phase_seconds_adds_up_to_the_wall_time():
 
 
 def run(wall, cpu=1.0):
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": 60, "phases": dict.fromkeys(bench.PHASES, 0.0),
-            "timers": dict.fromkeys(bench.TIMERS, 0.0), "slowest_tasks": []}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mib": 60,
+        "phases": dict.fromkeys(bench.PHASES, 0.0),
+        "timers": dict.fromkeys(bench.TIMERS, 0.0),
+        "slowest_tasks": [],
+    }
 
 
 def test_verdicts_compare_with_the_floor_of_the_same_size_and_the_growth():
@@ -112,7 +124,8 @@ def test_stub_reads_the_module_and_its_arguments_from_an_ansiballz_call():
         "zip_data": "UEsDBBQ=",
     }
     args_string = "\n".join(f"{key}={value!r}," for key, value in args.items())
-    payload = f'def _ansiballz_main(**kw): pass\n\n\nif __name__ == "__main__":\n    _ansiballz_main(\n{args_string}\n)\n'
+    wrapper = 'def _ansiballz_main(**kw): pass\n\n\nif __name__ == "__main__":\n'
+    payload = f"{wrapper}    _ansiballz_main(\n{args_string}\n)\n"
     name, module_args = stub.module_call(payload.encode())
     assert name == "ping"
     assert module_args == {"data": "it's,\n"}
@@ -123,8 +136,15 @@ def test_stub_answers_a_converged_host_and_refuses_what_it_does_not_model():
     stub = load_stub()
     answer = stub.tableau_artifacts(
         {
-            "files": [{"path": "/a/b.xml", "artifact": "c", "application": "desktop", "kind": "oauth_config",
-                       "content": "<x/>"}],
+            "files": [
+                {
+                    "path": "/a/b.xml",
+                    "artifact": "c",
+                    "application": "desktop",
+                    "kind": "oauth_config",
+                    "content": "<x/>",
+                }
+            ],
             "managed_dirs": [{"path": "/a"}],
             "host_facts": {"tableau_server": True},
         }
