@@ -18,7 +18,9 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "roles" / "preflight" / "meta" / "argument_specs.yml"
-_ARGUMENT_RE = re.compile(r"argument '([^']+)'|option '([^']+)'|value of ([A-Za-z0-9_]+) must be|parameters: ([A-Za-z0-9_]+)")
+_ARGUMENT_RE = re.compile(
+    r"argument '([^']+)'|option '([^']+)'|value of ([A-Za-z0-9_]+) must be|parameters: ([A-Za-z0-9_]+)"
+)
 
 
 @functools.lru_cache(maxsize=1)
