@@ -197,7 +197,7 @@ def _variants(hosts, var, key, strip=_content):
             bucket = variants.setdefault(entry[key], [])
             for known, members in bucket:
                 if known == content:
-                    if host not in members:
+                    if members[-1] != host:  # hosts come one at a time: a repeat is the last one (O(1), not O(hosts))
                         members.append(host)
                     break
             else:
@@ -1148,7 +1148,7 @@ def _grouped(entries):
     grouped = {}
     for host, field, problem in entries:
         members = grouped.setdefault((field, problem), [])
-        if host not in members:
+        if not members or members[-1] != host:  # one host's entries come together: O(1), not O(hosts)
             members.append(host)
     return grouped
 
