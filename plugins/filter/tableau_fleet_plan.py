@@ -10,6 +10,9 @@ description:
     runs (the one C(host_profile) of the collection), checks every variable of the data model (docs/data-model.md)
     naming the field and the hosts, runs the fleet-wide consistency rules (the C(preflight_findings) rules), renders
     each distinct OAuth config and TDC once, and lays out every host's files.
+  - It also checks the preflight role's argument spec (roles/preflight/meta/argument_specs.yml, ansible-core's
+    validator) instead of a C(validate_argument_spec) task per host. Hosts with the same variables (the usual
+    group_vars fleet) are checked, profiled and laid out once per distinct set of values.
   - The C(tabops.redshift_oauth.tableau_artifacts) action of each host looks its files up in the result (published
     with C(set_fact) as C(tabops_fleet_plan)) instead of rendering them again.
   - Variables a host does not set take the data model's defaults (the roles' defaults hold the same values).
@@ -76,20 +79,37 @@ _value:
       type: int
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import CONTEXT_VARS, DEFAULTS
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
 
 IAM_PREFIX = "redshift_iam_"
 
 
+def _plain(value):
+    """``value`` templated through and copied into plain dicts and lists.
+
+    hostvars hands out lazy containers that template on access and carry the templating context: copying one
+    (the argument spec validator deep-copies what it checks) copies that context, at a cost that grows with the
+    fleet.
+    """
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _host_vars(host_vars):
-    """The variables the plan reads, templated (hostvars templates on access)."""
+    """The variables the plan reads and the role argument spec checks, templated (hostvars templates on access)."""
     wanted = {}
-    for name in (*DEFAULTS, *CONTEXT_VARS):
+    for name in dict.fromkeys((*DEFAULTS, *CONTEXT_VARS, *spec_options())):
         if name in host_vars:
-            wanted[name] = host_vars[name]
+            wanted[name] = _plain(host_vars[name])
     return wanted
 
 

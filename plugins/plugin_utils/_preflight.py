@@ -34,6 +34,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan i
     applications_of,
     as_bool,
     compact_files,
+    digest,
     host_profile,
     plan_host,
     plan_inputs,
@@ -43,6 +44,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_ia
     PERMISSIONS_SPEC_KEYS,
     redshift_iam_lint,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_problems
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
     REDIRECT_PATH,
     ServerClientError,
@@ -196,7 +198,7 @@ def _variants(hosts, var, key, strip=_content):
             bucket = variants.setdefault(entry[key], [])
             for known, members in bucket:
                 if known == content:
-                    if host not in members:
+                    if members[-1] != host:  # hosts come one at a time: a repeat is the last one (O(1), not O(hosts))
                         members.append(host)
                     break
             else:
@@ -1155,7 +1157,7 @@ def _grouped(entries):
     grouped = {}
     for host, field, problem in entries:
         members = grouped.setdefault((field, problem), [])
-        if host not in members:
+        if not members or members[-1] != host:  # one host's entries come together: O(1), not O(hosts)
             members.append(host)
     return grouped
 
@@ -1204,6 +1206,44 @@ def summary_lines(findings):
     return counts, [head] + [item["summary"] for item in findings]
 
 
+def _distinct_key(host, data):
+    """What a host's checks, profile and files depend on; the host's name only when its groups are not in ``data``."""
+    return digest(data) if isinstance(data.get("group_names"), (list, tuple)) else digest([host, data])
+
+
+def _profile_of(host, profile):
+    """``profile`` (of a host with the same variables) for ``host``: only the name and the tsm node flag differ."""
+    return dict(profile, host=host, is_tsm_node=bool(profile["tsm_node"]) and profile["tsm_node"] == host)
+
+
+def _plan_distinct(host, data, profile, groups, inventory_hosts, renderer):
+    """(variable problems, layout problems, plan without the profile) of one distinct set of host variables.
+
+    Nothing in it depends on the host's name: ``data`` holds its group_names, and the tsm node comes from the
+    variables and the groups.
+    """
+    problems = variable_problems(data, inventory_hosts)
+    flagged = {field.split("[")[0].split(".")[0] for field, _problem in problems}
+    problems += [(field, problem) for field, problem in spec_problems(data) if field not in flagged]
+    if problems or not profile["is_tableau_host"]:
+        return problems, [], {}
+    try:
+        plan = plan_host(profile, data, render=renderer)
+    except HostLayoutError as exc:
+        return problems, exc.problems, {}
+    layout = []
+    if profile["is_server"]:
+        try:
+            declared = server_oauth_clients(variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url"))
+        except ServerClientError as exc:
+            layout = list(exc.problems)
+            declared = []
+        others = variable(data, "tabops_server_oauth_other_clients")
+        layout += other_client_problems(others, [client["id"] for client in declared])
+    # managed_dirs are the profile's folders (of the kinds the action manages).
+    return problems, layout, {"inputs": plan_inputs(host, data, groups, KINDS), "files": compact_files(plan["files"])}
+
+
 def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=None):
     """The fleet plan, once per run: every finding, each distinct document rendered once, every host's files.
 
@@ -1215,42 +1255,28 @@ def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=N
     """
     renderer = render or Renderer()
     inventory_hosts = set((groups or {}).get("all") or []) or None
-    profiles = {host: host_profile(host, data, groups) for host, data in hosts_vars.items()}
+    keys = {host: _distinct_key(host, data) for host, data in hosts_vars.items()}
+    base_profiles = {}
+    for host, data in hosts_vars.items():
+        if keys[host] not in base_profiles:
+            base_profiles[keys[host]] = host_profile(host, data, groups)
+    profiles = {host: _profile_of(host, base_profiles[keys[host]]) for host in hosts_vars}
     found, bad_vars, layout = [], [], []
     plans = {}
     # A tsm node outside the inventory is an error only where Tableau Server hosts are: an AWX/AAP slice of
     # desktops and bridges (its inventory is the slice) does not hold it and needs no tsm node.
     if not any(profile["is_server"] for profile in profiles.values()):
         inventory_hosts = None
+    # Hosts that share their variables (group_vars) share their checks and files: each distinct set once.
+    distinct = {}
     for host in sorted(hosts_vars):
-        data, profile = hosts_vars[host], profiles[host]
-        problems = variable_problems(data, inventory_hosts)
+        data, profile, key = hosts_vars[host], profiles[host], keys[host]
+        if key not in distinct:
+            distinct[key] = _plan_distinct(host, data, profile, groups, inventory_hosts, renderer)
+        problems, host_layout, plan = distinct[key]
         bad_vars += [(host, field, problem) for field, problem in problems]
-        if problems or not profile["is_tableau_host"]:
-            plans[host] = {"profile": profile}
-            continue
-        try:
-            plan = plan_host(profile, data, render=renderer)
-        except HostLayoutError as exc:
-            layout += [(host, "", problem) for problem in exc.problems]
-            plans[host] = {"profile": profile}
-            continue
-        plans[host] = {
-            "profile": profile,
-            "inputs": plan_inputs(host, data, groups, KINDS),
-            # managed_dirs are the profile's folders (of the kinds the action manages).
-            "files": compact_files(plan["files"]),
-        }
-        if profile["is_server"]:
-            try:
-                declared = server_oauth_clients(
-                    variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url")
-                )
-            except ServerClientError as exc:
-                layout += [(host, "", problem) for problem in exc.problems]
-                declared = []
-            others = variable(data, "tabops_server_oauth_other_clients")
-            layout += [(host, "", problem) for problem in other_client_problems(others, [c["id"] for c in declared])]
+        layout += [(host, "", problem) for problem in host_layout]
+        plans[host] = dict(plan, profile=profile)
     for (field, problem), members in _grouped(bad_vars).items():
         found.append(
             finding(

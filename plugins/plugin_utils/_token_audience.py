@@ -107,7 +107,7 @@ def fleet_tokens(hosts: dict, config_ids=None) -> list:
             entry.pop("application", None)
             if item["application"] not in entry["applications"]:
                 entry["applications"].append(item["application"])
-            if host not in entry["hosts"]:
+            if not entry["hosts"] or entry["hosts"][-1] != host:  # hosts come in order: O(1), not O(hosts)
                 entry["hosts"].append(host)
     return [merged[key] for key in sorted(merged, key=lambda k: tuple(str(part) for part in k))]
 

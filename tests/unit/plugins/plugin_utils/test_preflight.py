@@ -533,3 +533,95 @@ def test_a_placeholder_client_secret_is_a_warning_naming_config_and_field(placeh
 
 def test_a_real_looking_secret_is_not_a_placeholder():
     assert not [f for f in fleet_findings(fleet()) if f["code"] == "secret-placeholder"]
+
+
+def test_the_role_argument_spec_is_checked_by_the_plan_naming_field_and_hosts():
+    """What only the spec catches (a float where an int is declared) is an error of the plan, before any host."""
+    plan = fleet_plan(_plan_vars(tabops_backup_keep=3.5), PLAN_GROUPS)
+    errors = [f for f in plan["findings"] if f["severity"] == "error"]
+    assert [(e["code"], e["field"], e["hosts"]) for e in errors] == [
+        ("variable-invalid", "tabops_backup_keep", ["desk1", "ts1"])
+    ]
+    assert "float" in errors[0]["message"]
+
+
+def test_each_distinct_set_of_host_variables_is_checked_and_planned_once(monkeypatch):
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _preflight
+
+    calls = {"variable_problems": 0, "spec_problems": 0, "plan_host": 0}
+    for name in calls:
+        original = getattr(_preflight, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_preflight, name, counted)
+    servers = [f"ts{i}" for i in range(1, 41)]
+    desktops = [f"desk{i}" for i in range(1, 61)]
+    groups = {
+        "all": servers + desktops,
+        "tableau_server": servers,
+        "tableau_server_initial": ["ts1"],
+        "tableau_desktop": desktops,
+    }
+    tdc = {
+        "name": "redshift-oauth",
+        "class": "redshift",
+        "customizations": {"CAP_OAUTH_FEDERATE_ACCESS_TOKEN": "yes"},
+        "install_on": ["server", "desktop"],
+    }
+    hosts_vars = {host: {"tabops_tdc_files": [tdc], "group_names": ["tableau_server"]} for host in servers}
+    hosts_vars["ts1"]["group_names"] = ["tableau_server", "tableau_server_initial"]
+    desktop_vars = {"tabops_tdc_files": [tdc], "tabops_desktop_users": ["ann"], "group_names": ["tableau_desktop"]}
+    hosts_vars.update({host: dict(desktop_vars) for host in desktops})
+    hosts_vars["desk7"] = dict(hosts_vars["desk7"], tabops_desktop_users=["ann", "bob"])
+    plan = fleet_plan(hosts_vars, groups)
+    assert plan["errors"] == 0
+    # ts1 (also the initial node), the other servers, the desktops, desk7 with its own users: 4 distinct sets.
+    assert calls == {"variable_problems": 4, "spec_problems": 4, "plan_host": 4}
+    hosts = plan["hosts"]
+    assert hosts["ts2"]["files"] is hosts["ts40"]["files"]  # one copy per distinct set, not per host
+    assert len(hosts["desk7"]["files"]) > len(hosts["desk1"]["files"])
+    assert [hosts[h]["profile"]["host"] for h in ("ts1", "ts2", "desk7")] == ["ts1", "ts2", "desk7"]
+    assert [hosts[h]["profile"]["is_tsm_node"] for h in ("ts1", "ts2")] == [True, False]
+    assert plan["tsm_node"] == "ts1"
+
+
+def test_without_group_names_a_host_is_its_own_set():
+    groups = {"all": ["ts1", "desk1"], "tableau_server": ["ts1"], "tableau_desktop": ["desk1"]}
+    same = {"tabops_desktop_users": ["ann"]}
+    plan = fleet_plan({"ts1": dict(same), "desk1": dict(same)}, groups)
+    assert plan["hosts"]["ts1"]["profile"]["applications"] == ["server"]
+    assert plan["hosts"]["desk1"]["profile"]["applications"] == ["desktop", "prep"]
+    assert plan["hosts"]["ts1"]["inputs"] != plan["hosts"]["desk1"]["inputs"]
+
+
+def test_grouping_hosts_is_linear_in_the_hosts():
+    """Grouping hosts per finding, per config variant and per token is O(1) per host (no scan of a host list).
+
+    20,000 hosts with the same mistake, config and token: linear grouping takes milliseconds of CPU, a membership
+    scan of the growing host list (the quadratic version) 10 s or more. Bounded in size; CPU time, not wall.
+    """
+    import time
+
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _preflight, _token_audience
+
+    hosts = [f"desk{i:05d}" for i in range(20000)]
+    config = {
+        "id": "custom_redshift_okta",
+        "idp": "okta",
+        "idp_base_url": "https://corp.okta.example",
+        "client_id_desktop": "d",
+        "install_on": ["desktop"],
+    }
+    data = {host: {"applications": ["desktop"], "oauth_configs": [config], "tdc_files": []} for host in hosts}
+    start = time.process_time()
+    grouped = _preflight._grouped([(host, "tabops_backup_keep", "must be at least 0") for host in hosts])
+    variants = _preflight._variants(data, "oauth_configs", "id")
+    tokens = _token_audience.fleet_tokens(data)
+    seconds = time.process_time() - start
+    assert list(grouped.values()) == [hosts]
+    assert variants["custom_redshift_okta"][0][1] == hosts
+    assert tokens and all(item["hosts"] == hosts for item in tokens)
+    assert seconds < 3, seconds
