@@ -26,8 +26,8 @@ description:
     "changes pending but not applied".
   - Whether C(tsm configuration get) shows a value that was set but not applied yet is not documented by Tableau,
     so the module depends on neither behaviour. A managed key that is pending is read from the value
-    C(tsm pending-changes list) shows for it when it shows one, else from C(get). RV(apply_needed) is true when this run set a key, or when a key this collection
-    manages (O(allowlist_key), O(oauth_clients_key)) is still pending from an earlier run whose apply failed or
+    C(tsm pending-changes list) shows for it when it shows one, else from C(get). RV(apply_needed) is true when this
+    run set a key, or when a key this collection manages (O(allowlist_key), O(oauth_clients_key)) is still pending from an earlier run whose apply failed or
     was skipped. M(tabops.redshift_oauth.tsm_pending_changes) then applies it, so every fault converges on the
     next run.
   - Read-merge-set runs under a lock on the initial node (C(flock) on a 0600 file in C(/run/lock) that is opened

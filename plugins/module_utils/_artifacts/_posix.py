@@ -1334,9 +1334,7 @@ class PosixSync:
         """{path: outcome} of ``jobs`` run as ``uid``; operation indexes shifted by ``offset``."""
         answer, failure = {}, "the worker gave no usable answer for this folder"
         if self.remaining() <= 0:
-            return {
-                path: {"done": [], "errors": [], "error": self._deadline_text("nothing changed")} for path, *_ in jobs
-            }
+            return {job[0]: {"done": [], "errors": [], "error": self._deadline_text("nothing changed")} for job in jobs}
         try:
             answer = run_as(uid, _apply_many, jobs, timeout=min(self.worker_timeout, max(self.remaining(), 0)))
         except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only

@@ -223,9 +223,9 @@ ACCESS_TOKEN_TDC = {
 CONNECTION = {"name": "analytics", "oauth_config": "custom_redshift_okta", "cluster_id": "cluster-identifier"}
 
 
-def fleet_with(tdc_files, config=OKTA_CONFIG):
+def fleet_with(tdc_files, config=None):
     declared = {
-        "tabops_oauth_configs": [config],
+        "tabops_oauth_configs": [config or OKTA_CONFIG],
         "tabops_tdc_files": tdc_files,
         "tabops_redshift_connections": [CONNECTION],
     }

@@ -48,7 +48,7 @@ def controller_accepts(result):
 
 def nested(depth):
     value = "x"
-    for _ in range(depth):
+    for _level in range(depth):
         value = [value]
     return value
 
