@@ -122,9 +122,25 @@ def test_an_undeclared_client_whose_secret_tsm_hides_stops_the_rollout_before_an
     )
     assert SEEDED_SECRET not in real.stdout + predicted.stdout
     # Stopped before the files play: no host changed, tsm saw reads only.
-    assert task_result(real, "Sync this host's OAuth config and TDC files") is None
+    assert task_result(real, "Sync this host") is None
     assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
     assert tsm_writes(fleet.tsm_state()) == []
+
+
+def test_remediation_stops_before_any_host_changes_when_tsm_hides_an_undeclared_secret(fleet):
+    """compliance.yml -e tabops_remediate=true changes hosts: the same read-only check runs before its files play."""
+    reset_standin(fleet, "applied", "encrypted")
+    before = {host: fleet.snapshot(host) for host in fleet.hosts()}
+    run = fleet.playbook("playbooks/compliance.yml", extra_vars={"tabops_remediate": True})
+    assert run.returncode != 0
+    message = task_result(run, CHECK_TASK)["msg"]
+    assert f"{SNOWFLAKE} (encrypted)" in message, message
+    assert task_result(run, "Sync this host") is None
+    assert {host: fleet.snapshot(host) for host in fleet.hosts()} == before
+    assert tsm_writes(fleet.tsm_state()) == []
+    # A check-only compliance run is not stopped by it (its tsm step reports the refusal as a finding of that host).
+    checked = fleet.playbook("playbooks/compliance.yml")
+    assert task_result(checked, CHECK_TASK) is None
 
 
 def test_declaring_the_other_client_is_the_way_forward(fleet):
