@@ -47,7 +47,8 @@ SECRET_CLIENT_KEYS = frozenset({"oauth.config.client_secret"})
 OAUTH_CLIENTS_MODES = ("merge", "authoritative")
 # Forms of a secret as `tsm configuration get` shows it (only "clear" can be written back).
 SECRET_FORMS = ("clear", "encrypted", "masked", "empty", "unrecognised")
-_ENCRYPTED_RE = re.compile(r"^\s*ENC\s*\(.*\)\s*$", re.DOTALL)
+# ENC(...) in any case, closed or not (a value cut short is still not clear text).
+_ENCRYPTED_RE = re.compile(r"^\s*enc\s*\(", re.IGNORECASE)
 _MASK_CHARS = frozenset("*\u2022\u25cf#xX")
 _MASK_WORDS = frozenset({"[masked]", "<masked>", "[redacted]", "<redacted>", "[hidden]", "<hidden>", "redacted"})
 MAX_CLEAR_SECRET_LENGTH = 4096
@@ -454,6 +455,9 @@ def parse_clients(text, key=DEFAULT_OAUTH_CLIENTS_KEY):
         ) from None
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise TsmError("%s: current value is not a JSON list of objects" % key)
+    for position, item in enumerate(document):
+        if not isinstance(item.get("oauth.config.id"), (str, type(None))):
+            raise TsmError("%s: entry %d has an oauth.config.id that is not text" % (key, position))
     return document
 
 
@@ -472,7 +476,7 @@ def secret_form(value):
     if _ENCRYPTED_RE.match(value):
         return "encrypted"
     stripped = value.strip()
-    if stripped.lower() in _MASK_WORDS or (len(stripped) >= 3 and set(stripped) <= _MASK_CHARS):
+    if stripped.lower() in _MASK_WORDS or set(stripped) <= _MASK_CHARS:
         return "masked"
     if (
         len(value) > MAX_CLEAR_SECRET_LENGTH
@@ -487,25 +491,55 @@ def is_secret_field(field):
     return "secret" in str(field).lower() or "password" in str(field).lower()
 
 
+# A client entry nested deeper than this is not one tsm would hold: its values count as unrecognised secrets.
+MAX_CLIENT_DEPTH = 16
+
+
+def secret_leaves(value, field="", depth=0):
+    """(field path, value) of every place a client entry may hold a secret: each value under a key naming a secret
+    or password, at any depth, and each string tsm shows encrypted (``ENC(...)``) whatever its key."""
+    if depth > MAX_CLIENT_DEPTH:
+        yield field, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = "%s.%s" % (field, key) if field else str(key)
+            if is_secret_field(key) and not isinstance(item, (dict, list)):
+                yield path, item
+            else:
+                yield from secret_leaves(item, path, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from secret_leaves(item, "%s[%d]" % (field, index), depth + 1)
+    elif isinstance(value, str) and _ENCRYPTED_RE.match(value):
+        yield field, value
+
+
 def client_secret_forms(client):
-    """{secret field: form} of one client entry; a client without client_secret counts it as empty (not shown)."""
-    forms = {field: secret_form(value) for field, value in client.items() if is_secret_field(field)}
+    """{secret field path: form} of one client entry; a client without client_secret counts it as empty (not shown)."""
+    forms = {field: secret_form(value) for field, value in secret_leaves(client)}
     forms.setdefault("oauth.config.client_secret", "empty")
     return forms
 
 
-def unreadable_secret_clients(clients, declared_ids=()):
-    """[(client id, forms that are not clear)] of the clients NOT in declared_ids whose secrets do not read clear.
+def unreadable_secret_clients(clients, declared_ids=(), managed_fields=None):
+    """[(client id, forms that are not clear)] of the clients whose secrets do not read clear and would be written back.
 
-    Writing such a list back would replace those secrets with what tsm showed (ENC(...), a mask, nothing).
+    A client NOT in ``declared_ids`` is written back as tsm showed it: every secret of it must read clear. A declared
+    client is checked only where this run does not set the value itself: the secret fields outside
+    ``managed_fields[id]`` (the fields the inventory gives; without ``managed_fields`` a declared client is taken as
+    setting all of its secrets). Writing back a secret tsm showed as ENC(...), a mask or nothing replaces it.
     """
     declared = set(declared_ids)
     found = []
     for position, client in enumerate(clients):
         client_id = client.get("oauth.config.id")
-        if client_id in declared:
-            continue
-        bad = sorted({form for form in client_secret_forms(client).values() if form != "clear"})
+        forms = client_secret_forms(client)
+        if isinstance(client_id, str) and client_id in declared:
+            if managed_fields is None:
+                continue
+            managed = managed_fields.get(client_id) or ()
+            forms = {field: form for field, form in forms.items() if field not in managed}
+        bad = sorted({form for form in forms.values() if form != "clear"})
         if bad:
             found.append((str(client_id) if client_id else "entry %d (no oauth.config.id)" % position, bad))
     return found
@@ -523,22 +557,28 @@ def unreadable_secrets_message(key, unreadable):
 
 
 def client_secrets(clients):
-    """Secret values held in a clients list (for masking)."""
-    found = set()
-    for client in clients or []:
-        for field in SECRET_CLIENT_KEYS:
-            if client.get(field):
-                found.add(str(client[field]))
-    return found
+    """Secret values held in a clients list, at any depth (for masking)."""
+    return {value for _field, value in secret_leaves(list(clients or [])) if isinstance(value, str) and value}
+
+
+def _masked(value, depth=0):
+    if depth > MAX_CLIENT_DEPTH:
+        return REDACTED
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if is_secret_field(key) and not isinstance(item, (dict, list)) else _masked(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(item, depth + 1) for item in value]
+    if isinstance(value, str) and _ENCRYPTED_RE.match(value):
+        return REDACTED
+    return value
 
 
 def mask_clients(clients):
-    masked = copy.deepcopy(clients)
-    for client in masked:
-        for field in list(client):
-            if "secret" in field.lower():
-                client[field] = REDACTED
-    return masked
+    """The clients list with every secret (see ``secret_leaves``) replaced by REDACTED."""
+    return _masked(list(clients or []))
 
 
 def normalize_desired_clients(clients):
@@ -863,7 +903,9 @@ def pending_record_path(lock_path):
 def read_pending_record(lock_path):
     """{key: digest} of the values this collection set last (read only; {} when there is none or it is unsafe)."""
     try:
-        fd = os.open(pending_record_path(lock_path), os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO planted in the shared lock folder must not hang the run before the S_ISREG check.
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(pending_record_path(lock_path), flags)
     except OSError:
         return {}
     try:

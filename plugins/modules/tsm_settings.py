@@ -580,7 +580,15 @@ def read_merge(module, tsm, desired_clients, result, pending):
         for secret in tsm.secrets:
             module.no_log_values.add(secret)
         mode = params["oauth_clients_mode"]
-        unreadable = unreadable_secret_clients(current, [client["oauth.config.id"] for client in desired_clients])
+        unreadable = unreadable_secret_clients(
+            current,
+            [client["oauth.config.id"] for client in desired_clients],
+            # A declared client's secret this run does not set is written back as tsm shows it: it must read clear.
+            {
+                client["oauth.config.id"]: {field for field, value in client.items() if value is not None}
+                for client in desired_clients
+            },
+        )
         if mode == "merge" and unreadable:
             raise TsmError(unreadable_secrets_message(key, unreadable))
         merged, reports = merge_oauth_clients(current, desired_clients, mode)

@@ -9,6 +9,7 @@ The outputs come from tests/unit/fixtures/tsm/outputs.json, each with its source
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,56 @@ def test_get_reads_null_as_empty(tmp_path):
     script.write_text("#!/bin/sh\necho Null\n")
     script.chmod(0o755)
     assert tsm_utils.TsmClient(str(script)).get("native_api.odbc_extras_allowlist") == ""
+
+
+@pytest.mark.parametrize("value", ["ENC(abc", "enc(abc)", " Enc (x)", "**", "xx", "*"])
+def test_cut_short_lower_case_encrypted_and_short_masks_are_not_clear(value):
+    assert tsm_utils.secret_form(value) != "clear"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"extra": {"client_secret": "ENC(abc)"}},  # a secret one level down
+        {"oauth.config.token": "ENC(y)"},  # an encrypted value under a key that does not say secret
+        {"oauth.config.client_password": "********"},
+        {"nested": [{"deeper": {"api_secret": ""}}]},
+    ],
+)
+def test_secrets_anywhere_in_an_undeclared_client_must_read_clear(extra):
+    unreadable = tsm_utils.unreadable_secret_clients([client(SNOWFLAKE, **extra)])
+    assert [client_id for client_id, _forms in unreadable] == [SNOWFLAKE]
+    merged_secrets = tsm_utils.client_secrets([client(SNOWFLAKE, "clear-one", deep={"x_secret": "deep-secret"})])
+    assert merged_secrets == {"clear-one", "deep-secret"}
+
+
+def test_a_declared_client_is_checked_where_the_run_does_not_set_the_secret():
+    current = [client(REDSHIFT, "ENC(declared)", **{"oauth.config.client_secret_desktop": "ENC(x)"})]
+    # Without managed fields a declared client counts as setting all of its secrets (the run-time probe's view).
+    assert tsm_utils.unreadable_secret_clients(current, [REDSHIFT]) == []
+    sets_secret = {REDSHIFT: {"oauth.config.id", "oauth.config.client_secret"}}
+    assert tsm_utils.unreadable_secret_clients(current, [REDSHIFT], sets_secret) == [(REDSHIFT, ["encrypted"])]
+    sets_nothing = {REDSHIFT: {"oauth.config.id", "oauth.config.client_id"}}
+    [(client_id, forms)] = tsm_utils.unreadable_secret_clients(current, [REDSHIFT], sets_nothing)
+    assert client_id == REDSHIFT and forms == ["encrypted"]
+    sets_both = {REDSHIFT: {"oauth.config.client_secret", "oauth.config.client_secret_desktop"}}
+    assert tsm_utils.unreadable_secret_clients(current, [REDSHIFT], sets_both) == []
+
+
+def test_masking_reaches_nested_and_password_fields():
+    current = [client(SNOWFLAKE, "top-secret", extra={"client_password": "pw-1", "list": ["ENC(zz)"]})]
+    shown = json.dumps(tsm_utils.mask_clients(current))
+    for secret in ("top-secret", "pw-1", "ENC(zz)"):
+        assert secret not in shown
+    assert current[0]["oauth.config.client_secret"] == "top-secret", "the input is not changed"
+
+
+def test_a_client_id_that_is_not_text_is_refused_with_the_key_named():
+    with pytest.raises(tsm_utils.TsmError, match=r"entry 0 has an oauth\.config\.id that is not text"):
+        tsm_utils.parse_clients(json.dumps([{"oauth.config.id": ["a"]}]))
+
+
+def test_a_fifo_planted_as_the_pending_record_does_not_hang_the_read(tmp_path):
+    lock = tmp_path / "tabops-tsm.lock"
+    os.mkfifo(tsm_utils.pending_record_path(str(lock)))
+    assert tsm_utils.read_pending_record(str(lock)) == {}
