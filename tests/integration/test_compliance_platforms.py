@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 import yaml
@@ -150,7 +151,9 @@ def test_ansible_navigator_without_an_execution_environment(fleet, tmp_path):
         os.environ,
         PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        HOME=str(tmp_path),  # navigator keeps its settings and logs there
+        # navigator keeps its settings and logs there; a short path, as ssh's ControlPath socket lives below it
+        # (108 bytes at most: a pytest-xdist tmp_path is too deep)
+        HOME=tempfile.mkdtemp(prefix="nav-", dir="/tmp"),
     )
     env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
     completed = subprocess.run(
@@ -180,6 +183,7 @@ def test_ansible_navigator_without_an_execution_environment(fleet, tmp_path):
         timeout=600,
         check=False,
     )
+    shutil.rmtree(env["HOME"], ignore_errors=True)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
     assert "COMPLIANCE: drift (exit status 2)" in completed.stdout
     report = json.loads((reports / "latest" / "compliance.json").read_text())
