@@ -135,11 +135,14 @@ def find_tsm(tsm_path=None, packages_dir=DEFAULT_PACKAGES_DIR):
 class TsmClient:
     """Thin wrapper around the tsm CLI. ``secrets`` are masked in every message this class produces."""
 
-    def __init__(self, tsm_path, timeout=DEFAULT_COMMAND_TIMEOUT, secrets=(), env=None):
+    def __init__(self, tsm_path, timeout=DEFAULT_COMMAND_TIMEOUT, secrets=(), env=None, quote_output=True):
+        """``quote_output=False``: failure messages name the command and exit code only (the read-only probe reads
+        values whose secrets it cannot know beforehand, so it never quotes what tsm printed)."""
         self.tsm_path = tsm_path
         self.timeout = timeout
         self.secrets = set(secrets)
         self.env = env
+        self.quote_output = quote_output
         self.calls = []  # argv with values masked, for reports and tests
 
     def _safe_argv(self, args):
@@ -176,8 +179,15 @@ class TsmClient:
         return completed.returncode, completed.stdout, completed.stderr
 
     def _failure(self, args, rc, out, err):
-        detail = " ".join(mask_text((err or "") + " " + (out or ""), self.secrets).split())
-        return TsmError("tsm %s failed (exit %d): %s" % (" ".join(self._safe_argv(args)), rc, detail[:2000]))
+        if not self.quote_output:
+            detail = "output withheld (run the command by hand to see it)"
+        else:
+            detail = " ".join(mask_text((err or "") + " " + (out or ""), self.secrets).split())[:2000]
+        return TsmError("tsm %s failed (exit %d): %s" % (" ".join(self._safe_argv(args)), rc, detail))
+
+    def failure_text(self, args, rc, out, err):
+        """The one-line message of a failed call, as raised for it (output quoted only when allowed)."""
+        return str(self._failure(args, rc, out, err))
 
     def get_shown(self, key):
         """Exactly what ``get`` prints for key (without the final newline): ``Null`` stays ``Null``."""
@@ -561,24 +571,29 @@ def client_secrets(clients):
     return {value for _field, value in secret_leaves(list(clients or [])) if isinstance(value, str) and value}
 
 
-def _masked(value, depth=0):
+def replace_secrets(value, replace, depth=0):
+    """``value`` (a client entry or list) with each secret of ``secret_leaves`` replaced by ``replace(secret)``."""
     if depth > MAX_CLIENT_DEPTH:
-        return REDACTED
+        return replace(value)
     if isinstance(value, dict):
         return {
-            key: REDACTED if is_secret_field(key) and not isinstance(item, (dict, list)) else _masked(item, depth + 1)
+            key: (
+                replace(item)
+                if is_secret_field(key) and not isinstance(item, (dict, list))
+                else replace_secrets(item, replace, depth + 1)
+            )
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_masked(item, depth + 1) for item in value]
+        return [replace_secrets(item, replace, depth + 1) for item in value]
     if isinstance(value, str) and _ENCRYPTED_RE.match(value):
-        return REDACTED
+        return replace(value)
     return value
 
 
 def mask_clients(clients):
     """The clients list with every secret (see ``secret_leaves``) replaced by REDACTED."""
-    return _masked(list(clients or []))
+    return replace_secrets(list(clients or []), lambda _secret: REDACTED)
 
 
 def normalize_desired_clients(clients):

@@ -7,11 +7,10 @@ Standard library only (Python >= 3.9): runs on the Tableau Server initial node w
 
 from __future__ import annotations
 
-import copy
 import re
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
-    is_secret_field,
+    replace_secrets,
     secret_form,
 )
 
@@ -25,29 +24,25 @@ FORM_PLACEHOLDERS = {
 }
 VALUE_PLACEHOLDER = "<value>"
 _KEY_LINE_RE = re.compile(r"^(\s*(?:[-*]\s*)?[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+\s*[:=]\s?)(.*)$")
-# A line that could carry a value (quotes, braces, separators) is not kept unless it is a recognised key line.
-_VALUE_CHARS_RE = re.compile(r"[\"'{}\[\]=:]")
+# Words, as in a heading or a notice: two or more letter words (a secret is one token), a closing ':' or '.' at most.
+_WORDS_LINE_RE = re.compile(r"^\s*[A-Za-z][A-Za-z'()-]*(?:[ ,]+[A-Za-z][A-Za-z'()-]*)+[.:!]?\s*$")
 
 
 def redact_clients(clients):
-    """The clients with each secret replaced by a placeholder of the same form (never the value)."""
-    redacted = copy.deepcopy(clients)
-    for client in redacted:
-        for field in list(client):
-            if is_secret_field(field):
-                client[field] = FORM_PLACEHOLDERS[secret_form(client[field])]
-    return redacted
+    """The clients with each secret, at any depth, replaced by a placeholder of the same form (never the value)."""
+    return replace_secrets(list(clients or []), lambda secret: FORM_PLACEHOLDERS[secret_form(secret)])
 
 
 def redact_pending_listing(text, changes):
-    """The lines of ``pending-changes list`` with every value replaced; lines that could hold a value and are not
-    recognised are replaced by their length."""
+    """The lines of ``pending-changes list`` with every value replaced. Fails closed: a line is kept as it is only
+    when it is blank or words (a heading, a restart notice); any other unrecognised line, a lone token above all
+    (a value printed on its own line), is replaced by its length."""
     lines = []
     for line in (text or "").splitlines()[:200]:
         match = _KEY_LINE_RE.match(line)
         if match and match.group(2).strip():
             lines.append(match.group(1) + VALUE_PLACEHOLDER)
-        elif match or not _VALUE_CHARS_RE.search(line):
+        elif match or not line.strip() or _WORDS_LINE_RE.match(line):
             lines.append(line)
         else:
             lines.append("<line of %d characters, not recognised, not kept>" % len(line))

@@ -157,7 +157,7 @@ def read_text(tsm, args):
         rc, out, err = tsm.run(args)
     except TsmError as exc:
         return "", str(exc)
-    return (out, None) if rc == 0 else (out, "exit %d: %s" % (rc, " ".join((err or out).split())[:300]))
+    return (out, None) if rc == 0 else (out, tsm.failure_text(args, rc, out, err))
 
 
 def read_key(tsm, key):
@@ -252,7 +252,7 @@ def main():
         "customer_bin": os.path.dirname(tsm_path),
         "found_by": "tsm_path" if params["tsm_path"] else "newest customer-bin.<build> under tsm_packages_dir",
     }
-    tsm = TsmClient(tsm_path, timeout=params["command_timeout"])
+    tsm = TsmClient(tsm_path, timeout=params["command_timeout"], quote_output=False)
     try:
         refused = probe_clients(module, tsm, params, result)
         if params["scope"] == "full":

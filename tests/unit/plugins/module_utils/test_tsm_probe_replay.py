@@ -84,3 +84,31 @@ def test_the_verdicts_are_what_the_collection_computes_from_the_probe(profile):
     document = load(profile)
     assert assumptions(document["probe"], document["oauth_clients_mode"]) == document["assumptions"]
     assert "pre-existing-secret" not in json.dumps(document)
+
+
+def test_the_probe_file_holds_no_nested_secret_and_no_lone_value_line():
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _tsm_probe
+
+    clients = [{"oauth.config.id": "x:y", "extra": {"api_secret": "nested-clear-secret"}, "token": "ENC(zz)"}]
+    redacted = json.dumps(_tsm_probe.redact_clients(clients))
+    assert "nested-clear-secret" not in redacted and "ENC(zz)" not in redacted
+    assert "clear-secret-redacted" in redacted and "ENC(redacted)" in redacted
+    listing = (
+        "Pending Configuration Changes:\n  oauth.config.clients:\n    s3cr3t-value-on-its-own-line\n"
+        "This change requires a server restart.\n"
+    )
+    kept = _tsm_probe.redact_pending_listing(listing, {})
+    assert not any("s3cr3t" in line for line in kept), kept
+    assert "This change requires a server restart." in kept and "Pending Configuration Changes:" in kept
+
+
+def test_a_tsm_client_that_may_not_quote_output_names_the_command_and_exit_code_only(tmp_path):
+    tsm = tmp_path / "tsm"
+    tsm.write_text('#!/bin/sh\necho "{\\"oauth.config.client_secret\\": \\"leaked-secret\\"}"\necho oops >&2\nexit 2\n')
+    tsm.chmod(0o700)
+    client = tsm_utils.TsmClient(str(tsm), quote_output=False)
+    with pytest.raises(tsm_utils.TsmError) as caught:
+        client.get("oauth.config.clients")
+    message = str(caught.value)
+    assert "leaked-secret" not in message and "oops" not in message
+    assert message.startswith("tsm configuration get -k oauth.config.clients failed (exit 2)")
