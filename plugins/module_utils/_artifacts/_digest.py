@@ -391,6 +391,35 @@ def _check_manifest(manifest, field):
         _check_manifest_entry(entry, "%s.files.%s" % (field, name))
 
 
+def check_apply_outcome(outcome, operation_count):
+    """A worker's answer for one folder's operations, checked like an observation: ``done`` operation indexes,
+    ``errors`` ``{index, path, msg}`` and a folder ``error``, every index within the operations, every text bounded.
+    Raises SchemaError naming the field."""
+    if not isinstance(outcome, dict):
+        raise SchemaError("the answer must be a mapping")
+    done = _sequence(outcome.get("done"), "done")
+    errors = _sequence(outcome.get("errors") or [], "errors")
+    for index in done:
+        _operation_index(index, "done[]", operation_count)
+    checked_errors = []
+    for position, error in enumerate(errors):
+        field = "errors[%d]" % position
+        if not isinstance(error, dict):
+            raise SchemaError("%s must be a mapping" % field)
+        _operation_index(error.get("index"), field + ".index", operation_count)
+        _text(error.get("msg"), field + ".msg", MAX_VALUE_CHARS, optional=False)
+        _text(error.get("path"), field + ".path", MAX_VALUE_CHARS)
+        checked_errors.append({"index": error["index"], "path": error.get("path"), "msg": error["msg"]})
+    _text(outcome.get("error"), "error", MAX_VALUE_CHARS)
+    return {"done": list(done), "errors": checked_errors, "error": outcome.get("error")}
+
+
+def _operation_index(value, field, operation_count):
+    _integer(value, field, optional=False)
+    if not 0 <= value < operation_count:
+        raise SchemaError("%s %d is not one of the folder's %d operations" % (field, value, operation_count))
+
+
 def check_observation(observation):
     """``observation`` (a worker's FolderObservation) if it fits the schema, else SchemaError naming the field.
 

@@ -41,6 +41,7 @@ import time
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import (
     SchemaError,
+    check_apply_outcome,
     check_observation,
     digest_observation,
     escape_name,
@@ -1340,20 +1341,19 @@ class PosixSync:
         except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
             failure = _failure_text(exc)
         outcomes = {}
-        for path, _operations, _expected in jobs:
-            outcome = answer.get(path) if isinstance(answer, dict) else None
-            if not isinstance(outcome, dict) or not isinstance(outcome.get("done"), list):
-                outcome = {"done": [], "errors": [], "error": failure}
-            outcome = {
-                "done": [index + offset for index in outcome["done"] if isinstance(index, int)],
-                "errors": [
-                    dict(error, index=error["index"] + offset)
-                    for error in outcome.get("errors") or []
-                    if isinstance(error, dict) and isinstance(error.get("index"), int)
-                ],
-                "error": outcome.get("error"),
+        for path, operations, _expected in jobs:
+            try:
+                # The worker ran as the folder's owner: root takes its answer only after the schema check.
+                outcome = check_apply_outcome(
+                    (answer or {}).get(path) if isinstance(answer, dict) else None, len(operations)
+                )
+            except SchemaError as exc:
+                outcome = {"done": [], "errors": [], "error": failure if answer == {} else "%s (%s)" % (failure, exc)}
+            outcomes[path] = {
+                "done": [index + offset for index in outcome["done"]],
+                "errors": [dict(error, index=error["index"] + offset) for error in outcome["errors"]],
+                "error": outcome["error"],
             }
-            outcomes[path] = outcome
         return outcomes
 
     def _future_owner(self, path, operations):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -335,3 +336,41 @@ def test_names_and_fields_a_user_writes_are_checked_without_a_regex():
     assert _plan.is_sha256("a" * 64) and not _plan.is_sha256("A" * 64)
     assert _plan._backup_key(NAME + ".20261202T101500Z.2", NAME) == ("20261202T101500Z", 2)
     assert _plan._backup_key(NAME + ".20261202T101500Z.²", NAME) is None
+
+
+@pytest.mark.parametrize(
+    "answer, problem",
+    [
+        ({"done": [0], "errors": [{"index": 0, "path": "x"}]}, "errors[0].msg must be text"),
+        ({"done": [-1], "errors": []}, "done[] -1 is not one of the folder's 2 operations"),
+        ({"done": [], "errors": [{"index": 7, "msg": "m"}]}, "errors[0].index 7 is not one of"),
+        ({"done": [], "errors": [], "error": "x" * 100_000}, "error is longer than"),
+        ({"done": "all"}, "done"),
+        (["not", "a", "mapping"], "the answer must be a mapping"),
+    ],
+)
+def test_roots_check_of_a_workers_apply_answer_names_the_field(answer, problem):
+    with pytest.raises(_digest.SchemaError, match=re.escape(problem)):
+        _digest.check_apply_outcome(answer, 2)
+    good = {"done": [0, 1], "errors": [{"index": 1, "path": "p", "msg": "m", "extra": [[[]]]}], "error": None}
+    assert _digest.check_apply_outcome(good, 2)["errors"] == [{"index": 1, "path": "p", "msg": "m"}]
+
+
+@needs_root
+def test_a_forged_apply_answer_fails_that_folder_only(desktop_user, base, monkeypatch):
+    """Root takes the worker's apply answer only after the schema check: a bad one fails its folder, not the host."""
+    folder, files, dirs = desktop_request(desktop_user)
+    server, server_files, server_dirs = server_folder(base)
+    real = _posix._apply_many
+
+    def forging(jobs):
+        answer = real(jobs)
+        if os.geteuid() != 0:
+            answer = {path: {"done": [], "errors": [{"index": -5}]} for path in answer}
+        return answer
+
+    monkeypatch.setattr(_posix, "_apply_many", forging)
+    result = _posix.PosixSync(files + server_files, dirs + server_dirs).run()
+    found = statuses(result)
+    assert found[str(server)] == ("changed", None)
+    assert "errors[0].index -5 is not one of the folder" in (found[str(folder)][1] or ""), found[str(folder)]
