@@ -933,15 +933,17 @@ def read_pending_record(lock_path):
     return {str(key): str(value) for key, value in record.items() if isinstance(value, str)}
 
 
-def write_pending_record(lock_path, values):
-    """Record the digests of the values just set (called under the lock, after the sets)."""
-    record = read_pending_record(lock_path)
+def open_pending_record(lock_path):
+    """The record of pending values, opened (created 0600) for ``write_pending_record``. Called before the first
+    set: a file another user planted in the shared lock folder is refused (TsmLockError) while nothing changed."""
+    return _open_lock_file(pending_record_path(lock_path))
+
+
+def write_pending_record(fd, values):
+    """Add the digests of the values just set to the record open on ``fd`` (under the lock, after the sets)."""
+    record = {str(key): str(value) for key, value in _read_lock_record(fd).items() if isinstance(value, str)}
     record.update({key: value_digest(key, value) for key, value in values.items()})
-    fd = _open_lock_file(pending_record_path(lock_path))
-    try:
-        _write_lock_record(fd, record)
-    finally:
-        os.close(fd)
+    _write_lock_record(fd, record)
 
 
 def end_lease(token, path=None, timeout=DEFAULT_LOCK_TIMEOUT):

@@ -346,6 +346,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     merge_allowlist,
     merge_oauth_clients,
     normalize_desired_clients,
+    open_pending_record,
     parse_clients,
     read_pending_record,
     render_clients,
@@ -643,13 +644,21 @@ def converge(module, tsm, desired_clients, result, journal, lock=None):
             for key, value, force in to_set
         }
         result["journal"] = journal.write(params["run_id"], stamp, entries)
-    for key, value, force_keys in to_set:
-        try:
-            tsm.set(key, value, force_keys=force_keys)
-        except TsmUnknownKeyError:
-            raise TsmError("tsm refused the unknown key %s; set allow_force_keys: true to create it" % key) from None
-    if lock is not None and to_set:
-        write_pending_record(lock.path, {key: value for key, value, _force in to_set})
+    # Opened before the first set: a record another user planted stops the run while nothing changed.
+    record = open_pending_record(lock.path) if lock is not None and to_set else None
+    try:
+        for key, value, force_keys in to_set:
+            try:
+                tsm.set(key, value, force_keys=force_keys)
+            except TsmUnknownKeyError:
+                raise TsmError(
+                    "tsm refused the unknown key %s; set allow_force_keys: true to create it" % key
+                ) from None
+        if record is not None:
+            write_pending_record(record, {key: value for key, value, _force in to_set})
+    finally:
+        if record is not None:
+            os.close(record)
     if lock is not None and result["apply_needed"] and params["lease_seconds"] > 0:
         # Still under the flock: no other run reads between the set and the lease. A failed set leaves no lease.
         token = binascii.hexlify(os.urandom(16)).decode("ascii")

@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from localplay import ANSIBLE_PLAYBOOK, HOST_PYTHON, REPO_ROOT, run_local_task
@@ -596,3 +597,18 @@ def test_a_hidden_pending_change_that_is_not_this_collections_is_never_replaced(
     assert rc == 0 and result["keys_set"] == ["oauth.config.clients"], raw
     rc, again, raw = run_playbook(server, desired_args(client_id="second"))
     assert rc == 0 and again["keys_set"] == [] and again["already_pending"] == ["oauth.config.clients"], raw
+
+
+def test_a_pending_record_another_user_planted_stops_the_run_before_any_set(server):
+    """The record of pending values lives in the shared lock folder: a file planted there is refused while nothing
+    changed (it used to be refused only after the sets, leaving them pending without a lease)."""
+    record = Path(str(server["lock_file"]) + ".pending.json")
+    record.write_text("{}")
+    os.chown(record, 65534, 65534)
+    rc, result, raw = run_playbook(server, desired_args())
+    assert rc != 0, raw
+    assert "refused (remove it)" in result["msg"] and "owned by uid 65534" in result["msg"], result["msg"]
+    assert set_calls(server["read_state"]()) == []
+    record.unlink()
+    rc, result, raw = run_playbook(server, desired_args())
+    assert rc == 0 and result["changed"], raw
