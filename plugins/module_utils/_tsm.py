@@ -92,6 +92,11 @@ class TsmUnknownKeyError(TsmError):
         self.key = key
 
 
+def tsm_location_spec():
+    """The argument spec of the options every tsm module shares (their docs: doc fragment tabops.redshift_oauth.tsm)."""
+    return {"tsm_path": {"type": "path"}, "tsm_packages_dir": {"type": "path", "default": DEFAULT_PACKAGES_DIR}}
+
+
 # ---------------------------------------------------------------------------------------------
 # locating tsm
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ description:
     C(apply_needed) so that the apply is retried.
 author:
   - tabops maintainers (@tabops)
+extends_documentation_fragment:
+  - tabops.redshift_oauth.tsm
 options:
   state:
     description:
@@ -35,13 +37,6 @@ options:
     type: str
     choices: [applied, discarded, listed]
     default: listed
-  tsm_path:
-    description: Path of the tsm executable. Default - the newest C(customer-bin.<build>/tsm) under O(tsm_packages_dir).
-    type: path
-  tsm_packages_dir:
-    description: Tableau Server packages folder searched when O(tsm_path) is not given.
-    type: path
-    default: /opt/tableau/tableau_server/packages
   ignore_warnings:
     description: Pass C(--ignore-warnings) to C(tsm pending-changes apply).
     type: bool
@@ -151,6 +146,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     TsmError,
     end_lease,
     find_tsm,
+    tsm_location_spec,
     wait_until_running,
 )
 
@@ -158,8 +154,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
 def argument_spec():
     return {
         "state": {"type": "str", "choices": ["applied", "discarded", "listed"], "default": "listed"},
-        "tsm_path": {"type": "path"},
-        "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
+        **tsm_location_spec(),
         "ignore_warnings": {"type": "bool", "default": False},
         "request_timeout": {"type": "int"},
         "expected_pending_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},

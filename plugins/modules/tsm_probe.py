@@ -26,14 +26,9 @@ description:
     and is correct either way, docs/sources.md).
 author:
   - tabops maintainers (@tabops)
+extends_documentation_fragment:
+  - tabops.redshift_oauth.tsm
 options:
-  tsm_path:
-    description: Path of the tsm executable. Default - the newest C(customer-bin.<build>/tsm) under O(tsm_packages_dir).
-    type: path
-  tsm_packages_dir:
-    description: Tableau Server packages folder searched when O(tsm_path) is not given.
-    type: path
-    default: /opt/tableau/tableau_server/packages
   allowlist_key:
     description: tsm key of the ODBC extras allowlist.
     type: str
@@ -127,6 +122,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     restart_announced,
     secret_form,
     split_allowlist,
+    tsm_location_spec,
     unhealthy_processes,
     unreadable_secret_clients,
     unreadable_secrets_message,
@@ -140,8 +136,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm_probe i
 
 def argument_spec():
     return {
-        "tsm_path": {"type": "path"},
-        "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
+        **tsm_location_spec(),
         "allowlist_key": {"type": "str", "default": "native_api.odbc_extras_allowlist", "no_log": False},
         "oauth_clients_key": {"type": "str", "default": "oauth.config.clients", "no_log": False},
         "declared_client_ids": {"type": "list", "elements": "str", "default": []},

@@ -42,14 +42,9 @@ description:
     line (tsm has no option to read it from stdin or a file).
 author:
   - tabops maintainers (@tabops)
+extends_documentation_fragment:
+  - tabops.redshift_oauth.tsm
 options:
-  tsm_path:
-    description: Path of the tsm executable. Default - the newest C(customer-bin.<build>/tsm) under O(tsm_packages_dir).
-    type: path
-  tsm_packages_dir:
-    description: Tableau Server packages folder searched when O(tsm_path) is not given.
-    type: path
-    default: /opt/tableau/tableau_server/packages
   allowlist_key:
     description: tsm key of the ODBC extras allowlist (unverified name; override when your version differs).
     type: str
@@ -351,6 +346,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     read_pending_record,
     render_clients,
     split_allowlist,
+    tsm_location_spec,
     unreadable_secret_clients,
     unreadable_secrets_message,
     value_digest,
@@ -360,8 +356,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
 
 def argument_spec():
     return {
-        "tsm_path": {"type": "path"},
-        "tsm_packages_dir": {"type": "path", "default": "/opt/tableau/tableau_server/packages"},
+        **tsm_location_spec(),
         "allowlist_key": {"type": "str", "default": "native_api.odbc_extras_allowlist", "no_log": False},
         "allowlist_separator": {"type": "str", "default": ","},
         "allowlist_entries": {"type": "list", "elements": "str", "default": []},

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 MODULES_DIR = Path(__file__).resolve().parents[4] / "plugins" / "modules"
+FRAGMENT_PREFIX = "tabops.redshift_oauth."
 MODULE_NAMES = sorted(path.stem for path in MODULES_DIR.glob("*.py") if not path.name.startswith("_"))
 
 
@@ -28,6 +29,20 @@ def compare_spec(documented, spec, where="options"):
             compare_spec(doc["suboptions"], declared["options"], field)
 
 
+def with_fragments(documentation):
+    """The module's options with those of its doc fragments (this collection's), as ansible-doc shows them."""
+    options = dict(documentation.get("options") or {})
+    for fragment in documentation.get("extends_documentation_fragment") or []:
+        assert fragment.startswith(FRAGMENT_PREFIX), fragment
+        module = importlib.import_module(
+            "ansible_collections.tabops.redshift_oauth.plugins.doc_fragments." + fragment[len(FRAGMENT_PREFIX) :]
+        )
+        shared = yaml.safe_load(module.ModuleDocFragment.DOCUMENTATION)["options"]
+        assert not set(shared) & set(options), "an option both in the module and in %s" % fragment
+        options.update(shared)
+    return options
+
+
 @pytest.mark.parametrize("name", MODULE_NAMES)
 def test_documentation_matches_argument_spec_and_parses(name):
     module = importlib.import_module(f"ansible_collections.tabops.redshift_oauth.plugins.modules.{name}")
@@ -39,4 +54,4 @@ def test_documentation_matches_argument_spec_and_parses(name):
     assert all(value.get("description") for value in returned.values())
     if not hasattr(module, "argument_spec"):
         pytest.skip(f"{name} builds its argument spec inline; ansible-test validate-modules checks it")
-    compare_spec(documentation.get("options", {}), module.argument_spec())
+    compare_spec(with_fragments(documentation), module.argument_spec())
