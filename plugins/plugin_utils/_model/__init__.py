@@ -12,11 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model.variables import (
-    ENTRY_POINTS,
-    VARIABLES,
-    VERSION_ADDED,
-)
+# Relative: scripts/generate-docs loads this package from a checkout that is not on a collections path.
+from .variables import ENTRY_POINTS, OWN_DEFAULTS_ONLY, VARIABLES, VERSION_ADDED
 
 # The keys of a variable that an argument spec option holds, in the order the generated specs write them.
 SPEC_KEYS = ("type", "elements", "choices", "default", "required", "options", "description")
@@ -68,7 +65,8 @@ def role_defaults(role: str) -> dict[str, Any]:
     """A role's ``defaults/main.yml``: every variable one of its entry points takes that has a default."""
     result = {}
     for name, declared in variables().items():
-        if any(takes(name, role, entry_point) for entry_point in entry_points(role)):
+        users = {used.split(":")[0] for used in declared["roles"]}
+        if role in users and (role not in OWN_DEFAULTS_ONLY or users == {role}):
             if "role_default" in declared:
                 result[name] = declared["role_default"]
             elif "default" in declared:

@@ -18,6 +18,7 @@ VARIABLES: ``{name: declaration}``, each with
   default);
 - ``minimum``: the least value of an int (the validator checks it; an argument spec cannot say it);
 - ``role_default``: the value of defaults/main.yml where the spec has none (a Jinja expression);
+  a role's defaults/main.yml holds every variable it takes that has a default (but see ``OWN_DEFAULTS_ONLY``);
 - ``roles``: the entry points that take it: ``role`` (every entry point of the role) or ``role:entry_point``;
 - ``version_added``: the collection version that added it (default ``VERSION_ADDED``).
 """
@@ -26,6 +27,9 @@ from __future__ import annotations
 
 # The collection's first release: every variable without a version_added of its own came with it.
 VERSION_ADDED = "0.1.0"
+# Roles whose defaults/main.yml hold only the variables no other role takes: the fleet plan applies the model's
+# defaults itself, and each variable in hostvars costs the plan a templating per host.
+OWN_DEFAULTS_ONLY = ("preflight",)
 
 ENTRY_POINTS = {
     "preflight": {
@@ -266,7 +270,10 @@ VARIABLES = {
         "type": "str",
         "choices": ["fail", "warn"],
         "default": "fail",
-        "description": "What to do about another .tdc for a managed connector class that this collection did not write.",
+        "description": (
+            "What to do about another .tdc for a managed connector class that this collection did not write "
+            "(Tableau applies only one per class): fail before writing on that host, or warn."
+        ),
         "roles": ["preflight", "tableau_files", "tdc_files"],
     },
     "tabops_backup": {
@@ -318,7 +325,8 @@ VARIABLES = {
         "default": False,
         "description": [
             (
-                "Allow root and system accounts (uid below the host's UID_MIN in /etc/login.defs, default 1000) "
+                "Allow root and system accounts (uid below the host's UID_MIN in /etc/login.defs; 1000 when it says "
+                "nothing, 501 on macOS) "
                 "as tabops_desktop_users. Off, their Desktop and Prep folders fail (other users' folders are "
                 "still synced)."
             ),
@@ -367,7 +375,7 @@ VARIABLES = {
     "tabops_odbc_extras_allowlist_separator": {
         "type": "str",
         "default": ",",
-        "description": "Separator of the allowlist's entries.",
+        "description": "Separator of the allowlist's entries (not named in public docs either).",
         "roles": ["preflight", "server_settings"],
     },
     "tabops_tsm_allow_force_keys": {
