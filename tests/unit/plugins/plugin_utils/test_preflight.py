@@ -478,6 +478,38 @@ def test_good_defaults_and_strings_from_extra_vars_pass():
     assert variable_problems(from_extra_vars) == [] and spec_problems(from_extra_vars) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "field", "words"),
+    [
+        # The spec would make ["a", "b"] of "a,b", {"k": "v"} of "k=v" and a string of a list; the planner reads the
+        # inventory's values as they are, so these are errors, not conversions.
+        ("tabops_desktop_users", "ann,bob", "tabops_desktop_users", "must be a list of strings, got str"),
+        ("tabops_paths", "user_home=/u", "tabops_paths", "must be a dict, got str"),
+        ("tabops_tdc_files", ["name=x"], "tabops_tdc_files[0]", "must be a dict, got str"),
+        ("tabops_bridge_user", ["tableau"], "tabops_bridge_user", "must be a string, got list"),
+        # Ansible's booleans the collection's readers do not take.
+        ("tabops_backup", "y", "tabops_backup", "true or false"),
+        # Least values: a spec has no minimum, the data model does (from -e, a string).
+        ("tabops_tsm_status_poll_interval", "0", "tabops_tsm_status_poll_interval", "at least 1"),
+    ],
+)
+def test_what_the_spec_would_convert_or_cannot_say_is_an_error(name, value, field, words):
+    problems = spec_problems({name: value}) + variable_problems({name: value})
+    assert {f for f, _p in problems} == {field} and any(words in p for _f, p in problems), problems
+    plan = fleet_plan(_plan_vars(**{name: value}), PLAN_GROUPS)
+    errors = [f for f in plan["findings"] if f["severity"] == "error"]
+    assert [(f["field"], f["hosts"]) for f in errors] == [(field, ["desk1", "ts1"])]
+
+
+def test_every_variable_the_preflight_checks_is_declared_once_in_the_model():
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _model
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import DEFAULTS
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
+
+    assert set(DEFAULTS) <= set(spec_options()) <= set(_model.variables())
+    assert all(spec_options()[name] == _model.option_spec(_model.variables()[name]) for name in spec_options())
+
+
 def test_a_server_client_secret_that_no_real_secret_has_is_refused_without_showing_it():
     configs = [
         {
