@@ -1013,7 +1013,8 @@ def _allowlist_problems(value):
             ("tabops_odbc_extras_allowlist_separator", "must be one punctuation character, got %r" % (separator,))
         )
         separator = ","
-    for index, entry in enumerate(value("tabops_odbc_extras_allowlist") or ()):
+    allowlist = value("tabops_odbc_extras_allowlist")
+    for index, entry in enumerate(allowlist if isinstance(allowlist, (list, tuple)) else ()):
         problems += [
             ("tabops_odbc_extras_allowlist[%d]" % index, p) for p in allowlist_entry_problems(entry, separator)
         ]

@@ -484,6 +484,7 @@ def test_good_defaults_and_strings_from_extra_vars_pass():
         # The spec would make ["a", "b"] of "a,b", {"k": "v"} of "k=v" and a string of a list; the planner reads the
         # inventory's values as they are, so these are errors, not conversions.
         ("tabops_desktop_users", "ann,bob", "tabops_desktop_users", "must be a list of strings, got str"),
+        ("tabops_odbc_extras_allowlist", "KeepAlive,Foo", "tabops_odbc_extras_allowlist", "must be a list of strings"),
         ("tabops_paths", "user_home=/u", "tabops_paths", "must be a dict, got str"),
         ("tabops_tdc_files", ["name=x"], "tabops_tdc_files[0]", "must be a dict, got str"),
         ("tabops_bridge_user", ["tableau"], "tabops_bridge_user", "must be a string, got list"),
