@@ -33,6 +33,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout
     os_layout_family,
     plan_host_files,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import spec_defaults
 
 GROUP_APPLICATIONS = {
     "tableau_server": ("server",),
@@ -45,57 +46,8 @@ OS_FAMILIES = ("", "Linux", "Debian", "RedHat", "Suse", "Archlinux", "Darwin", "
 KINDS = ("oauth_config", "tdc")
 DEFAULT_MANAGED_COMMENT = "Managed by tabops.redshift_oauth"
 
-# The data model's defaults (docs/data-model.md; the roles' defaults/main.yml hold the same values, a unit test
-# compares them). Used where a host's variables are read without a role in scope (the fleet plan reads every
-# host's hostvars from one task).
-DEFAULTS = {
-    "tabops_oauth_configs": [],
-    "tabops_tdc_files": [],
-    "tabops_desktop_users": [],
-    "tabops_applications": [],
-    "tabops_os_family": "",
-    "tabops_paths": {},
-    "tabops_bridge_user": "root",
-    "tabops_server_services": ["vizqlserver", "backgrounder", "dataserver"],
-    "tabops_server_file_owner": "root",
-    "tabops_server_file_group": "root",
-    "tabops_tdc_conflicts": "fail",
-    "tabops_backup": True,
-    "tabops_backup_keep": 5,
-    "tabops_artifacts_run_timeout": 600,
-    "tabops_allow_system_desktop_users": False,
-    "tabops_bridge_service": "",
-    "tabops_bridge_restart_timeout": 120,
-    "tabops_group_federation": False,
-    "tabops_odbc_extras_allowlist": [],
-    "tabops_odbc_extras_allowlist_key": "native_api.odbc_extras_allowlist",
-    "tabops_odbc_extras_allowlist_separator": ",",
-    "tabops_tsm_allow_force_keys": False,
-    "tabops_server_url": "",
-    "tabops_server_oauth_clients_mode": "merge",
-    "tabops_server_oauth_other_clients": [],
-    "tabops_tsm_path": "",
-    "tabops_tsm_packages_dir": "/opt/tableau/tableau_server/packages",
-    "tabops_tsm_apply": "immediate",
-    "tabops_tsm_ignore_warnings": False,
-    "tabops_tsm_request_timeout": 1800,
-    "tabops_tsm_wait_for_status": True,
-    "tabops_tsm_status_timeout": 900,
-    "tabops_tsm_status_poll_interval": 10,
-    "tabops_tsm_lock_timeout": 120,
-    "tabops_tsm_lock_file": "",
-    "tabops_tsm_journal_dir": "/var/lib/tabops-redshift-oauth/tsm-runs",
-    "tabops_tsm_node": "",
-    "tabops_redshift_connections": [],
-    "tabops_preflight_host_checks": True,
-    "tabops_preflight_driver_required": True,
-    "tabops_preflight_use_tsm": False,
-    "tabops_preflight_min_driver_versions": {"v1": "1.5.9", "v2": "2.0.1.0"},
-    "tabops_preflight_min_server_version": "2023.3.2",
-    "tabops_preflight_supported_os": None,  # None: _preflight.DEFAULT_SUPPORTED_OS
-    "tabops_odbc_driver_search": {},
-    "tabops_odbc_version_sources": ["package", "version_file", "library"],
-}
+# The data model's defaults (plugin_utils/_model), where a host's variables are read without a role in scope.
+DEFAULTS = spec_defaults("preflight")
 # The variables besides DEFAULTS a host's plan depends on.
 CONTEXT_VARS = ("group_names", "ansible_facts", "ansible_connection", "ansible_shell_type", "ansible_managed")
 PLAN_VARS = (

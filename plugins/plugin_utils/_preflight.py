@@ -29,7 +29,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn imp
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import DEFAULT_LAYOUTS, HostLayoutError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
     KINDS,
-    OS_FAMILIES,
     Renderer,
     applications_of,
     as_bool,
@@ -40,6 +39,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan i
     plan_inputs,
     variable,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import minimums, names_of_type, spec_defaults
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     PERMISSIONS_SPEC_KEYS,
     redshift_iam_lint,
@@ -92,23 +92,8 @@ DEFAULT_SUPPORTED_OS = {
 }
 _OKTA_HOST_RE = re.compile(r"\.(okta|oktapreview|okta-emea|okta-gov|okta-mil)\.com$", re.IGNORECASE)
 _OKTA_CUSTOM_PATH_RE = re.compile(r"^/oauth2/(?!v1/)[^/]+/v1/")
-# redshift_iam role defaults (roles/redshift_iam/defaults/main.yml), used when a redshift_iam_* var is not set.
-IAM_DEFAULTS = {
-    "partition": "aws",
-    "clusters": [],
-    "db_users": ["${redshift:DbUser}"],
-    "db_names": [],
-    "db_groups": [],
-    "auto_create": False,
-    "group_federation": False,
-    "serverless": False,
-    "workgroup_ids": [],
-    "userid_condition": None,
-    "include_cluster_resource": True,
-    "describe_clusters": None,
-    "statement_ids": False,
-    "role_path": "/",
-}
+# The redshift_iam role's defaults (the data model), used when a redshift_iam_* var is not set.
+IAM_DEFAULTS = spec_defaults("redshift_iam", prefix="redshift_iam_")
 
 
 def finding(severity, code, message, fix, **where):
@@ -939,38 +924,18 @@ def summarize(findings):
 
 
 # --- every variable of the data model, before any host is touched -------------------------------------------------
+# ansible-core's ArgumentSpecValidator checks the types and choices the data model declares (_role_spec.spec_problems,
+# run by the fleet plan on each distinct set of host variables); the rules below are what a spec cannot say: the
+# content of a value (a user name, an absolute path, a tsm key, an https URL), least values, keys of a dict, and
+# rules across fields (the allowlist's entries and its separator, the tsm node and the inventory).
 
 _TSM_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$")
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _UNIT_RE = re.compile(r"^[A-Za-z0-9:_.@\\\- ]+$")
 _VERSION_RE = re.compile(r"^\d+(?:\.\d+)*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-CHOICES = {
-    "tabops_applications": ("server", "desktop", "prep", "bridge"),
-    "tabops_os_family": OS_FAMILIES,
-    "tabops_tdc_conflicts": ("fail", "warn"),
-    "tabops_tsm_apply": ("immediate", "defer"),
-    "tabops_server_oauth_clients_mode": ("merge", "authoritative"),
-    "tabops_odbc_version_sources": ("package", "version_file", "library"),
-}
-BOOL_VARS = (
-    "tabops_backup",
-    "tabops_allow_system_desktop_users",
-    "tabops_group_federation",
-    "tabops_tsm_allow_force_keys",
-    "tabops_tsm_ignore_warnings",
-    "tabops_tsm_wait_for_status",
-    "tabops_preflight_host_checks",
-    "tabops_preflight_driver_required",
-    "tabops_preflight_use_tsm",
-)
-LIST_OF_DICT_VARS = (
-    "tabops_oauth_configs",
-    "tabops_tdc_files",
-    "tabops_redshift_connections",
-    "tabops_server_oauth_other_clients",
-)
 PATH_KEYS = tuple(DEFAULT_LAYOUTS["Linux"])
+DRIVER_GENERATIONS = ("v1", "v2")
 
 
 def _name_problem(value):
@@ -982,87 +947,66 @@ def _name_problem(value):
     return None
 
 
-def _int_problem(value, minimum):
+def _whole_number(value):
+    """``value`` as an int the way the argument spec converts it, or None (the spec reports what it cannot)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
     try:
-        number = int(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None or (isinstance(value, str) and not value.strip().isdigit()):
-        return "must be a whole number, got %r" % (value,)
-    if number < minimum:
-        return "must be at least %d, got %d" % (minimum, number)
-    return None
+        number = float(value) if not isinstance(value, int) else value
+    except ValueError:
+        return None
+    return int(number) if float(number).is_integer() else None
 
 
-def _str_list_problems(name, value, check=None):
-    if not isinstance(value, (list, tuple)):
-        return [(name, "must be a list of strings, got %s" % type(value).__name__)]
+def _item_problems(name, items, check):
+    """[(``name[i]``, problem)] of the items of a list (nothing when it is not one: the spec reports that)."""
+    if not isinstance(items, (list, tuple)):
+        return []
+    return [
+        ("%s[%d]" % (name, index), problem) for index, item in enumerate(items) for problem in [check(item)] if problem
+    ]
+
+
+def _reader_problems(value):
+    """Bools as the collection reads them (as_bool takes fewer spellings than the spec) and least values."""
     problems = []
-    for index, item in enumerate(value):
-        problem = check(item) if check else (None if isinstance(item, str) else "must be a string")
-        if problem:
-            problems.append(("%s[%d]" % (name, index), problem))
-    return problems
-
-
-def variable_problems(host_vars, inventory_hosts=None):
-    """[(field, problem)] for every data-model variable of one host (unset ones are their defaults)."""
-
-    def value(name):
-        return variable(host_vars, name)
-
-    problems = []
-    for name in LIST_OF_DICT_VARS:
-        items = value(name)
-        if not isinstance(items, (list, tuple)):
-            problems.append((name, "must be a list of dicts, got %s" % type(items).__name__))
-            continue
-        problems += [
-            ("%s[%d]" % (name, index), "must be a dict, got %s" % type(item).__name__)
-            for index, item in enumerate(items)
-            if not isinstance(item, dict)
-        ]
-    for name in BOOL_VARS:
+    for name in names_of_type("bool", "preflight"):
         try:
             as_bool(value(name))
         except ValueError as exc:
             problems.append((name, str(exc)))
-    for name, minimum in (
-        ("tabops_backup_keep", 0),
-        ("tabops_artifacts_run_timeout", 1),
-        ("tabops_bridge_restart_timeout", 1),
-        ("tabops_tsm_request_timeout", 1),
-        ("tabops_tsm_status_timeout", 1),
-        ("tabops_tsm_status_poll_interval", 1),
-        ("tabops_tsm_lock_timeout", 0),
-    ):
-        problem = _int_problem(value(name), minimum)
-        if problem:
-            problems.append((name, problem))
-    for name in ("tabops_os_family", "tabops_tdc_conflicts", "tabops_tsm_apply", "tabops_server_oauth_clients_mode"):
-        if value(name) not in CHOICES[name]:
-            problems.append(
-                (name, "must be one of %s, got %r" % (", ".join(repr(c) for c in CHOICES[name]), value(name)))
-            )
-    for name in ("tabops_applications", "tabops_odbc_version_sources"):
-        choices = CHOICES[name]
-        problems += _str_list_problems(
-            name,
-            value(name),
-            lambda item, c=choices: None if item in c else "must be one of %s, got %r" % (", ".join(c), item),
-        )
-    problems += _str_list_problems("tabops_desktop_users", value("tabops_desktop_users"), _name_problem)
+    for name, minimum in minimums("preflight").items():
+        number = _whole_number(value(name))
+        if number is not None and number < minimum:
+            problems.append((name, "must be at least %d, got %d" % (minimum, number)))
+    return problems
+
+
+def _host_user_problems(value):
+    """Users, groups and service names of the host's files."""
+    problems = _item_problems("tabops_desktop_users", value("tabops_desktop_users"), _name_problem)
     for name in ("tabops_bridge_user", "tabops_server_file_owner", "tabops_server_file_group"):
         problem = _name_problem(value(name))
         if problem:
             problems.append((name, problem))
-    problems += _str_list_problems(
+    problems += _item_problems(
         "tabops_server_services",
         value("tabops_server_services"),
         lambda item: (
             None if isinstance(item, str) and _SERVICE_RE.match(item) else "%r is not a service name" % (item,)
         ),
     )
+    unit = value("tabops_bridge_service")
+    if not isinstance(unit, str) or (unit and not _UNIT_RE.match(unit)):
+        problems.append(
+            ("tabops_bridge_service", "must be a systemd unit name or Windows service name, or empty, got %r" % (unit,))
+        )
+    return problems
+
+
+def _allowlist_problems(value):
+    """The ODBC extras allowlist: its key, its separator, and its entries with that separator."""
+    problems = []
     separator = value("tabops_odbc_extras_allowlist_separator")
     if not isinstance(separator, str) or len(separator) != 1 or separator.isalnum() or separator.isspace():
         problems.append(
@@ -1070,13 +1014,10 @@ def variable_problems(host_vars, inventory_hosts=None):
         )
         separator = ","
     allowlist = value("tabops_odbc_extras_allowlist")
-    if not isinstance(allowlist, (list, tuple)):
-        problems.append(("tabops_odbc_extras_allowlist", "must be a list of ODBC key names"))
-    else:
-        for index, entry in enumerate(allowlist):
-            problems += [
-                ("tabops_odbc_extras_allowlist[%d]" % index, p) for p in allowlist_entry_problems(entry, separator)
-            ]
+    for index, entry in enumerate(allowlist if isinstance(allowlist, (list, tuple)) else ()):
+        problems += [
+            ("tabops_odbc_extras_allowlist[%d]" % index, p) for p in allowlist_entry_problems(entry, separator)
+        ]
     key = value("tabops_odbc_extras_allowlist_key")
     if not isinstance(key, str) or not _TSM_KEY_RE.match(key):
         problems.append(
@@ -1085,13 +1026,15 @@ def variable_problems(host_vars, inventory_hosts=None):
                 "must be a tsm key such as native_api.odbc_extras_allowlist, got %r" % (key,),
             )
         )
+    return problems
+
+
+def _server_problems(value, inventory_hosts):
+    """Tableau Server's URL, the tsm paths and the tsm node (a host of the inventory)."""
+    problems = []
     url = value("tabops_server_url")
-    if not isinstance(url, str):
-        problems.append(("tabops_server_url", "must be a string"))
-    elif url:
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.hostname or _CONTROL_RE.search(url):
-            problems.append(("tabops_server_url", "must be Tableau Server's https:// URL, got %r" % url))
+    if url and (not isinstance(url, str) or not _is_https_url(url)):
+        problems.append(("tabops_server_url", "must be Tableau Server's https:// URL, got %r" % (url,)))
     for name, may_be_empty in (
         ("tabops_tsm_path", True),
         ("tabops_tsm_packages_dir", False),
@@ -1100,49 +1043,49 @@ def variable_problems(host_vars, inventory_hosts=None):
         path = value(name)
         if not isinstance(path, str) or (path and not path.startswith("/")) or (not path and not may_be_empty):
             problems.append((name, "must be an absolute path%s, got %r" % (" or empty" if may_be_empty else "", path)))
-    unit = value("tabops_bridge_service")
-    if not isinstance(unit, str) or (unit and not _UNIT_RE.match(unit)):
-        problems.append(
-            ("tabops_bridge_service", "must be a systemd unit name or Windows service name, or empty, got %r" % (unit,))
-        )
     node = value("tabops_tsm_node")
     if not isinstance(node, str):
-        problems.append(("tabops_tsm_node", "must be an inventory host name"))
+        problems.append(("tabops_tsm_node", "must be an inventory host name, got %r" % (node,)))
     elif node and inventory_hosts is not None and node not in inventory_hosts:
         problems.append(("tabops_tsm_node", "%r is not a host of the inventory" % node))
+    return problems
+
+
+def _is_https_url(url):
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname) and not _CONTROL_RE.search(url)
+
+
+def _dict_problems(value):
+    """The keys and values of the dict variables (the spec checks only that they are dicts)."""
+    problems = []
     paths = value("tabops_paths")
-    if not isinstance(paths, dict):
-        problems.append(("tabops_paths", "must be a dict of path templates"))
-    else:
-        for path_key, template in sorted(paths.items(), key=lambda kv: str(kv[0])):
-            if path_key not in PATH_KEYS:
-                problems.append(("tabops_paths.%s" % path_key, "unknown key; allowed: %s" % ", ".join(PATH_KEYS)))
-            elif template is not None and (not isinstance(template, str) or _CONTROL_RE.search(template)):
-                problems.append(("tabops_paths.%s" % path_key, "must be a path template string"))
+    for path_key, template in sorted(paths.items() if isinstance(paths, dict) else (), key=lambda kv: str(kv[0])):
+        if path_key not in PATH_KEYS:
+            problems.append(("tabops_paths.%s" % path_key, "unknown key; allowed: %s" % ", ".join(PATH_KEYS)))
+        elif template is not None and (not isinstance(template, str) or _CONTROL_RE.search(template)):
+            problems.append(("tabops_paths.%s" % path_key, "must be a path template string"))
     versions = value("tabops_preflight_min_driver_versions")
-    if not isinstance(versions, dict):
-        problems.append(("tabops_preflight_min_driver_versions", "must be a dict {v1: version, v2: version}"))
-    else:
-        for generation, version in sorted(versions.items(), key=lambda kv: str(kv[0])):
-            if generation not in ("v1", "v2"):
-                problems.append(
-                    ("tabops_preflight_min_driver_versions.%s" % generation, "unknown key; allowed: v1, v2")
-                )
-            elif not _VERSION_RE.match(str(version)):
-                problems.append(
-                    ("tabops_preflight_min_driver_versions.%s" % generation, "%r is not a version" % (version,))
-                )
-    minimum = value("tabops_preflight_min_server_version")
-    if not _VERSION_RE.match(str(minimum)):
-        problems.append(("tabops_preflight_min_server_version", "%r is not a version such as 2023.3.2" % (minimum,)))
-    supported = value("tabops_preflight_supported_os")
-    if supported is not None and (
-        not isinstance(supported, dict) or not all(isinstance(v, (list, tuple)) for v in supported.values())
+    for generation, version in sorted(
+        versions.items() if isinstance(versions, dict) else (), key=lambda kv: str(kv[0])
     ):
+        field = "tabops_preflight_min_driver_versions.%s" % generation
+        if generation not in DRIVER_GENERATIONS:
+            problems.append((field, "unknown key; allowed: %s" % ", ".join(DRIVER_GENERATIONS)))
+        elif not _VERSION_RE.match(str(version)):
+            problems.append((field, "%r is not a version" % (version,)))
+    supported = value("tabops_preflight_supported_os")
+    if isinstance(supported, dict) and not all(isinstance(v, (list, tuple)) for v in supported.values()):
         problems.append(("tabops_preflight_supported_os", "must be a dict of OS id to a list of versions"))
     search = value("tabops_odbc_driver_search")
-    if not isinstance(search, dict) or not all(k in ("v1", "v2") and isinstance(v, dict) for k, v in search.items()):
+    if isinstance(search, dict) and not all(k in DRIVER_GENERATIONS and isinstance(v, dict) for k, v in search.items()):
         problems.append(("tabops_odbc_driver_search", "must be a dict with keys v1 and/or v2, each a dict"))
+    return problems
+
+
+def _secret_problems(value):
+    """Server client secrets tsm could not store (control or non-XML characters), without showing them."""
+    problems = []
     configs = value("tabops_oauth_configs")
     for index, config in enumerate(configs if isinstance(configs, (list, tuple)) else ()):
         block = config.get("server_client") if isinstance(config, dict) else None
@@ -1150,6 +1093,29 @@ def variable_problems(host_vars, inventory_hosts=None):
             label = "tabops_oauth_configs[%d] (%s).server_client.client_secret" % (index, config.get("id", "no id"))
             problems += [(label, p) for p in client_secret_problems(block["client_secret"])]
     return problems
+
+
+def variable_problems(host_vars, inventory_hosts=None):
+    """[(field, problem)] of one host's variables that the argument spec cannot find (unset ones are defaults)."""
+
+    def value(name):
+        return variable(host_vars, name)
+
+    minimum = value("tabops_preflight_min_server_version")
+    version = (
+        []
+        if _VERSION_RE.match(str(minimum))
+        else [("tabops_preflight_min_server_version", "%r is not a version such as 2023.3.2" % (minimum,))]
+    )
+    return (
+        _reader_problems(value)
+        + _host_user_problems(value)
+        + _allowlist_problems(value)
+        + _server_problems(value, inventory_hosts)
+        + _dict_problems(value)
+        + version
+        + _secret_problems(value)
+    )
 
 
 def _grouped(entries):

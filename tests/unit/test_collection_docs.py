@@ -3,7 +3,7 @@
 """The collection's docs and changelog as the Ansible docs tooling builds them, offline.
 
 - antsibull-docs renders every plugin, role and guide into an HTML site (Sphinx);
-- scripts/generate-docs writes role READMEs from meta/argument_specs.yml and notices a stale one;
+- scripts/generate-docs writes role specs, defaults and READMEs from the data model and notices a stale one;
 - antsibull-changelog turns the fragments into a release's CHANGELOG.md.
 The committed generated files being up to date is scripts/lint's ``generated-docs`` step.
 """
@@ -109,13 +109,17 @@ def test_role_readmes_follow_argument_specs(tmp_path):
     specs = yaml.safe_load((tree / "roles" / "tdc_files" / "meta" / "argument_specs.yml").read_text())
     for option in specs["argument_specs"]["main"]["options"]:
         assert f"| `{option}` |" in readme, option
-    # A new option in the spec makes the committed README stale until it is regenerated.
-    specs["argument_specs"]["main"]["options"]["tabops_new_knob"] = {"type": "int", "default": 3, "description": "New."}
-    (tree / "roles" / "tdc_files" / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(specs))
+    # A new variable in the data model makes the committed spec, defaults and README stale until regenerated.
+    with open(tree / "plugins" / "plugin_utils" / "_model" / "variables.py", "a") as declaration:
+        knob = {"type": "int", "default": 3, "description": "New.", "roles": ["tdc_files"]}
+        declaration.write(f"VARIABLES['tabops_new_knob'] = {knob!r}\n")
     stale = subprocess.run(check, capture_output=True, text=True, env=tool_env(), check=False)
-    assert stale.returncode == 1 and "roles/tdc_files/README.md is out of date" in stale.stderr
+    assert stale.returncode == 1
+    for name in ("README.md", "meta/argument_specs.yml", "defaults/main.yml"):
+        assert f"roles/tdc_files/{name} is out of date" in stale.stderr, name
     run(generate)
     assert "| `tabops_new_knob` | int |  | `3` | New. |" in (tree / "roles" / "tdc_files" / "README.md").read_text()
+    assert "tabops_new_knob: 3\n" in (tree / "roles" / "tdc_files" / "defaults" / "main.yml").read_text()
     run(check)
 
 

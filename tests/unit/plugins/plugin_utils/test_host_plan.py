@@ -175,7 +175,4 @@ def test_defaults_are_the_roles_defaults(name):
     for role in ("tableau_files", "preflight", "server_settings"):
         values = yaml.safe_load((roles / role / "defaults" / "main.yml").read_text()) or {}
         if name in values:
-            assert values[name] == DEFAULTS[name] or (DEFAULTS[name] is None and name.endswith("supported_os")), (
-                role,
-                name,
-            )
+            assert values[name] == DEFAULTS[name], (role, name)

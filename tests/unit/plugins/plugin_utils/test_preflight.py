@@ -409,6 +409,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight i
     fleet_plan,
     variable_problems,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_problems  # noqa: E402
 
 PLAN_GROUPS = {"all": ["ts1", "desk1"], "tableau_server": ["ts1"], "tableau_desktop": ["desk1"]}
 
@@ -433,14 +434,14 @@ def _plan_vars(**extra):
         ("tabops_odbc_extras_allowlist_separator", ", ", "tabops_odbc_extras_allowlist_separator", "one punctuation"),
         ("tabops_odbc_extras_allowlist_key", "no key", "tabops_odbc_extras_allowlist_key", "tsm key"),
         ("tabops_backup_keep", -1, "tabops_backup_keep", "at least 0"),
-        ("tabops_backup_keep", "many", "tabops_backup_keep", "whole number"),
+        ("tabops_backup_keep", "many", "tabops_backup_keep", "convert to int"),  # the argument spec's words
         ("tabops_tsm_request_timeout", 0, "tabops_tsm_request_timeout", "at least 1"),
         ("tabops_backup", "maybe", "tabops_backup", "true or false"),
         ("tabops_group_federation", [], "tabops_group_federation", "true or false"),
         ("tabops_tdc_conflicts", "ignore", "tabops_tdc_conflicts", "must be one of"),
         ("tabops_tsm_apply", "later", "tabops_tsm_apply", "must be one of"),
         ("tabops_os_family", "Plan9", "tabops_os_family", "must be one of"),
-        ("tabops_applications", ["cloud"], "tabops_applications[0]", "must be one of"),
+        ("tabops_applications", ["cloud"], "tabops_applications", "must be one or more of"),  # the spec's words
         ("tabops_desktop_users", ["../etc"], "tabops_desktop_users[0]", "not a user"),
         ("tabops_desktop_users", "ann", "tabops_desktop_users", "list of strings"),
         ("tabops_bridge_user", "", "tabops_bridge_user", "non-empty"),
@@ -454,28 +455,60 @@ def _plan_vars(**extra):
         ("tabops_preflight_min_driver_versions", {"v3": "1"}, "tabops_preflight_min_driver_versions.v3", "unknown"),
         ("tabops_preflight_min_server_version", "latest", "tabops_preflight_min_server_version", "not a version"),
         ("tabops_odbc_driver_search", {"v1": "x"}, "tabops_odbc_driver_search", "dict"),
-        ("tabops_odbc_version_sources", ["rpm"], "tabops_odbc_version_sources[0]", "must be one of"),
+        ("tabops_odbc_version_sources", ["rpm"], "tabops_odbc_version_sources", "must be one or more of"),
         ("tabops_oauth_configs", {"id": "x"}, "tabops_oauth_configs", "list of dicts"),
         ("tabops_tdc_files", ["redshift"], "tabops_tdc_files[0]", "must be a dict"),
         ("tabops_redshift_connections", "lab", "tabops_redshift_connections", "list of dicts"),
     ],
 )
 def test_every_bad_variable_is_an_error_naming_field_and_hosts(name, value, field, words):
-    problems = variable_problems({name: value}, inventory_hosts={"ts1", "desk1"})
-    assert [f for f, _p in problems] == [field], problems
-    assert words in problems[0][1]
+    # The argument spec of the data model (types, choices, shapes) and variable_problems (what a spec cannot say),
+    # as the plan runs them: one error per bad variable, whichever of the two finds it.
     plan = fleet_plan(_plan_vars(**{name: value}), PLAN_GROUPS)
     errors = [f for f in plan["findings"] if f["severity"] == "error"]
     assert [(e["code"], e["field"], e["hosts"]) for e in errors] == [("variable-invalid", field, ["desk1", "ts1"])]
+    assert words in errors[0]["message"]
     assert errors[0]["message"].startswith(field + ": ") and "hosts desk1, ts1" in errors[0]["message"]
     assert plan["hosts"]["ts1"].get("files") is None  # nothing planned for a host with bad data
 
 
 def test_good_defaults_and_strings_from_extra_vars_pass():
-    assert variable_problems({}) == []
-    assert (
-        variable_problems({"tabops_backup": "false", "tabops_backup_keep": "3", "tabops_group_federation": "yes"}) == []
-    )
+    assert variable_problems({}) == [] and spec_problems({}) == []
+    from_extra_vars = {"tabops_backup": "false", "tabops_backup_keep": "3", "tabops_group_federation": "yes"}
+    assert variable_problems(from_extra_vars) == [] and spec_problems(from_extra_vars) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field", "words"),
+    [
+        # The spec would make ["a", "b"] of "a,b", {"k": "v"} of "k=v" and a string of a list; the planner reads the
+        # inventory's values as they are, so these are errors, not conversions.
+        ("tabops_desktop_users", "ann,bob", "tabops_desktop_users", "must be a list of strings, got str"),
+        ("tabops_odbc_extras_allowlist", "KeepAlive,Foo", "tabops_odbc_extras_allowlist", "must be a list of strings"),
+        ("tabops_paths", "user_home=/u", "tabops_paths", "must be a dict, got str"),
+        ("tabops_tdc_files", ["name=x"], "tabops_tdc_files[0]", "must be a dict, got str"),
+        ("tabops_bridge_user", ["tableau"], "tabops_bridge_user", "must be a string, got list"),
+        # Ansible's booleans the collection's readers do not take.
+        ("tabops_backup", "y", "tabops_backup", "true or false"),
+        # Least values: a spec has no minimum, the data model does (from -e, a string).
+        ("tabops_tsm_status_poll_interval", "0", "tabops_tsm_status_poll_interval", "at least 1"),
+    ],
+)
+def test_what_the_spec_would_convert_or_cannot_say_is_an_error(name, value, field, words):
+    problems = spec_problems({name: value}) + variable_problems({name: value})
+    assert {f for f, _p in problems} == {field} and any(words in p for _f, p in problems), problems
+    plan = fleet_plan(_plan_vars(**{name: value}), PLAN_GROUPS)
+    errors = [f for f in plan["findings"] if f["severity"] == "error"]
+    assert [(f["field"], f["hosts"]) for f in errors] == [(field, ["desk1", "ts1"])]
+
+
+def test_every_variable_the_preflight_checks_is_declared_once_in_the_model():
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _model
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import DEFAULTS
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
+
+    assert set(DEFAULTS) <= set(spec_options()) <= set(_model.variables())
+    assert all(spec_options()[name] == _model.option_spec(_model.variables()[name]) for name in spec_options())
 
 
 def test_a_server_client_secret_that_no_real_secret_has_is_refused_without_showing_it():
