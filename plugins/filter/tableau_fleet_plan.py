@@ -68,8 +68,19 @@ _value:
       description: Each distinct rendered document, by the sha256 of its text.
       type: dict
     hosts:
-      description: Per host C(profile) (what it runs, its folders), C(inputs) (digest of what the plan was made from)
-        and C(files) (as the module's C(files), with C(sha256) instead of C(content)).
+      description:
+        - Per host its entry, C(profile) (what it runs, its folders), C(inputs) (digest of what the plan was made
+          from), C(files) (as the module's C(files), with C(sha256) instead of C(content)), C(module_args) (the
+          module's other arguments: C(managed_dirs), the options read from the host's variables, the C(host_facts)
+          request) and C(checks) (the options of the preflight rules over the facts the host returns).
+        - A host whose variables have errors has its C(profile) only; one that runs no Tableau application or whose
+          data cannot be laid out has no C(files) and no C(module_args).
+      type: dict
+    tsm:
+      description:
+        - The fleet's tsm intent, C(node) (as C(tsm_node)) and, when the data of the tsm node (else of the first
+          Tableau Server host) is valid, C(oauth_clients) (every oauth.config.clients entry it declares, with their
+          secrets), C(oauth_clients_mode) and C(allowlist_entries) (the ODBC extras allowlist entries).
       type: dict
     tsm_node:
       description: The node tsm runs on (empty when none).
@@ -83,8 +94,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import CONTEXT_VARS, DEFAULTS
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import CONTEXT_VARS, DEFAULTS
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
 
 IAM_PREFIX = "redshift_iam_"
