@@ -21,7 +21,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, content_secrets, maskable
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import content_secrets, mask_text, maskable
 from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as modules_tableau_artifacts
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync as windows_sync
@@ -72,12 +72,11 @@ def apfs_name_collisions(files):
 
 
 def _mask(value, secrets):
+    """``value`` with every secret replaced, at any depth."""
     if not secrets:
         return value
     if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
+        return mask_text(value, secrets)
     if isinstance(value, dict):
         return {key: _mask(item, secrets) for key, item in value.items()}
     if isinstance(value, list):
