@@ -74,7 +74,7 @@ _value:
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import variable
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import variable
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import expected_audiences
 
 _READ = {

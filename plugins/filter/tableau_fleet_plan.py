@@ -13,7 +13,7 @@ description:
   - It also checks the preflight role's argument spec (roles/preflight/meta/argument_specs.yml, ansible-core's
     validator) instead of a C(validate_argument_spec) task per host. Hosts with the same variables (the usual
     group_vars fleet) are checked, profiled and laid out once per distinct set of values.
-  - The C(tabops.redshift_oauth.tableau_artifacts) action of each host looks its files up in the result (published
+  - The C(tabops.redshift_oauth.tableau_artifacts) action of each host looks its entry up in the result (published
     with C(set_fact) as C(tabops_fleet_plan)) instead of rendering them again.
   - Variables a host does not set take the data model's defaults (the roles' defaults hold the same values).
   - The result holds rendered documents, which may hold client secrets; publish it with C(no_log).
@@ -68,8 +68,19 @@ _value:
       description: Each distinct rendered document, by the sha256 of its text.
       type: dict
     hosts:
-      description: Per host C(profile) (what it runs, its folders), C(inputs) (digest of what the plan was made from)
-        and C(files) (as the module's C(files), with C(sha256) instead of C(content)).
+      description:
+        - Per host its entry, C(profile) (what it runs, its folders), C(inputs) (digest of what the plan was made
+          from), C(files) (as the module's C(files), with C(sha256) instead of C(content)), C(module_args) (the
+          module's other arguments, that is C(managed_dirs), the options read from the host's variables and the
+          C(host_facts) request) and C(checks) (the options of the preflight rules over the facts the host returns).
+        - A host whose variables have errors has its C(profile) only; one that runs no Tableau application or whose
+          data cannot be laid out has no C(files) and no C(module_args).
+      type: dict
+    tsm:
+      description:
+        - The fleet's tsm intent, C(node) (as C(tsm_node)) and, when the data of the tsm node (else of the first
+          Tableau Server host) is valid, C(oauth_clients) (every oauth.config.clients entry it declares, with their
+          secrets), C(oauth_clients_mode) and C(allowlist_entries) (the ODBC extras allowlist entries).
       type: dict
     tsm_node:
       description: The node tsm runs on (empty when none).
@@ -83,8 +94,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import CONTEXT_VARS, DEFAULTS
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import CONTEXT_VARS, DEFAULTS
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
 
 IAM_PREFIX = "redshift_iam_"

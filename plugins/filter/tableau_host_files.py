@@ -93,7 +93,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
     HostLayoutError,
     plan_host_files,
 )

@@ -80,7 +80,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     CONTEXT_VARS,
     DEFAULTS,
     host_profile,

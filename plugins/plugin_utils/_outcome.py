@@ -1,6 +1,10 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""Why a host failed, as a short cause id, and hosts grouped by cause (controller side only).
+"""What a person reads of a sync: why a host failed, as a short cause id, and hosts grouped by cause (controller
+side only, standard library only: scripts/compliance loads it by path).
+
+The ``tableau_artifacts`` action's result as a person reads it (:func:`presented_result`): check-mode words, a
+failed host's short lines, its details with -v.
 
 One place for the words a person reads at 3 a.m.: the ``tableau_artifacts`` action names the causes of a failed
 host (``causes``), and the rollout, rollback and compliance summaries group failed and unreachable hosts by them
@@ -109,3 +113,123 @@ def cause_lines(groups: Mapping[str, list[str]], prefix: str = "") -> list[str]:
         hosts = list(dict.fromkeys(host for _cause, group in rest for host in group))
         lines.append("%s+%d more causes: %s" % (prefix, len(rest), counted(hosts)))
     return lines
+
+
+# What a person reads (docs/operations.md "Reading the output"): a failed host says why in a few lines; the bulky
+# details stay out of it unless -v is given (then under DETAILS); in check mode nothing is called written.
+DETAILS = "details"
+DETAIL_KEYS = (
+    "files",
+    "unmanaged",
+    "folders",
+    "backups",
+    "planned",
+    "manifests",
+    "created_dirs",
+    "removed_temp_files",
+    "removed_backups",
+    "journals",
+    "runs",
+    "rollback",
+    "host_facts",
+    "preflight",
+    "profile",
+    "plan_source",
+    "restart_needed",
+)
+# Check mode: what the run WOULD write, under one key, instead of lists named as if they were written.
+PLANNED_KEYS = ("journals", "manifests", "created_dirs", "removed_temp_files", "removed_backups")
+# The module's file statuses, most telling first (a cell holding several files shows the first that applies).
+FILE_STATUS_ORDER = ("error", "missing", "stale", "drift", "compliant")
+UNMANAGED_KIND = "unmanaged"
+
+
+def restart_message(applications, check_mode):
+    if check_mode:
+        return "a real run would change files of %s (restart them after it)" % ", ".join(applications)
+    return "restart %s to pick up the changed files" % ", ".join(applications)
+
+
+def check_mode_words(result):
+    """Check mode: folders say ``would_write``/``would_change``, the run's other writes are ``planned``."""
+    result["check_mode"] = True
+    planned = {key: result.pop(key) for key in PLANNED_KEYS if key in result}
+    if planned:
+        result["planned"] = planned
+    if not result.get("backups"):
+        result.pop("backups", None)  # a check writes no backup
+    for folder in result.get("folders") or []:
+        if isinstance(folder, dict):
+            if "written" in folder:
+                folder["would_write"] = folder.pop("written")
+            if folder.get("status") == "changed":
+                folder["status"] = "would_change"
+    for diff in result.get("diff") or []:
+        if isinstance(diff, dict) and str(diff.get("after_header", "")).endswith(" (removed)"):
+            diff["after_header"] = diff["after_header"][: -len(" (removed)")] + " (would be removed)"
+    return result
+
+
+def failure_reasons(result):
+    """The lines that say why a host failed: preflight errors, failed folders, else the run's own message."""
+    reasons = [
+        str(item.get("summary"))
+        for item in result.get("preflight") or []
+        if isinstance(item, dict) and item.get("severity") == "error"
+    ]
+    folders = [f for f in result.get("folders") or [] if isinstance(f, dict) and f.get("status") == "error"]
+    reasons.extend(str(folder.get("error") or "folder %s failed" % folder.get("path")) for folder in folders)
+    message = str(result.get("msg") or "")
+    if not reasons or not (folders or message.startswith("preflight: ")):
+        reasons.insert(0, message or "failed")
+    return reasons
+
+
+def failure_causes(result, reasons):
+    causes = [
+        str(item.get("code"))
+        for item in result.get("preflight") or []
+        if isinstance(item, dict) and item.get("severity") == "error"
+    ]
+    if any(isinstance(f, dict) and f.get("status") == "error" for f in result.get("folders") or []):
+        causes.append(FOLDER_ERROR)
+    if not causes or result.get("unreachable"):
+        causes.insert(0, cause_of_message(reasons[0], unreachable=bool(result.get("unreachable"))))
+    return list(dict.fromkeys(causes))
+
+
+def artifact_statuses(result):
+    """{"kind/artifact": status}: each artifact's most telling file status, for the report of a failed host."""
+    statuses = {}
+    for entry in result.get("files") or []:
+        if not isinstance(entry, dict):
+            continue
+        key = "%s/%s" % (entry.get("kind") or "file", entry.get("artifact") or entry.get("path"))
+        status = entry.get("status") if entry.get("status") in FILE_STATUS_ORDER else "error"
+        if key not in statuses or FILE_STATUS_ORDER.index(status) < FILE_STATUS_ORDER.index(statuses[key]):
+            statuses[key] = status
+    if result.get("unmanaged"):
+        statuses[UNMANAGED_KIND + "/files"] = "unmanaged_conflict"
+    return statuses
+
+
+def short_failure(result, verbose):
+    """A failed host's result: ``msg`` (one reason a line), ``causes``, the artifacts' statuses; details with -v."""
+    reasons = failure_reasons(result)
+    short = {key: value for key, value in result.items() if key not in DETAIL_KEYS}
+    short["msg"] = "\n".join(reasons)
+    short["causes"] = failure_causes(result, reasons)
+    if result.get("files") or result.get("unmanaged"):
+        short["artifacts"] = artifact_statuses(result)
+    if verbose:
+        short[DETAILS] = {key: result[key] for key in DETAIL_KEYS if key in result}
+    return short
+
+
+def presented_result(result: dict, check_mode: bool, verbose: bool) -> dict:
+    """A sync's result as a person reads it: check-mode words, a short failure (details with ``verbose``)."""
+    if check_mode:
+        result = check_mode_words(result)
+    if result.get("failed") or result.get("unreachable"):
+        result = short_failure(result, verbose=verbose)
+    return result

@@ -26,31 +26,18 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     client_secret_problems,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError, iam_role_arn
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import DEFAULT_LAYOUTS, HostLayoutError
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
-    KINDS,
-    Renderer,
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import minimums, names_of_type, spec_defaults
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import DEFAULT_LAYOUTS
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     applications_of,
     as_bool,
-    compact_files,
-    digest,
-    host_profile,
-    plan_host,
-    plan_inputs,
     variable,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import minimums, names_of_type, spec_defaults
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     PERMISSIONS_SPEC_KEYS,
     redshift_iam_lint,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_problems
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
-    REDIRECT_PATH,
-    ServerClientError,
-    other_client_problems,
-    server_oauth_clients,
-)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import REDIRECT_PATH
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._token_audience import (
     FEDERATE_CAPABILITY,
     connection_configs,
@@ -107,7 +94,7 @@ def finding(severity, code, message, fix, **where):
 
 
 def _is_server(data):
-    # The one rule of _host_plan.applications_of (groups union tabops_applications).
+    # The one rule of _plan._profile.applications_of (groups union tabops_applications).
     return "server" in applications_of(data.get("groups"), data.get("applications"))
 
 
@@ -297,9 +284,8 @@ def placeholder_secrets(hosts):
     return found
 
 
-def server_clients(hosts):
-    """Server-level OAuth clients (tsm oauth.config.clients) against the server URL and the declared configs."""
-    found = []
+def _client_config_hosts(hosts):
+    """{config id: hosts} of every OAuth config a Desktop, Prep or Bridge host of ``hosts`` gets."""
     client_ids = {}
     for host in sorted(hosts):
         data = hosts[host]
@@ -309,85 +295,92 @@ def server_clients(hosts):
             for app in _client_apps(data):
                 if app in _install_on(config):
                     client_ids.setdefault(config.get("id"), set()).add(host)
+    return client_ids
+
+
+def _redirect_findings(host, label, config_id, redirect, server_url):
+    """``redirect-uri-mismatch`` / ``server-url-missing`` of one server client block."""
+    server = urlsplit(server_url)
+    if not redirect:
+        if server.netloc:
+            return []
+        return [
+            finding(
+                "error",
+                "server-url-missing",
+                "host %s: %s has no redirect_uri and tabops_server_url is not set" % (host, label),
+                "set tabops_server_url to Tableau Server's public https URL",
+                host=host,
+                config=config_id,
+                field="tabops_server_url",
+            )
+        ]
+    parts = urlsplit(redirect)
+    expected = "https://%s%s" % (server.netloc, REDIRECT_PATH) if server.netloc else None
+    if parts.scheme == "https" and parts.path == REDIRECT_PATH and not (expected and parts.netloc != server.netloc):
+        return []
+    return [
+        finding(
+            "error",
+            "redirect-uri-mismatch",
+            "host %s: %s.redirect_uri is %s, but Tableau Server (tabops_server_url %s) redirects to %s"
+            % (host, label, redirect, server_url or "(unset)", expected or "https://<server>" + REDIRECT_PATH),
+            "drop redirect_uri (it defaults to <tabops_server_url>%s) or correct it, here and on the "
+            "IdP's server client" % REDIRECT_PATH,
+            host=host,
+            config=config_id,
+            field="server_client.redirect_uri",
+        )
+    ]
+
+
+def _server_client_findings(host, index, config, server_url, client_ids):
+    """The findings of one OAuth config's ``server_client`` block on one Tableau Server host."""
+    block = config["server_client"]
+    config_id = config.get("id")
+    label = "tabops_oauth_configs[%d] (%s).server_client" % (index, config_id)
+    found = _redirect_findings(host, label, config_id, block.get("redirect_uri"), server_url)
+    if block.get("client_id") and block.get("client_id") == config.get("client_id_desktop"):
+        found.append(
+            finding(
+                "warning",
+                "server-client-same-as-desktop",
+                "host %s: %s.client_id equals client_id_desktop" % (host, label),
+                "create separate IdP clients for Desktop (PKCE, localhost redirects) and Server (Tableau help "
+                "page, step 1)",
+                host=host,
+                config=config_id,
+                field="server_client.client_id",
+            )
+        )
+    if not client_ids.get(config_id):
+        tsm_id = "%s:%s" % (config.get("dbclass") or "redshift", config_id)
+        found.append(
+            finding(
+                "warning",
+                "server-client-config-not-on-clients",
+                "host %s: the server client %s uses OAuth config %s, which no Desktop, Prep or Bridge host "
+                "gets: content published from them names another config id" % (host, tsm_id, config_id),
+                "install the same config id on the desktops and Bridge hosts (install_on)",
+                host=host,
+                config=config_id,
+                field="install_on",
+            )
+        )
+    return found
+
+
+def server_clients(hosts):
+    """Server-level OAuth clients (tsm oauth.config.clients) against the server URL and the declared configs."""
+    found = []
+    client_ids = _client_config_hosts(hosts)
     for host in sorted(hosts):
         data = hosts[host]
         if not _is_server(data):
             continue
-        server_url = data.get("server_url") or ""
-        server = urlsplit(server_url)
         for index, config in enumerate(data.get("oauth_configs") or []):
-            block = config.get("server_client") if isinstance(config, dict) else None
-            if not isinstance(block, dict):
-                continue
-            config_id = config.get("id")
-            label = "tabops_oauth_configs[%d] (%s).server_client" % (index, config_id)
-            tsm_id = "%s:%s" % (config.get("dbclass") or "redshift", config_id)
-            redirect = block.get("redirect_uri")
-            if redirect:
-                parts = urlsplit(redirect)
-                expected = "https://%s%s" % (server.netloc, REDIRECT_PATH) if server.netloc else None
-                if (
-                    parts.scheme != "https"
-                    or parts.path != REDIRECT_PATH
-                    or (expected and parts.netloc != server.netloc)
-                ):
-                    found.append(
-                        finding(
-                            "error",
-                            "redirect-uri-mismatch",
-                            "host %s: %s.redirect_uri is %s, but Tableau Server (tabops_server_url %s) redirects to %s"
-                            % (
-                                host,
-                                label,
-                                redirect,
-                                server_url or "(unset)",
-                                expected or "https://<server>" + REDIRECT_PATH,
-                            ),
-                            "drop redirect_uri (it defaults to <tabops_server_url>%s) or correct it, here and on the "
-                            "IdP's server client" % REDIRECT_PATH,
-                            host=host,
-                            config=config_id,
-                            field="server_client.redirect_uri",
-                        )
-                    )
-            elif not server.netloc:
-                found.append(
-                    finding(
-                        "error",
-                        "server-url-missing",
-                        "host %s: %s has no redirect_uri and tabops_server_url is not set" % (host, label),
-                        "set tabops_server_url to Tableau Server's public https URL",
-                        host=host,
-                        config=config_id,
-                        field="tabops_server_url",
-                    )
-                )
-            if block.get("client_id") and block.get("client_id") == config.get("client_id_desktop"):
-                found.append(
-                    finding(
-                        "warning",
-                        "server-client-same-as-desktop",
-                        "host %s: %s.client_id equals client_id_desktop" % (host, label),
-                        "create separate IdP clients for Desktop (PKCE, localhost redirects) and Server (Tableau help "
-                        "page, step 1)",
-                        host=host,
-                        config=config_id,
-                        field="server_client.client_id",
-                    )
-                )
-            if not client_ids.get(config_id):
-                found.append(
-                    finding(
-                        "warning",
-                        "server-client-config-not-on-clients",
-                        "host %s: the server client %s uses OAuth config %s, which no Desktop, Prep or Bridge host "
-                        "gets: content published from them names another config id" % (host, tsm_id, config_id),
-                        "install the same config id on the desktops and Bridge hosts (install_on)",
-                        host=host,
-                        config=config_id,
-                        field="install_on",
-                    )
-                )
+            if isinstance(config, dict) and isinstance(config.get("server_client"), dict):
+                found += _server_client_findings(host, index, config, data.get("server_url") or "", client_ids)
     return found
 
 
@@ -561,24 +554,9 @@ def _expected_role_arn(iam_vars):
         return None
 
 
-def iam_consistency(hosts, iam_vars):
-    """redshift_iam_lint for every connection, the role ARN, and group federation against the policy's API."""
+def _group_federation_iam_findings(hosts, iam_federation):
+    """``group-federation-iam-mismatch``: a server's group federation differs from the IAM policy's."""
     found = []
-    spec = iam_policy_spec(iam_vars)
-    connections = _unique_connections(hosts)
-    if spec is None:
-        if connections:
-            found.append(
-                finding(
-                    "info",
-                    "iam-not-checked",
-                    "redshift_iam_account/redshift_iam_region are not set: the connections were not checked "
-                    "against the IAM policy",
-                    "define the redshift_iam_* variables (docs/iam.md) to lint the policy before rollout",
-                )
-            )
-        return found
-    iam_federation = bool(spec.get("group_federation"))
     for host in sorted(hosts):
         data = hosts[host]
         if _is_server(data) and bool(data.get("group_federation")) != iam_federation:
@@ -600,52 +578,72 @@ def iam_consistency(hosts, iam_vars):
                     field="redshift_iam_group_federation",
                 )
             )
+    return found
+
+
+def _connection_lint_findings(connection, members, data, spec):
+    """redshift_iam_lint of one connection against the policy ``spec``, as findings naming its hosts."""
+    name = connection.get("name")
+    lint_spec = {
+        "role_arn": connection.get("role_arn"),
+        "role_session_name": connection.get("role_session_name"),
+        "cluster_id": connection.get("cluster_id"),
+        "region": connection.get("region"),
+        "database": connection.get("database"),
+        "group_federation": _effective_group_federation(connection, data),
+        "serverless": bool(connection.get("serverless")),
+        "db_user": connection.get("db_user"),
+        "db_groups": connection.get("db_groups") or [],
+        "auto_create": bool(connection.get("auto_create")),
+        "policy_spec": spec,
+    }
+    try:
+        lint = redshift_iam_lint({k: v for k, v in lint_spec.items() if v is not None})
+    except (ArnError, ValueError) as exc:
+        lint = [{"severity": "error", "code": "policy-spec-invalid", "message": str(exc), "fix": "fix it"}]
+    label = "tabops_redshift_connections[%s]" % name
+    return [
+        finding(
+            item["severity"], item["code"], "%s: %s" % (label, item["message"]), item["fix"], hosts=members, config=name
+        )
+        for item in lint
+    ]
+
+
+def iam_consistency(hosts, iam_vars):
+    """redshift_iam_lint for every connection, the role ARN, and group federation against the policy's API."""
+    spec = iam_policy_spec(iam_vars)
+    connections = _unique_connections(hosts)
+    if spec is None:
+        if not connections:
+            return []
+        return [
+            finding(
+                "info",
+                "iam-not-checked",
+                "redshift_iam_account/redshift_iam_region are not set: the connections were not checked "
+                "against the IAM policy",
+                "define the redshift_iam_* variables (docs/iam.md) to lint the policy before rollout",
+            )
+        ]
+    found = _group_federation_iam_findings(hosts, bool(spec.get("group_federation")))
     expected_role = _expected_role_arn(iam_vars)
     for connection, members in connections:
         name = connection.get("name")
-        label = "tabops_redshift_connections[%s]" % name
-        data = hosts[members[0]]
         if expected_role and connection.get("role_arn") and connection["role_arn"] != expected_role:
             found.append(
                 finding(
                     "error",
                     "connection-role-arn-mismatch",
-                    "%s.role_arn is %s, but the role the IAM policy is for is %s"
-                    % (label, connection["role_arn"], expected_role),
+                    "tabops_redshift_connections[%s].role_arn is %s, but the role the IAM policy is for is %s"
+                    % (name, connection["role_arn"], expected_role),
                     "set role_arn to %s (or correct redshift_iam_role_name/account/path)" % expected_role,
                     hosts=members,
                     config=name,
                     field="role_arn",
                 )
             )
-        lint_spec = {
-            "role_arn": connection.get("role_arn"),
-            "role_session_name": connection.get("role_session_name"),
-            "cluster_id": connection.get("cluster_id"),
-            "region": connection.get("region"),
-            "database": connection.get("database"),
-            "group_federation": _effective_group_federation(connection, data),
-            "serverless": bool(connection.get("serverless")),
-            "db_user": connection.get("db_user"),
-            "db_groups": connection.get("db_groups") or [],
-            "auto_create": bool(connection.get("auto_create")),
-            "policy_spec": spec,
-        }
-        try:
-            lint = redshift_iam_lint({k: v for k, v in lint_spec.items() if v is not None})
-        except (ArnError, ValueError) as exc:
-            lint = [{"severity": "error", "code": "policy-spec-invalid", "message": str(exc), "fix": "fix it"}]
-        for item in lint:
-            found.append(
-                finding(
-                    item["severity"],
-                    item["code"],
-                    "%s: %s" % (label, item["message"]),
-                    item["fix"],
-                    hosts=members,
-                    config=name,
-                )
-            )
+        found += _connection_lint_findings(connection, members, hosts[members[0]], spec)
     return found
 
 
@@ -763,11 +761,8 @@ def fleet_findings(hosts, iam_vars=None):
 # --- host facts -----------------------------------------------------------------
 
 
-def host_findings(host, facts, driver_required=True, supported_os=None, min_versions=None, min_server=None):
-    """Findings from one host's redshift_odbc_facts result."""
-    found = []
-    if facts is None:
-        return found
+def _unread_facts_findings(host, facts):
+    """``host-unreachable`` / ``host-check-failed``: the host's facts could not be read."""
     if facts.get("unreachable"):
         return [
             finding(
@@ -778,20 +773,58 @@ def host_findings(host, facts, driver_required=True, supported_os=None, min_vers
                 host=host,
             )
         ]
-    if facts.get("failed"):
-        return [
-            finding(
-                "error",
-                "host-check-failed",
-                "host %s: redshift_odbc_facts failed: %s" % (host, facts.get("msg") or "no message"),
-                "fix the host checks' variables (tabops_odbc_driver_search, tabops_odbc_version_sources) or set "
-                "tabops_preflight_host_checks: false for this host",
-                host=host,
-            )
-        ]
+    return [
+        finding(
+            "error",
+            "host-check-failed",
+            "host %s: redshift_odbc_facts failed: %s" % (host, facts.get("msg") or "no message"),
+            "fix the host checks' variables (tabops_odbc_driver_search, tabops_odbc_version_sources) or set "
+            "tabops_preflight_host_checks: false for this host",
+            host=host,
+        )
+    ]
+
+
+def _driver_version_finding(host, generation, driver, minimum):
+    """(new enough, the finding when it is not or its version is unknown) of one present driver."""
+    if not driver.get("version"):
+        return False, finding(
+            "warning",
+            "driver-version-unknown",
+            "host %s: %s driver at %s, but its version could not be read" % (host, generation, driver["library"]),
+            "set tabops_odbc_driver_search.%s.version_files, or check the version by hand" % generation,
+            host=host,
+            field="driver.%s.version" % generation,
+        )
+    try:
+        if compare_versions(driver["version"], minimum) >= 0:
+            return True, None
+    except OdbcError:
+        pass
+    return False, finding(
+        "error",
+        "driver-too-old",
+        "host %s: Redshift ODBC driver %s %s (from %s) is older than %s, the first that supports "
+        "Redshift IAM OAuth%s"
+        % (
+            host,
+            generation,
+            driver["version"],
+            driver.get("version_source"),
+            minimum,
+            " with group federation" if generation == "v2" else "",
+        ),
+        "upgrade the driver to %s %s or later" % (generation, minimum),
+        host=host,
+        field="driver.%s.version" % generation,
+    )
+
+
+def _driver_findings(host, drivers, driver_required, min_versions):
+    """``driver-missing``, ``driver-version-unknown``, ``driver-too-old``, ``driver-ok``."""
     minimums = dict(MIN_DRIVER_VERSIONS)
     minimums.update(min_versions or {})
-    drivers = facts.get("drivers") or {}
+    found = []
     present = [d for d in drivers.values() if d.get("present")]
     if not present:
         searched = ", ".join(p for d in drivers.values() for p in d.get("searched") or []) or "the default paths"
@@ -807,107 +840,88 @@ def host_findings(host, facts, driver_required=True, supported_os=None, min_vers
         )
     good = False
     for generation in sorted(drivers):
-        driver = drivers[generation]
-        if not driver.get("present"):
-            continue
-        if not driver.get("version"):
-            found.append(
-                finding(
-                    "warning",
-                    "driver-version-unknown",
-                    "host %s: %s driver at %s, but its version could not be read"
-                    % (host, generation, driver["library"]),
-                    "set tabops_odbc_driver_search.%s.version_files, or check the version by hand" % generation,
-                    host=host,
-                    field="driver.%s.version" % generation,
-                )
-            )
-            continue
-        try:
-            new_enough = compare_versions(driver["version"], minimums[generation]) >= 0
-        except OdbcError:
-            new_enough = False
-        if new_enough:
-            good = True
-        else:
-            found.append(
-                finding(
-                    "error",
-                    "driver-too-old",
-                    "host %s: Redshift ODBC driver %s %s (from %s) is older than %s, the first that supports "
-                    "Redshift IAM OAuth%s"
-                    % (
-                        host,
-                        generation,
-                        driver["version"],
-                        driver.get("version_source"),
-                        minimums[generation],
-                        " with group federation" if generation == "v2" else "",
-                    ),
-                    "upgrade the driver to %s %s or later" % (generation, minimums[generation]),
-                    host=host,
-                    field="driver.%s.version" % generation,
-                )
-            )
+        if drivers[generation].get("present"):
+            new_enough, problem = _driver_version_finding(host, generation, drivers[generation], minimums[generation])
+            good = good or new_enough
+            found += [problem] if problem else []
     if present and good:
         found.append(finding("info", "driver-ok", "host %s: Redshift ODBC driver new enough" % host, "", host=host))
-    server = facts.get("tableau_server") or {}
-    if facts.get("is_server"):
-        minimum = min_server or MIN_TABLEAU_SERVER_VERSION
-        version = server.get("version")
-        if not version:
-            found.append(
-                finding(
-                    "info",
-                    "tableau-server-version-unknown",
-                    "host %s: the Tableau Server version could not be read" % host,
-                    "check it with tsm version; %s or later is needed" % minimum,
-                    host=host,
-                )
+    return found
+
+
+def _server_version_findings(host, server, minimum):
+    """``tableau-server-version-unknown`` / ``-too-old`` / ``-ambiguous`` of a Tableau Server host."""
+    version = server.get("version")
+    if not version:
+        return [
+            finding(
+                "info",
+                "tableau-server-version-unknown",
+                "host %s: the Tableau Server version could not be read" % host,
+                "check it with tsm version; %s or later is needed" % minimum,
+                host=host,
             )
-        else:
-            try:
-                have, need = parse_version(version), parse_version(minimum)
-            except OdbcError:
-                have, need = (), ()
-            ambiguous = len(have) < len(need) and have == need[: len(have)]
-            if have and compare_versions(have, need) < 0 and not ambiguous:
-                found.append(
-                    finding(
-                        "error",
-                        "tableau-server-too-old",
-                        "host %s: Tableau Server %s (from %s) is older than %s"
-                        % (host, version, server.get("source"), minimum),
-                        "upgrade Tableau Server to %s or later" % minimum,
-                        host=host,
-                    )
-                )
-            elif have and ambiguous:
-                found.append(
-                    finding(
-                        "warning",
-                        "tableau-server-version-ambiguous",
-                        "host %s: Tableau Server %s (from %s): the maintenance release is unknown, %s is needed"
-                        % (host, version, server.get("source"), minimum),
-                        "check with tsm version",
-                        host=host,
-                    )
-                )
-    os_info = facts.get("os") or {}
+        ]
+    try:
+        have, need = parse_version(version), parse_version(minimum)
+    except OdbcError:
+        have, need = (), ()
+    ambiguous = len(have) < len(need) and have == need[: len(have)]
+    if have and compare_versions(have, need) < 0 and not ambiguous:
+        return [
+            finding(
+                "error",
+                "tableau-server-too-old",
+                "host %s: Tableau Server %s (from %s) is older than %s"
+                % (host, version, server.get("source"), minimum),
+                "upgrade Tableau Server to %s or later" % minimum,
+                host=host,
+            )
+        ]
+    if have and ambiguous:
+        return [
+            finding(
+                "warning",
+                "tableau-server-version-ambiguous",
+                "host %s: Tableau Server %s (from %s): the maintenance release is unknown, %s is needed"
+                % (host, version, server.get("source"), minimum),
+                "check with tsm version",
+                host=host,
+            )
+        ]
+    return []
+
+
+def _os_findings(host, os_info, supported_os):
+    """``os-unsupported``: the host's OS is not in tabops_preflight_supported_os."""
     supported = DEFAULT_SUPPORTED_OS if supported_os is None else supported_os
     os_id, os_version = os_info.get("id") or "", os_info.get("version_id") or ""
     versions = [str(v) for v in supported.get(os_id, [])]
-    if os_id and not any(os_version == v or os_version.startswith(v + ".") for v in versions):
-        found.append(
-            finding(
-                "warning",
-                "os-unsupported",
-                "host %s: %s %s is not in tabops_preflight_supported_os" % (host, os_id, os_version or "?"),
-                "use a supported OS, or add it to tabops_preflight_supported_os if you have checked it",
-                host=host,
-            )
+    if not os_id or any(os_version == v or os_version.startswith(v + ".") for v in versions):
+        return []
+    return [
+        finding(
+            "warning",
+            "os-unsupported",
+            "host %s: %s %s is not in tabops_preflight_supported_os" % (host, os_id, os_version or "?"),
+            "use a supported OS, or add it to tabops_preflight_supported_os if you have checked it",
+            host=host,
         )
-    return found
+    ]
+
+
+def host_findings(host, facts, driver_required=True, supported_os=None, min_versions=None, min_server=None):
+    """Findings from one host's redshift_odbc_facts result."""
+    if facts is None:
+        return []
+    if facts.get("unreachable") or facts.get("failed"):
+        return _unread_facts_findings(host, facts)
+    found = _driver_findings(host, facts.get("drivers") or {}, driver_required, min_versions)
+    if facts.get("is_server"):
+        found += _server_version_findings(
+            host, facts.get("tableau_server") or {}, min_server or MIN_TABLEAU_SERVER_VERSION
+        )
+    return found + _os_findings(host, facts.get("os") or {}, supported_os)
 
 
 def summarize(findings):
@@ -1139,16 +1153,6 @@ def facts_for_findings(result, is_server):
     return dict(result, is_server=bool(is_server))
 
 
-def host_check_options(host_vars):
-    """The keyword arguments of :func:`host_findings` from a host's variables."""
-    return {
-        "driver_required": as_bool(variable(host_vars, "tabops_preflight_driver_required")),
-        "supported_os": variable(host_vars, "tabops_preflight_supported_os"),
-        "min_versions": variable(host_vars, "tabops_preflight_min_driver_versions"),
-        "min_server": variable(host_vars, "tabops_preflight_min_server_version"),
-    }
-
-
 def finalize(found, everyone):
     """Give every finding ``hosts`` and a one-line ``summary``; errors first."""
     everyone = sorted(everyone)
@@ -1172,110 +1176,44 @@ def summary_lines(findings):
     return counts, [head] + [item["summary"] for item in findings]
 
 
-def _distinct_key(host, data):
-    """What a host's checks, profile and files depend on; the host's name only when its groups are not in ``data``."""
-    return digest(data) if isinstance(data.get("group_names"), (list, tuple)) else digest([host, data])
+# --- rules over the plan and over the facts a host returns -------------------------------------------------------
 
 
-def _profile_of(host, profile):
-    """``profile`` (of a host with the same variables) for ``host``: only the name and the tsm node flag differ."""
-    return dict(profile, host=host, is_tsm_node=bool(profile["tsm_node"]) and profile["tsm_node"] == host)
+def _problem_findings(code, entries, fix_of):
+    """One ``code`` finding per (field, problem) of ``entries`` ([(host, field, problem)]), naming its hosts."""
+    found = []
+    for (field, problem), members in _grouped(entries).items():
+        hosts = "host%s %s" % ("s" if len(members) > 1 else "", ", ".join(members))
+        message = "%s: %s (%s)" % (field, problem, hosts) if field else "%s (%s)" % (problem, hosts)
+        found.append(finding("error", code, message, fix_of(field), hosts=members, field=field or None))
+    return found
 
 
-def _plan_distinct(host, data, profile, groups, inventory_hosts, renderer):
-    """(variable problems, layout problems, plan without the profile) of one distinct set of host variables.
-
-    Nothing in it depends on the host's name: ``data`` holds its group_names, and the tsm node comes from the
-    variables and the groups.
-    """
-    problems = variable_problems(data, inventory_hosts)
-    flagged = {field.split("[")[0].split(".")[0] for field, _problem in problems}
-    problems += [(field, problem) for field, problem in spec_problems(data) if field not in flagged]
-    if problems or not profile["is_tableau_host"]:
-        return problems, [], {}
-    try:
-        plan = plan_host(profile, data, render=renderer)
-    except HostLayoutError as exc:
-        return problems, exc.problems, {}
-    layout = []
-    if profile["is_server"]:
-        try:
-            declared = server_oauth_clients(variable(data, "tabops_oauth_configs"), variable(data, "tabops_server_url"))
-        except ServerClientError as exc:
-            layout = list(exc.problems)
-            declared = []
-        others = variable(data, "tabops_server_oauth_other_clients")
-        layout += other_client_problems(others, [client["id"] for client in declared])
-    # managed_dirs are the profile's folders (of the kinds the action manages).
-    return problems, layout, {"inputs": plan_inputs(host, data, groups, KINDS), "files": compact_files(plan["files"])}
+def plan_findings(bad_vars, layout):
+    """``variable-invalid`` for each bad variable and ``declared-data-invalid`` for what cannot be laid out (both
+    [(host, field, problem)]), each naming every host it concerns."""
+    return _problem_findings(
+        "variable-invalid",
+        bad_vars,
+        lambda field: "correct %s (docs/data-model.md)" % field.split("[")[0].split(".")[0],
+    ) + _problem_findings(
+        "declared-data-invalid", layout, lambda _field: "correct the declared data (docs/data-model.md)"
+    )
 
 
-def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=None):
-    """The fleet plan, once per run: every finding, each distinct document rendered once, every host's files.
-
-    ``hosts_vars`` is ``{host: variables}`` (unset variables take the data model's defaults), ``groups`` the
-    inventory's groups, ``host_facts`` ``{host: registered redshift_odbc_facts result}`` when the hosts were
-    read first (playbooks/preflight.yml). Returns ``{findings, counts, lines, errors, documents, hosts,
-    tsm_node, renders}``; ``hosts[host]`` is ``{profile, inputs, files}`` (files without their
-    content: ``sha256`` names the text in ``documents``) or ``{profile}`` only when the host's data has errors.
-    """
-    renderer = render or Renderer()
-    inventory_hosts = set((groups or {}).get("all") or []) or None
-    keys = {host: _distinct_key(host, data) for host, data in hosts_vars.items()}
-    base_profiles = {}
-    for host, data in hosts_vars.items():
-        if keys[host] not in base_profiles:
-            base_profiles[keys[host]] = host_profile(host, data, groups)
-    profiles = {host: _profile_of(host, base_profiles[keys[host]]) for host in hosts_vars}
-    found, bad_vars, layout = [], [], []
-    plans = {}
-    # A tsm node outside the inventory is an error only where Tableau Server hosts are: an AWX/AAP slice of
-    # desktops and bridges (its inventory is the slice) does not hold it and needs no tsm node.
-    if not any(profile["is_server"] for profile in profiles.values()):
-        inventory_hosts = None
-    # Hosts that share their variables (group_vars) share their checks and files: each distinct set once.
-    distinct = {}
-    for host in sorted(hosts_vars):
-        data, profile, key = hosts_vars[host], profiles[host], keys[host]
-        if key not in distinct:
-            distinct[key] = _plan_distinct(host, data, profile, groups, inventory_hosts, renderer)
-        problems, host_layout, plan = distinct[key]
-        bad_vars += [(host, field, problem) for field, problem in problems]
-        layout += [(host, "", problem) for problem in host_layout]
-        plans[host] = dict(plan, profile=profile)
-    for (field, problem), members in _grouped(bad_vars).items():
-        found.append(
-            finding(
-                "error",
-                "variable-invalid",
-                "%s: %s (host%s %s)" % (field, problem, "s" if len(members) > 1 else "", ", ".join(members)),
-                "correct %s (docs/data-model.md)" % field.split("[")[0].split(".")[0],
-                hosts=members,
-                field=field,
-            )
-        )
-    for (_field, problem), members in _grouped(layout).items():
-        found.append(
-            finding(
-                "error",
-                "declared-data-invalid",
-                "%s (host%s %s)" % (problem, "s" if len(members) > 1 else "", ", ".join(members)),
-                "correct the declared data (docs/data-model.md)",
-                hosts=members,
-            )
-        )
-    tsm_nodes = sorted({p["tsm_node"] for p in profiles.values() if p["is_server"] and p["tsm_node"]})
-    if len(tsm_nodes) > 1:
+def tsm_node_findings(tsm_node, named, profiles):
+    """``tsm-node-ambiguous`` (the servers name several tsm nodes) and ``tsm-node-not-a-server``."""
+    found = []
+    if len(named) > 1:
         found.append(
             finding(
                 "error",
                 "tsm-node-ambiguous",
-                "the Tableau Server hosts name different tsm nodes: %s" % ", ".join(tsm_nodes),
+                "the Tableau Server hosts name different tsm nodes: %s" % ", ".join(named),
                 "set tabops_tsm_node once (group_vars/tableau_server) or list one host in tableau_server_initial",
                 field="tabops_tsm_node",
             )
         )
-    tsm_node = tsm_nodes[0] if tsm_nodes else next((p["tsm_node"] for p in profiles.values() if p["tsm_node"]), "")
     if tsm_node in profiles and not profiles[tsm_node]["is_server"]:
         found.append(
             finding(
@@ -1288,33 +1226,11 @@ def fleet_plan(hosts_vars, groups=None, iam_vars=None, host_facts=None, render=N
                 field="tabops_tsm_node",
             )
         )
-    if not bad_vars:
-        data = {}
-        for host, host_vars in hosts_vars.items():
-            data[host] = {
-                "groups": profiles[host]["groups"],
-                "applications": profiles[host]["applications"],
-                "oauth_configs": variable(host_vars, "tabops_oauth_configs"),
-                "tdc_files": variable(host_vars, "tabops_tdc_files"),
-                "group_federation": as_bool(variable(host_vars, "tabops_group_federation")),
-                "odbc_extras_allowlist": variable(host_vars, "tabops_odbc_extras_allowlist"),
-                "server_url": variable(host_vars, "tabops_server_url"),
-                "redshift_connections": variable(host_vars, "tabops_redshift_connections"),
-            }
-        found += fleet_findings(data, iam_vars=iam_vars or {})
-    for host, result in sorted((host_facts or {}).items()):
-        if host in hosts_vars and not any(h == host for h, _f, _p in bad_vars):
-            facts = facts_for_findings(result, profiles[host]["is_server"])
-            found += host_findings(host, facts, **host_check_options(hosts_vars[host]))
-    found = finalize(found, hosts_vars)
-    counts, lines = summary_lines(found)
-    return {
-        "findings": found,
-        "counts": counts,
-        "lines": lines,
-        "errors": counts["error"],
-        "documents": dict(renderer.documents),
-        "hosts": plans,
-        "tsm_node": tsm_node,
-        "renders": renderer.renders,
-    }
+    return found
+
+
+def facts_findings(host, result, is_server, checks):
+    """The findings over the facts a host returned (a registered redshift_odbc_facts result, or the host_facts of a
+    sync), with the options of its host entry (``checks``): the one way the fleet plan and the action call the rules
+    of :func:`host_findings`."""
+    return host_findings(host, facts_for_findings(result, is_server), **checks)

@@ -17,7 +17,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml
     access_token_audience,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._text import _to_bool
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
     OAUTH_CONFIG_APPLICATIONS,
     TDC_APPLICATIONS,
 )

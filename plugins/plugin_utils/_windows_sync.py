@@ -46,7 +46,7 @@ import re
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import as_bool
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import as_bool
 
 WIN_FIND = "ansible.windows.win_find"
 SLURP = "ansible.windows.slurp"

@@ -40,7 +40,7 @@ from tableau_repository import repository_files
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_tdc
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import plan_host_files
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import plan_host_files
 
 pytestmark = [pytest.mark.lab, requires_lab]
 

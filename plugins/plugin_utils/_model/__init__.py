@@ -4,7 +4,7 @@
 
 Everything else derives from it: the roles' ``meta/argument_specs.yml`` and ``defaults/main.yml`` and the
 variable tables of docs/data-model.md (written by scripts/generate-docs), the controller's validator
-(:mod:`._role_spec`), the planner's defaults (``_host_plan.DEFAULTS``) and the IAM defaults of the preflight.
+(:mod:`._role_spec`), the planner's defaults (``_plan._profile.DEFAULTS``) and the IAM defaults of the preflight.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def test_the_generated_specs_and_defaults_say_what_the_model_declares(generator)
                 if name in defaults and "default" in option:
                     assert defaults[name] == option["default"] == declared["default"], (role, name)
     # The planner and the preflight read the same defaults.
-    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import DEFAULTS
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import DEFAULTS
     from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import IAM_DEFAULTS
 
     preflight = yaml.safe_load((REPO / "roles" / "preflight" / "meta" / "argument_specs.yml").read_text())

@@ -8,7 +8,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml
     parse_oauth_config,
     parse_tdc,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
     HostLayoutError,
     plan_host_files,
 )

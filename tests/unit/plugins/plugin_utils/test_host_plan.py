@@ -4,20 +4,21 @@
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import (
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry import host_entry, plan_inputs
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     DEFAULTS,
-    Renderer,
     applications_of,
+    host_profile,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._render import (
+    Renderer,
     compact_files,
     expand_files,
-    host_profile,
-    plan_host,
-    plan_inputs,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
     _client_apps,
     _is_server,
-    fleet_plan,
 )
 
 OKTA = {
@@ -127,7 +128,7 @@ def test_os_family_comes_from_the_variable_then_facts_then_the_connection():
 
 def test_profile_folders_are_the_managed_dirs_of_the_sync():
     profile = host_profile("deskbridge", FLEET["deskbridge"], GROUPS)
-    assert profile["folders"] == plan_host(profile, FLEET["deskbridge"])["managed_dirs"]
+    assert profile["folders"] == host_entry(profile, FLEET["deskbridge"])["module_args"]["managed_dirs"]
     assert profile["desktop_users"] == ["ann"] and profile["bridge_user"] == "root"
     assert host_profile("ts1", FLEET["ts1"], GROUPS)["desktop_users"] == []
 

@@ -405,10 +405,8 @@ def test_the_filter_documents_itself():
 
 # --- every variable, before any host is touched (issue 10 item 5) ---------------------------------------------------
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (  # noqa: E402
-    fleet_plan,
-    variable_problems,
-)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan  # noqa: E402
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import variable_problems  # noqa: E402
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_problems  # noqa: E402
 
 PLAN_GROUPS = {"all": ["ts1", "desk1"], "tableau_server": ["ts1"], "tableau_desktop": ["desk1"]}
@@ -504,7 +502,7 @@ def test_what_the_spec_would_convert_or_cannot_say_is_an_error(name, value, fiel
 
 def test_every_variable_the_preflight_checks_is_declared_once_in_the_model():
     from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _model
-    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import DEFAULTS
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import DEFAULTS
     from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
 
     assert set(DEFAULTS) <= set(spec_options()) <= set(_model.variables())
@@ -579,17 +577,17 @@ def test_the_role_argument_spec_is_checked_by_the_plan_naming_field_and_hosts():
 
 
 def test_each_distinct_set_of_host_variables_is_checked_and_planned_once(monkeypatch):
-    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _preflight
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan import _fleet
 
-    calls = {"variable_problems": 0, "spec_problems": 0, "plan_host": 0}
+    calls = {"variable_problems": 0, "spec_problems": 0, "host_entry": 0}
     for name in calls:
-        original = getattr(_preflight, name)
+        original = getattr(_fleet, name)
 
         def counted(*args, _name=name, _original=original, **kwargs):
             calls[_name] += 1
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(_preflight, name, counted)
+        monkeypatch.setattr(_fleet, name, counted)
     servers = [f"ts{i}" for i in range(1, 41)]
     desktops = [f"desk{i}" for i in range(1, 61)]
     groups = {
@@ -612,7 +610,7 @@ def test_each_distinct_set_of_host_variables_is_checked_and_planned_once(monkeyp
     plan = fleet_plan(hosts_vars, groups)
     assert plan["errors"] == 0
     # ts1 (also the initial node), the other servers, the desktops, desk7 with its own users: 4 distinct sets.
-    assert calls == {"variable_problems": 4, "spec_problems": 4, "plan_host": 4}
+    assert calls == {"variable_problems": 4, "spec_problems": 4, "host_entry": 4}
     hosts = plan["hosts"]
     assert hosts["ts2"]["files"] is hosts["ts40"]["files"]  # one copy per distinct set, not per host
     assert len(hosts["desk7"]["files"]) > len(hosts["desk1"]["files"])

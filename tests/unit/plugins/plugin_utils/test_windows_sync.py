@@ -31,7 +31,7 @@ from tableau_repository import repository_files  # noqa: E402
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_tdc  # noqa: E402
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync  # noqa: E402
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import plan_host_files  # noqa: E402
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import plan_host_files  # noqa: E402
 
 USER = "jöhn.müller"
 HOME = "C:\\Users\\jöhn.müller"

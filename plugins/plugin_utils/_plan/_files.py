@@ -5,8 +5,8 @@
 Turns the declared data (``tabops_oauth_configs``, ``tabops_tdc_files``) plus
 what a host runs (its applications, its desktop users, its OS) into the list
 of files the ``tableau_artifacts`` module syncs in one call. Pure functions:
-used on the controller by the ``tableau_host_files`` filter, unit-tested
-without hosts.
+used on the controller by the planner (``_plan._entry``) and the
+``tableau_host_files`` filter, unit-tested without hosts.
 """
 
 from __future__ import annotations
@@ -197,6 +197,94 @@ def default_render(kind, document, managed_comment):
     return render_tdc(document, managed_comment=managed_comment)
 
 
+class _Placement:
+    """The files placed so far in one host's folders, and every problem found on the way."""
+
+    def __init__(self, folders: dict, family: str, problems: list[str]) -> None:
+        self.folders, self.family, self.pathmod = folders, family, _path_module(family)
+        self.files: list[dict] = []
+        self.problems = problems
+
+    def place(self, kind, application, label, file_name, content, mode, artifact):
+        if (kind, application) not in self.folders:
+            self.problems.append(f"{label}: Tableau Server has no data dir on {self.family}")
+            return
+        for folder in self.folders[(kind, application)]:
+            self.files.append(
+                {
+                    "path": self.pathmod.join(folder["path"], file_name),
+                    "content": content,
+                    "kind": kind,
+                    "owner": folder["owner"],
+                    "group": folder["group"],
+                    "mode": mode,
+                    "application": application,
+                    "artifact": artifact,
+                }
+            )
+
+
+# kind: (variable it is declared in, the key naming an entry, the applications it may go to)
+DECLARED = {
+    "oauth_config": ("tabops_oauth_configs", "id", OAUTH_CONFIG_APPLICATIONS),
+    "tdc": ("tabops_tdc_files", "name", TDC_APPLICATIONS),
+}
+
+
+def _label(kind, index, entry):
+    """``tabops_tdc_files[0] (redshift-oauth)``: how a problem names a declared entry."""
+    variable, _key, _applications = DECLARED[kind]
+    if kind == "oauth_config":
+        name = entry.get("id", "no id") if isinstance(entry, dict) else "not a dict"
+    else:
+        name = (entry.get("name") if isinstance(entry, dict) else None) or "no name"
+    return f"{variable}[{index}] ({name})"
+
+
+def _plain_file_name(name, pathmod):
+    return bool(name) and isinstance(name, str) and pathmod.basename(name) == name and not name.startswith(".")
+
+
+def _file_name(kind, entry):
+    if kind == "oauth_config":
+        return f"{entry['id']}.xml"
+    name = entry["name"]
+    return name if name.endswith(".tdc") else f"{name}.tdc"
+
+
+def _place_declared(placement, kind, entries, applications, managed_comment, mode, render):
+    """Render each entry of one kind once and place it in the folders of every application it goes to."""
+    _variable, key, allowed = DECLARED[kind]
+    problems = placement.problems
+    for index, entry in enumerate(entries):
+        label = _label(kind, index, entry)
+        if not isinstance(entry, dict):
+            problems.append(f"{label}: must be a dict")
+            continue
+        if kind == "tdc" and not _plain_file_name(entry.get("name"), placement.pathmod):
+            problems.append(f"{label}: name must be a plain file name without folders (it becomes NAME.tdc)")
+            continue
+        targets = [app for app in _check_install_on(entry, allowed, label, problems) if app in applications]
+        if not targets:
+            continue
+        try:
+            content = render(kind, _strip_rollout_keys(entry), managed_comment)
+        except TableauXmlError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        for application in targets:
+            placement.place(kind, application, label, _file_name(kind, entry), content, mode, entry[key])
+
+
+def _declared_twice(files):
+    seen, problems = {}, []
+    for item in files:
+        if item["path"] in seen:
+            problems.append(f"{item['path']}: declared twice ({seen[item['path']]} and {item['artifact']})")
+        seen[item["path"]] = item["artifact"]
+    return problems
+
+
 def plan_host_files(
     oauth_configs=(),
     tdc_files=(),
@@ -224,9 +312,6 @@ def plan_host_files(
     managed_comment)`` renders one document (the fleet plan passes a memoized one, so each distinct document
     is rendered once per run).
     """
-    family = os_layout_family(os_family)
-    pathmod = _path_module(family)
-    files = []
     folders, problems = host_folders(
         applications,
         desktop_users,
@@ -238,71 +323,11 @@ def plan_host_files(
         server_file_group,
         kinds,
     )
-
-    def place(kind, application, label, file_name, content, mode, artifact):
-        if (kind, application) not in folders:
-            problems.append(f"{label}: Tableau Server has no data dir on {family}")
-            return
-        for folder in folders[(kind, application)]:
-            files.append(
-                {
-                    "path": pathmod.join(folder["path"], file_name),
-                    "content": content,
-                    "kind": kind,
-                    "owner": folder["owner"],
-                    "group": folder["group"],
-                    "mode": mode,
-                    "application": application,
-                    "artifact": artifact,
-                }
-            )
-
-    for index, entry in enumerate(oauth_configs if "oauth_config" in kinds else ()):
-        config_id = entry.get("id", "no id") if isinstance(entry, dict) else "not a dict"
-        label = f"tabops_oauth_configs[{index}] ({config_id})"
-        if not isinstance(entry, dict):
-            problems.append(f"{label}: must be a dict")
-            continue
-        targets = _check_install_on(entry, OAUTH_CONFIG_APPLICATIONS, label, problems)
-        targets = [app for app in targets if app in applications]
-        if not targets:
-            continue
-        try:
-            content = render("oauth_config", _strip_rollout_keys(entry), managed_comment)
-        except TableauXmlError as exc:
-            problems.append(f"{label}: {exc}")
-            continue
-        for application in targets:
-            place("oauth_config", application, label, f"{entry['id']}.xml", content, oauth_config_mode, entry["id"])
-
-    for index, entry in enumerate(tdc_files if "tdc" in kinds else ()):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        label = f"tabops_tdc_files[{index}] ({name or 'no name'})"
-        if not isinstance(entry, dict):
-            problems.append(f"{label}: must be a dict")
-            continue
-        if not name or not isinstance(name, str) or pathmod.basename(name) != name or name.startswith("."):
-            problems.append(f"{label}: name must be a plain file name without folders (it becomes NAME.tdc)")
-            continue
-        targets = _check_install_on(entry, TDC_APPLICATIONS, label, problems)
-        targets = [app for app in targets if app in applications]
-        if not targets:
-            continue
-        try:
-            content = render("tdc", _strip_rollout_keys(entry), managed_comment)
-        except TableauXmlError as exc:
-            problems.append(f"{label}: {exc}")
-            continue
-        file_name = name if name.endswith(".tdc") else f"{name}.tdc"
-        for application in targets:
-            place("tdc", application, label, file_name, content, tdc_mode, name)
-
-    seen = {}
-    for item in files:
-        if item["path"] in seen:
-            problems.append(f"{item['path']}: declared twice ({seen[item['path']]} and {item['artifact']})")
-        seen[item["path"]] = item["artifact"]
-
+    placement = _Placement(folders, os_layout_family(os_family), problems)
+    for kind, entries, mode in (("oauth_config", oauth_configs, oauth_config_mode), ("tdc", tdc_files, tdc_mode)):
+        if kind in kinds:
+            _place_declared(placement, kind, entries, applications, managed_comment, mode, render)
+    problems += _declared_twice(placement.files)
     if problems:
         raise HostLayoutError(problems)
-    return {"files": files, "managed_dirs": managed_dir_list(folders)}
+    return {"files": placement.files, "managed_dirs": managed_dir_list(folders)}

@@ -1,16 +1,11 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""What each host runs, and the fleet plan: one place for every per-host decision.
+"""What a host runs: its profile, the one place for every per-host decision.
 
-:func:`host_profile` is THE function that says what a host runs (applications,
-OS family, users, folders, whether it is a Tableau Server node and whether it is
-the tsm node). The preflight, the ``tableau_artifacts`` action, compliance and
-the tsm node choice all call it, so they cannot disagree.
-
-:func:`fleet_plan` runs once per run on the controller (the preflight's
-``run_once`` task): it checks every variable of the data model, runs the
-fleet-wide consistency rules, renders each distinct document once and lays out
-every host's files. The action of each host then only looks its files up.
+:func:`host_profile` is THE function that says what a host runs (applications, OS family, users, folders, whether
+it is a Tableau Server node and whether it is the tsm node). The fleet plan, the ``tableau_artifacts`` action,
+compliance and the tsm node choice all call it, so they cannot disagree. :func:`variable` reads a data-model
+variable of a host (its default when unset).
 
 Applications rule (docs/data-model.md, "What each host runs"): the union of the
 host's groups (``tableau_server`` -> server, ``tableau_bridge`` -> bridge,
@@ -19,21 +14,13 @@ host's groups (``tableau_server`` -> server, ``tableau_bridge`` -> bridge,
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import TableauXmlError
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_layout import (
-    DEFAULT_LAYOUTS,
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import spec_defaults
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
     TDC_APPLICATIONS,
-    HostLayoutError,
-    default_render,
     host_folders,
     managed_dir_list,
     os_layout_family,
-    plan_host_files,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import spec_defaults
 
 GROUP_APPLICATIONS = {
     "tableau_server": ("server",),
@@ -50,19 +37,6 @@ DEFAULT_MANAGED_COMMENT = "Managed by tabops.redshift_oauth"
 DEFAULTS = spec_defaults("preflight")
 # The variables besides DEFAULTS a host's plan depends on.
 CONTEXT_VARS = ("group_names", "ansible_facts", "ansible_connection", "ansible_shell_type", "ansible_managed")
-PLAN_VARS = (
-    "tabops_oauth_configs",
-    "tabops_tdc_files",
-    "tabops_desktop_users",
-    "tabops_applications",
-    "tabops_os_family",
-    "tabops_paths",
-    "tabops_bridge_user",
-    "tabops_server_services",
-    "tabops_server_file_owner",
-    "tabops_server_file_group",
-    "tabops_tsm_node",
-)
 TRUE_STRINGS = ("true", "yes", "on", "1")
 FALSE_STRINGS = ("false", "no", "off", "0")
 
@@ -119,7 +93,7 @@ def os_family_of(host_vars):
     return "Linux"
 
 
-def _group_names(host, host_vars, groups):
+def group_names_of(host, host_vars, groups):
     names = host_vars.get("group_names")
     if isinstance(names, (list, tuple)):
         return list(names)
@@ -134,7 +108,7 @@ def host_profile(host, host_vars, groups=None, kinds=KINDS):
     is_tableau_host, tsm_node, is_tsm_node, folders, problems}``; ``folders`` is the ``managed_dirs`` list of
     the host module, ``problems`` what keeps the folders from being laid out (each naming the variable).
     """
-    group_names = _group_names(host, host_vars, groups)
+    group_names = group_names_of(host, host_vars, groups)
     declared = variable(host_vars, "tabops_applications")
     applications = applications_of(group_names, declared if isinstance(declared, (list, tuple)) else [])
     os_family = os_family_of(host_vars)
@@ -173,112 +147,3 @@ def host_profile(host, host_vars, groups=None, kinds=KINDS):
     profile["folders"] = managed_dir_list(folders)
     profile["problems"] = problems
     return profile
-
-
-# --- rendering once per distinct document -----------------------------------------------------------------------
-
-
-def canonical_json(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def digest(value):
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
-
-
-class Renderer:
-    """Renders each distinct (kind, document, comment) once; ``documents`` maps a content digest to the text."""
-
-    def __init__(self):
-        self._by_input = {}
-        self.documents = {}
-        self.renders = 0
-
-    def __call__(self, kind, document, managed_comment):
-        key = canonical_json([kind, document, managed_comment])
-        cached = self._by_input.get(key)
-        if isinstance(cached, TableauXmlError):
-            raise cached
-        if cached is None:
-            self.renders += 1
-            try:
-                cached = default_render(kind, document, managed_comment)
-            except TableauXmlError as exc:
-                self._by_input[key] = exc
-                raise
-            self._by_input[key] = cached
-            self.documents[hashlib.sha256(cached.encode("utf-8")).hexdigest()] = cached
-        return cached
-
-
-# One per controller process: an action that renders by itself (no fleet plan) reuses what this process rendered.
-PROCESS_RENDERER = Renderer()
-
-
-def plan_inputs(host, host_vars, groups, kinds):
-    """Everything a host's files depend on: the digest the action compares with the fleet plan's."""
-    values = {name: variable(host_vars, name) for name in PLAN_VARS}
-    values["managed_comment"] = managed_comment_of(host_vars)
-    values["os_family"] = os_family_of(host_vars)
-    values["groups"] = _group_names(host, host_vars, groups)
-    values["tsm_node"] = tsm_node_of(host_vars, groups)
-    values["kinds"] = sorted(kinds)
-    return digest(values)
-
-
-def managed_comment_of(host_vars):
-    comment = host_vars.get("ansible_managed")
-    return comment if isinstance(comment, str) and comment else DEFAULT_MANAGED_COMMENT
-
-
-def plan_host(profile, host_vars, kinds=KINDS, render=None):
-    """``{"files", "managed_dirs"}`` of one host from its profile; raises HostLayoutError naming every problem."""
-    return plan_host_files(
-        oauth_configs=variable(host_vars, "tabops_oauth_configs"),
-        tdc_files=variable(host_vars, "tabops_tdc_files"),
-        applications=profile["applications"],
-        desktop_users=variable(host_vars, "tabops_desktop_users"),
-        bridge_user=variable(host_vars, "tabops_bridge_user"),
-        os_family=profile["os_family"],
-        layout=variable(host_vars, "tabops_paths"),
-        server_services=variable(host_vars, "tabops_server_services"),
-        managed_comment=managed_comment_of(host_vars),
-        server_file_owner=variable(host_vars, "tabops_server_file_owner"),
-        server_file_group=variable(host_vars, "tabops_server_file_group"),
-        kinds=kinds,
-        render=render or PROCESS_RENDERER,
-    )
-
-
-def compact_files(files):
-    """The files of a plan with their content replaced by its sha256 (the fleet plan stores each text once)."""
-    return [
-        {
-            **{k: v for k, v in item.items() if k != "content"},
-            "sha256": hashlib.sha256(item["content"].encode()).hexdigest(),
-        }
-        for item in files
-    ]
-
-
-def expand_files(files, documents):
-    """Inverse of :func:`compact_files`; KeyError when a document is missing."""
-    return [
-        {**{k: v for k, v in item.items() if k != "sha256"}, "content": documents[item["sha256"]]} for item in files
-    ]
-
-
-__all__ = [
-    "DEFAULTS",
-    "DEFAULT_LAYOUTS",
-    "HostLayoutError",
-    "Renderer",
-    "applications_of",
-    "as_bool",
-    "compact_files",
-    "expand_files",
-    "host_profile",
-    "plan_host",
-    "plan_inputs",
-    "tsm_node_of",
-]
