@@ -22,9 +22,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import content_secrets, mask_text, maskable
-from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as modules_tableau_artifacts
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync as windows_sync
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import facts_findings, finalize
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry import (
     MODULE_OPTIONS_FROM_VARS,
     task_entry,
@@ -37,7 +36,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profi
     as_bool,
     host_profile,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import facts_findings, finalize
 
 display = Display()
 
@@ -50,10 +48,24 @@ ACTION_ARGS = frozenset({"kinds", "plan_only", "host_checks"})
 RUN_OPTIONS = ("run_id", "rollback_run_id", "rollback_force", "rollback_skip_runs", "list_runs", "run_log_dir")
 
 
+# The arguments a role task passes: known without importing the host module (an import per worker, so per host).
+ROLE_TASK_ARGS = ACTION_ARGS | frozenset(RUN_OPTIONS)
+
+
 @functools.lru_cache(maxsize=None)
 def module_options():
     """The host module's option names, read from its own argument spec (one place for them)."""
-    return frozenset(modules_tableau_artifacts.argument_spec())
+    # Imported here, not at the top: the module file imports the whole sync engine (see unknown_arguments).
+    from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as module
+
+    return frozenset(module.argument_spec())
+
+
+def unknown_arguments(args):
+    """The task's arguments that are neither this action's nor the host module's."""
+    if set(args) <= ROLE_TASK_ARGS:
+        return []
+    return sorted(set(args) - module_options() - ACTION_ARGS)
 
 
 def apfs_name_collisions(files):
@@ -148,6 +160,10 @@ class ActionModule(ActionBase):
     def _call_host(self, profile, module_args, task_vars):
         """The transport: ``_windows_sync`` on Windows, else the host module (after the APFS name check on macOS)."""
         if profile and profile["layout_family"] == "Windows":
+            # Imported on a Windows host only: the engine it drives is the host module's, which POSIX hosts run
+            # remotely; each worker (one per host) would otherwise import it for nothing.
+            from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync as windows_sync
+
             return windows_sync.sync(self, task_vars, module_args)
         if profile and profile["layout_family"] == "Darwin":
             collisions = apfs_name_collisions(module_args.get("files") or [])
@@ -160,7 +176,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        unknown = sorted(set(args) - module_options() - ACTION_ARGS)
+        unknown = unknown_arguments(args)
         if unknown:
             return dict(result, failed=True, msg="tableau_artifacts: unknown arguments %s" % ", ".join(unknown))
         host = task_vars.get("inventory_hostname", "")

@@ -99,11 +99,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
-    finalize,
-    fleet_findings,
-    host_findings,
-)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import finalize, host_findings
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_findings
 
 
 def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versions=None, min_server_version=None):

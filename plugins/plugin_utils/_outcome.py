@@ -23,7 +23,7 @@ CAUSES_SHOWN = 12
 FOLDER_ERROR = "folder-error"
 UNREACHABLE = "unreachable"
 NO_RESULT = "no-result"
-# The preflight's finding lines: "ERROR driver-missing [tsnode1]: ..." (plugin_utils/_preflight.finalize).
+# The preflight's finding lines: "ERROR driver-missing [tsnode1]: ..." (plugin_utils/_host_findings.finalize).
 _PREFLIGHT_CODE = re.compile(r"\bERROR ([a-z0-9][a-z0-9-]{0,60}) \[")
 # Known messages of a failed host run or task -> cause id (first match wins).
 _MESSAGE_CAUSES = (

@@ -93,7 +93,7 @@ def _bool_variable(host_vars: dict, name: str) -> bool:
 
 
 def host_check_options(host_vars: dict) -> dict:
-    """The options of the rules over a host's returned facts (``_preflight.host_findings``), from its variables."""
+    """The options of the rules over a host's returned facts (``_host_findings.host_findings``), from its variables."""
     return {
         "driver_required": _bool_variable(host_vars, "tabops_preflight_driver_required"),
         "supported_os": variable(host_vars, "tabops_preflight_supported_os"),

@@ -10,6 +10,7 @@ their variables (group_vars) share their checks and their entry: each distinct s
 
 from __future__ import annotations
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import facts_findings, finalize
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry import (
     host_check_options,
     host_entry,
@@ -27,8 +28,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._rende
     digest,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
-    facts_findings,
-    finalize,
     fleet_findings,
     plan_findings,
     summary_lines,

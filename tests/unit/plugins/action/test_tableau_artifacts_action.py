@@ -226,3 +226,29 @@ def test_paths_that_are_one_file_on_apfs_are_named_before_a_mac_is_touched():
     # The same name in composed and decomposed Unicode form (what a Mac keyboard and a Linux editor type).
     by_normalization = [{"path": folder + "custom_caf\u00e9.xml"}, {"path": folder + "custom_cafe\u0301.xml"}]
     assert "files[1].path" in apfs_name_collisions(by_normalization)
+
+
+def test_the_arguments_a_role_task_passes_are_the_actions_or_the_host_modules():
+    """The action skips importing the host module for a role task's arguments: each of them must be valid."""
+    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_artifacts as action
+
+    assert action.ROLE_TASK_ARGS - action.ACTION_ARGS <= action.module_options()  # noqa: SIM300
+    assert action.unknown_arguments({"kinds": [], "run_id": "r1"}) == []
+    assert action.unknown_arguments({"kinds": [], "no_such_option": 1}) == ["no_such_option"]
+
+
+def test_the_action_imports_neither_the_sync_engine_nor_the_fleet_rules():
+    """Ansible imports an action in every worker it forks, once per host and task: on a POSIX host the engine runs
+    remotely and the fleet-wide rules ran once in the preflight, so the action must not pay for importing them."""
+    script = (
+        "import sys, ansible_collections.tabops.redshift_oauth.plugins.action.tableau_artifacts;"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('ansible_collections.tabops')))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / ".collections"))
+    loaded = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "python"), "-c", script], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    heavy = {"_artifacts", "_preflight", "_windows_sync", "_redshift_iam"}
+    heavy = [m for m in loaded if m.rsplit(".", 1)[-1] in heavy]
+    assert "ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings" in loaded
+    assert heavy == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import facts_findings
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry import (
     FLEET_PLAN_SOURCE,
     JOURNALS_SOURCE,
@@ -16,7 +17,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import HostLayoutError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import host_profile
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import facts_findings
 
 SECRET = "canary-plan-secret-9f1e"
 OKTA = {

@@ -10,9 +10,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.filter.preflight_findings import preflight_findings
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import host_findings
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import (
     fleet_findings,
-    host_findings,
     iam_policy_spec,
 )
 
