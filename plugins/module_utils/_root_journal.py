@@ -23,6 +23,8 @@ import os
 import re
 import stat
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+
 DEFAULT_JOURNAL_DIR = "/var/lib/tabops-redshift-oauth/tsm-runs"
 DEFAULT_RUN_LOG_DIR = "/var/lib/tabops-redshift-oauth/runs"
 # macOS: /var is a link to /private/var (never followed here).
@@ -37,7 +39,7 @@ _STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-class RootJournalError(Exception):
+class RootJournalError(TabopsError):
     """The journal folder or a journal cannot be trusted or written; the message names the path."""
 
 

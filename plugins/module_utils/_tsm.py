@@ -22,6 +22,7 @@ import stat
 import subprocess
 import time
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
     mask_text,
@@ -80,7 +81,7 @@ _UNKNOWN_KEY_RE = re.compile(
 )
 
 
-class TsmError(Exception):
+class TsmError(TabopsError):
     """A tsm call failed or returned something unusable; the message is safe to show (secrets masked)."""
 
 

@@ -13,6 +13,8 @@ which part of an ARN is wrong and why.
 
 import re
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+
 __all__ = [
     "ACCOUNT_PATTERN",
     "PARTITIONS",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 
-class ArnError(ValueError):
+class ArnError(TabopsError, ValueError):
     """An ARN, or a part meant for one, is not valid. ``field`` names the part."""
 
     def __init__(self, message, field=None):

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 
-class TableauXmlError(ValueError):
+
+class TableauXmlError(TabopsError, ValueError):
     """Invalid configuration or document; ``problems`` lists every problem found, ``str()`` lists them all."""
 
     def __init__(self, problems, subject=None):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._oauth_schema import (
     CAP_PKCE,
     CAP_PKCE_METHOD,
@@ -65,7 +66,7 @@ _PINGFEDERATE_DIRS = ("as", "idp", "sp", "pf", "ext", "pf-ws")
 _PINGONE_HOST = re.compile(r"^auth\.pingone\.(com|ca|eu|com\.au|sg|asia)$")
 
 
-class _Refused(Exception):
+class _Refused(TabopsError):
     """``idp_base_url`` cannot be used as given; the text says why and what to put there instead."""
 
 
