@@ -15,8 +15,11 @@ Action, Resource, Condition); a single action or resource is a string,
 several a list, as in the Tableau help page's example.
 """
 
+from __future__ import annotations
+
 import json
 import re
+from dataclasses import dataclass
 
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import (
     PARTITION_REGION_PATTERNS,
@@ -201,12 +204,45 @@ PERMISSIONS_SPEC_KEYS = (
 _UNIQUE_ID_RE = re.compile(r"AROA[A-Z0-9]{12,124}")
 
 
-def redshift_permissions_policy(spec):
-    """Build the Redshift permissions policy of the role Tableau's tokens assume.
+@dataclass(frozen=True)
+class _PermissionsInputs:
+    """A permissions policy spec, checked field by field (in the order the errors name them)."""
 
-    See docs/iam.md for the spec; raises IamPolicyError naming the field.
-    """
-    what = "permissions policy spec"
+    what: str
+    location: dict  # partition, region, account: where every resource ARN points
+    serverless: bool
+    group_federation: bool
+    auto_create: bool
+    use_sid: bool
+    describe: bool
+    clusters: list
+    db_users: list
+    db_names: list
+    db_groups: list
+    workgroup_ids: list
+    userid_condition: object
+
+    def sid(self, name: str) -> str | None:
+        return name if self.use_sid else None
+
+    def arns(self, kind: str, names: list, clusters: list | None = None, label: str | None = None) -> list:
+        """The ARN of every name in every cluster; an error names the spec, the kind (or ``label``) and the name."""
+        return [
+            _wrap(
+                "%s (%s %r)" % (self.what, label or kind, name),
+                redshift_arn,
+                kind,
+                cluster=cluster,
+                name=name,
+                allow_wildcards=True,
+                **self.location,
+            )
+            for cluster in (clusters or [None])
+            for name in names
+        ]
+
+
+def _permissions_inputs(spec, what):
     _check_keys(spec, PERMISSIONS_SPEC_KEYS, what)
     partition = spec.get("partition") or "aws"
     _wrap(what, validate_partition, partition, "partition")
@@ -226,115 +262,95 @@ def redshift_permissions_policy(spec):
         if clusters:
             raise IamPolicyError("%s: give either cluster or clusters, not both" % what, "cluster")
         clusters = _names(spec, "cluster", what)
-    db_users = _names(spec, "db_users", what) if "db_users" in spec else [DB_USER_VARIABLE]
-    db_names = _names(spec, "db_names", what)
-    db_groups = _names(spec, "db_groups", what)
-    workgroup_ids = _names(spec, "workgroup_ids", what)
-    userid_condition = spec.get("userid_condition") or None
-    statements = []
+    return _PermissionsInputs(
+        what=what,
+        location={"partition": partition, "region": region, "account": account},
+        serverless=serverless,
+        group_federation=group_federation,
+        auto_create=auto_create,
+        use_sid=use_sid,
+        describe=describe,
+        clusters=clusters,
+        db_users=_names(spec, "db_users", what) if "db_users" in spec else [DB_USER_VARIABLE],
+        db_names=_names(spec, "db_names", what),
+        db_groups=_names(spec, "db_groups", what),
+        workgroup_ids=_names(spec, "workgroup_ids", what),
+        userid_condition=spec.get("userid_condition") or None,
+    )
 
-    def sid(name):
-        return name if use_sid else None
 
-    def arns(kind, names, cluster_list):
-        return [
-            _wrap(
-                "%s (%s %r)" % (what, kind, name),
-                redshift_arn,
-                kind,
-                partition=partition,
-                region=region,
-                account=account,
-                cluster=cluster,
-                name=name,
-                allow_wildcards=True,
-            )
-            for cluster in cluster_list
-            for name in names
-        ]
+def _refuse_present(inputs, keys, why):
+    """IamPolicyError for the first of ``keys`` the spec sets (``keys``: the input's attribute names)."""
+    for key in keys:
+        if getattr(inputs, key):
+            raise IamPolicyError("%s: %s does not apply with %s" % (inputs.what, key, why), key)
 
-    if serverless:
-        for key, present in (
-            ("clusters", clusters),
-            ("db_groups", db_groups),
-            ("userid_condition", userid_condition),
-            ("auto_create", auto_create),
-            ("group_federation", group_federation),
-        ):
-            if present:
-                raise IamPolicyError("%s: %s does not apply with serverless: true" % (what, key), key)
-        if not workgroup_ids:
-            raise IamPolicyError(
-                "%s: serverless: true needs workgroup_ids (the workgroups' ids, or '*')" % what, "workgroup_ids"
-            )
-        resources = [
-            _wrap(
-                "%s (workgroup %r)" % (what, wid),
-                redshift_arn,
-                "serverless_workgroup",
-                partition=partition,
-                region=region,
-                account=account,
-                name=wid,
-                allow_wildcards=True,
-            )
-            for wid in workgroup_ids
-        ]
-        statements.append(_statement(["redshift-serverless:GetCredentials"], resources, sid=sid("GetCredentials")))
-    else:
-        if workgroup_ids:
-            raise IamPolicyError("%s: workgroup_ids apply only with serverless: true" % what, "workgroup_ids")
-        if not clusters:
-            raise IamPolicyError("%s: cluster (or clusters) is required; use '*' for any cluster" % what, "clusters")
-        if group_federation:
-            for key, present in (
-                ("db_groups", db_groups),
-                ("auto_create", auto_create),
-                ("userid_condition", userid_condition),
-            ):
-                if present:
-                    raise IamPolicyError(
-                        "%s: %s does not apply with group_federation: true (GetClusterCredentialsWithIAM takes"
-                        " neither DbUser, DbGroups nor AutoCreate)" % (what, key),
-                        key,
-                    )
-            if not db_names:
-                raise IamPolicyError(
-                    "%s: group_federation: true needs db_names (GetClusterCredentialsWithIAM is granted on dbname"
-                    " resources; use '*' for any database)" % what,
-                    "db_names",
-                )
-            statements.append(
-                _statement(
-                    ["redshift:GetClusterCredentialsWithIAM"],
-                    arns("dbname", db_names, clusters),
-                    sid=sid("GetClusterCredentialsWithIAM"),
-                )
-            )
-        else:
-            if not db_users:
-                raise IamPolicyError("%s: db_users must not be empty" % what, "db_users")
-            user_arns = arns("dbuser", db_users, clusters)
-            resources = arns("dbname", db_names, clusters) + user_arns
-            if _bool(spec, "include_cluster_resource", True, what):
-                resources += [
-                    _wrap(what, redshift_arn, "cluster", partition, region, account, cluster, allow_wildcards=True)
-                    for cluster in clusters
-                ]
-            condition = _userid_condition(userid_condition, what) if userid_condition else None
-            statements.append(
-                _statement(["redshift:GetClusterCredentials"], resources, condition, sid=sid("GetClusterCredentials"))
-            )
-            if auto_create:
-                statements.append(_statement(["redshift:CreateClusterUser"], user_arns, sid=sid("CreateClusterUser")))
-            if db_groups:
-                statements.append(
-                    _statement(["redshift:JoinGroup"], arns("dbgroup", db_groups, clusters), sid=sid("JoinGroup"))
-                )
-    if describe:
-        statements.append(
-            _statement(["redshift:DescribeClusters", "iam:ListRoles"], ["*"], sid=sid("DescribeClusters"))
+
+def _serverless_statements(inputs):
+    _refuse_present(
+        inputs, ("clusters", "db_groups", "userid_condition", "auto_create", "group_federation"), "serverless: true"
+    )
+    if not inputs.workgroup_ids:
+        raise IamPolicyError(
+            "%s: serverless: true needs workgroup_ids (the workgroups' ids, or '*')" % inputs.what, "workgroup_ids"
         )
+    resources = inputs.arns("serverless_workgroup", inputs.workgroup_ids, label="workgroup")
+    return [_statement(["redshift-serverless:GetCredentials"], resources, sid=inputs.sid("GetCredentials"))]
+
+
+def _group_federation_statements(inputs):
+    _refuse_present(
+        inputs,
+        ("db_groups", "auto_create", "userid_condition"),
+        "group_federation: true (GetClusterCredentialsWithIAM takes neither DbUser, DbGroups nor AutoCreate)",
+    )
+    if not inputs.db_names:
+        raise IamPolicyError(
+            "%s: group_federation: true needs db_names (GetClusterCredentialsWithIAM is granted on dbname"
+            " resources; use '*' for any database)" % inputs.what,
+            "db_names",
+        )
+    resources = inputs.arns("dbname", inputs.db_names, inputs.clusters)
+    return [
+        _statement(["redshift:GetClusterCredentialsWithIAM"], resources, sid=inputs.sid("GetClusterCredentialsWithIAM"))
+    ]
+
+
+def _db_user_statements(spec, inputs):
+    what, clusters = inputs.what, inputs.clusters
+    if not inputs.db_users:
+        raise IamPolicyError("%s: db_users must not be empty" % what, "db_users")
+    user_arns = inputs.arns("dbuser", inputs.db_users, clusters)
+    resources = inputs.arns("dbname", inputs.db_names, clusters) + user_arns
+    if _bool(spec, "include_cluster_resource", True, what):
+        resources += [
+            _wrap(what, redshift_arn, "cluster", cluster=cluster, allow_wildcards=True, **inputs.location)
+            for cluster in clusters
+        ]
+    condition = _userid_condition(inputs.userid_condition, what) if inputs.userid_condition else None
+    statements = [
+        _statement(["redshift:GetClusterCredentials"], resources, condition, sid=inputs.sid("GetClusterCredentials"))
+    ]
+    if inputs.auto_create:
+        statements.append(_statement(["redshift:CreateClusterUser"], user_arns, sid=inputs.sid("CreateClusterUser")))
+    if inputs.db_groups:
+        group_arns = inputs.arns("dbgroup", inputs.db_groups, clusters)
+        statements.append(_statement(["redshift:JoinGroup"], group_arns, sid=inputs.sid("JoinGroup")))
+    return statements
+
+
+def _cluster_statements(spec, inputs):
+    if inputs.workgroup_ids:
+        raise IamPolicyError("%s: workgroup_ids apply only with serverless: true" % inputs.what, "workgroup_ids")
+    if not inputs.clusters:
+        raise IamPolicyError("%s: cluster (or clusters) is required; use '*' for any cluster" % inputs.what, "clusters")
+    if inputs.group_federation:
+        return _group_federation_statements(inputs)
+    return _db_user_statements(spec, inputs)
+
+
+def _checked_policy(statements, what):
+    """The policy document of ``statements``, refused when malformed or over IAM's managed-policy size."""
     document = {"Version": POLICY_VERSION, "Statement": statements}
     problems = validate_policy_document(document, "identity")
     if problems:
@@ -347,6 +363,20 @@ def redshift_permissions_policy(spec):
             "Statement",
         )
     return document
+
+
+def redshift_permissions_policy(spec):
+    """Build the Redshift permissions policy of the role Tableau's tokens assume.
+
+    See docs/iam.md for the spec; raises IamPolicyError naming the field.
+    """
+    inputs = _permissions_inputs(spec, "permissions policy spec")
+    statements = _serverless_statements(inputs) if inputs.serverless else _cluster_statements(spec, inputs)
+    if inputs.describe:
+        statements.append(
+            _statement(["redshift:DescribeClusters", "iam:ListRoles"], ["*"], sid=inputs.sid("DescribeClusters"))
+        )
+    return _checked_policy(statements, inputs.what)
 
 
 def _userid_condition(condition, what):
