@@ -601,200 +601,210 @@ def _finding(severity, code, message, fix):
     return {"severity": severity, "code": code, "message": message, "fix": fix}
 
 
-def redshift_iam_lint(spec):
-    """Findings for a DSN/driver setup and the role's permissions policy; see docs/iam.md."""
-    what = "lint spec"
-    _check_keys(spec, LINT_SPEC_KEYS, what)
-    findings = []
-    add = findings.append
+def _role_findings(spec):
+    """The parsed ``role_arn`` (None when unset or not a role's ARN), and the finding when it is not."""
+    if spec.get("role_arn") is None:
+        return None, []
+    try:
+        role = arn_parse(spec["role_arn"])
+        if role["service"] != "iam" or role["resource_type"] != "role":
+            raise ArnError("it names a %s %s, not an IAM role" % (role["service"], role["resource_type"] or "resource"))
+    except ArnError as exc:
+        fix = "set role_arn to the role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME"
+        return None, [_finding("error", "role-arn-invalid", "role_arn: %s" % exc, fix)]
+    return role, []
 
-    role = None
-    if spec.get("role_arn") is not None:
-        try:
-            role = arn_parse(spec["role_arn"])
-            if role["service"] != "iam" or role["resource_type"] != "role":
-                raise ArnError(
-                    "it names a %s %s, not an IAM role" % (role["service"], role["resource_type"] or "resource")
-                )
-        except ArnError as exc:
-            add(
-                _finding(
-                    "error",
-                    "role-arn-invalid",
-                    "role_arn: %s" % exc,
-                    "set role_arn to the role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME",
-                )
-            )
-            role = None
 
+def _session_findings(spec):
+    """The role session name the DSN sets (or None), the one the driver uses, and the finding when it is invalid."""
     session_default = spec.get("driver_default_session_name") or DRIVER_DEFAULT_SESSION_NAME
     session_name = spec.get("role_session_name") or None
+    found = []
     if session_name is not None:
         try:
             validate_role_session_name(session_name)
         except ArnError as exc:
-            add(_finding("error", "role-session-name-invalid", str(exc), "use 2-64 characters of [A-Za-z0-9_+=,.@-]"))
-    effective_session = session_name or session_default
+            found.append(
+                _finding("error", "role-session-name-invalid", str(exc), "use 2-64 characters of [A-Za-z0-9_+=,.@-]")
+            )
+    return session_name, session_name or session_default, found
 
+
+def _location_findings(spec, role):
+    """The partition and account the policy's resources must name (None when unknown), and the mismatches found."""
+    found = []
     partition = spec.get("partition") or (role["partition"] if role else None)
     if partition is not None and partition not in PARTITION_REGION_PATTERNS:
-        add(
-            _finding(
-                "error",
-                "partition-mismatch",
-                "partition %r is not a known AWS partition" % partition,
-                "use one of %s" % ", ".join(PARTITION_REGION_PATTERNS),
-            )
+        message = "partition %r is not a known AWS partition" % partition
+        found.append(
+            _finding("error", "partition-mismatch", message, "use one of %s" % ", ".join(PARTITION_REGION_PATTERNS))
         )
         partition = None
     account = spec.get("account") or (role["account"] if role else None)
     if spec.get("account") and role and spec["account"] != role["account"]:
-        add(
+        message = "account %r differs from the account %r of role_arn %s" % (
+            spec["account"],
+            role["account"],
+            _role_arn_text(spec),
+        )
+        found.append(
             _finding(
-                "error",
-                "account-mismatch",
-                "account %r differs from the account %r of role_arn %s"
-                % (spec["account"], role["account"], _role_arn_text(spec)),
-                "the role, the cluster and the policy must be in one account",
+                "error", "account-mismatch", message, "the role, the cluster and the policy must be in one account"
             )
         )
     if spec.get("partition") and role and spec["partition"] != role["partition"]:
-        add(
-            _finding(
-                "error",
-                "partition-mismatch",
-                "partition %r differs from the partition %r of role_arn" % (spec["partition"], role["partition"]),
-                "use the role's partition",
-            )
-        )
+        message = "partition %r differs from the partition %r of role_arn" % (spec["partition"], role["partition"])
+        found.append(_finding("error", "partition-mismatch", message, "use the role's partition"))
     region = spec.get("region")
     if region is not None and partition is not None:
         try:
             validate_region(region, partition)
         except ArnError as exc:
             belongs = partition_of_region(region)
-            add(
-                _finding(
-                    "error",
-                    "region-not-in-partition",
-                    "region: %s" % exc,
-                    "use a region of partition %s%s"
-                    % (partition, " or a role in partition %s" % belongs if belongs else ""),
-                )
+            fix = "use a region of partition %s%s" % (
+                partition,
+                " or a role in partition %s" % belongs if belongs else "",
             )
+            found.append(_finding("error", "region-not-in-partition", "region: %s" % exc, fix))
+    return partition, account, found
 
+
+def _lint_document(spec):
+    """The policy to lint (None when there is none to check further), and the findings about the document itself."""
     document = spec.get("policy")
     if document is None and spec.get("policy_spec") is not None:
         try:
             document = redshift_permissions_policy(spec["policy_spec"])
         except ArnError as exc:
-            add(_finding("error", "policy-spec-invalid", str(exc), "fix the policy spec"))
-            return findings
+            return None, [_finding("error", "policy-spec-invalid", str(exc), "fix the policy spec")]
     if document is None:
-        add(_finding("error", "policy-missing", "give policy (a document) or policy_spec", "add the role's policy"))
-        return findings
+        return None, [
+            _finding("error", "policy-missing", "give policy (a document) or policy_spec", "add the role's policy")
+        ]
     problems = validate_policy_document(document, "identity")
-    for problem in problems:
-        add(_finding("error", "policy-malformed", problem, "correct the policy document"))
     if problems:
-        return findings
+        return None, [
+            _finding("error", "policy-malformed", problem, "correct the policy document") for problem in problems
+        ]
     size = policy_size(document)
-    if size > MANAGED_POLICY_MAX_CHARS:
-        add(
-            _finding(
-                "error",
-                "policy-too-large",
-                "the policy has %d characters without whitespace; IAM allows %d in a managed policy"
-                % (size, MANAGED_POLICY_MAX_CHARS),
-                "use wildcards, or split it into several policies",
-            )
-        )
+    if size <= MANAGED_POLICY_MAX_CHARS:
+        return document, []
+    message = "the policy has %d characters without whitespace; IAM allows %d in a managed policy" % (
+        size,
+        MANAGED_POLICY_MAX_CHARS,
+    )
+    return document, [
+        _finding("error", "policy-too-large", message, "use wildcards, or split it into several policies")
+    ]
 
-    group_federation = bool(spec.get("group_federation"))
-    serverless = bool(spec.get("serverless"))
+
+def _credential_action(serverless, group_federation):
+    """The action the driver calls for its credentials, and the finding code when the policy does not allow it."""
     if serverless:
-        credential_action = "redshift-serverless:GetCredentials"
-        code = "serverless-get-credentials-missing"
-    elif group_federation:
-        credential_action = "redshift:GetClusterCredentialsWithIAM"
-        code = "group-federation-action-missing"
-    else:
-        credential_action = "redshift:GetClusterCredentials"
-        code = "get-cluster-credentials-missing"
-    credential_statements = action_allowed(document, credential_action)
-    if not credential_statements:
-        other = "redshift:GetClusterCredentials" if group_federation else "redshift:GetClusterCredentialsWithIAM"
-        hint = ""
-        if not serverless and action_allowed(document, other):
-            hint = " (it grants %s, which the driver uses with group federation %s)" % (
-                other,
-                "off" if group_federation else "on",
-            )
-        add(
+        return "redshift-serverless:GetCredentials", "serverless-get-credentials-missing"
+    if group_federation:
+        return "redshift:GetClusterCredentialsWithIAM", "group-federation-action-missing"
+    return "redshift:GetClusterCredentials", "get-cluster-credentials-missing"
+
+
+def _credential_missing(document, serverless, group_federation):
+    """The finding for a policy that does not allow the driver's credential action."""
+    credential_action, code = _credential_action(serverless, group_federation)
+    other = "redshift:GetClusterCredentials" if group_federation else "redshift:GetClusterCredentialsWithIAM"
+    hint = ""
+    if not serverless and action_allowed(document, other):
+        hint = " (it grants %s, which the driver uses with group federation %s)" % (
+            other,
+            "off" if group_federation else "on",
+        )
+    message = "group federation is %s%s, so the driver calls %s, which the policy does not allow%s" % (
+        "on" if group_federation else "off",
+        " (serverless)" if serverless else "",
+        credential_action,
+        hint,
+    )
+    fix = "allow %s on the %s resources, or %s group federation in the connection" % (
+        credential_action,
+        "workgroup" if serverless else "dbname" if group_federation else "dbuser/dbname/cluster",
+        "turn on" if not group_federation else "turn off",
+    )
+    return _finding("error", code, message, fix)
+
+
+def _db_user_grant_findings(document, spec):
+    """Without group federation: AutoCreate needs CreateClusterUser, every DbGroups entry a JoinGroup grant."""
+    found = []
+    if spec.get("auto_create") and not action_allowed(document, "redshift:CreateClusterUser"):
+        found.append(
             _finding(
                 "error",
-                code,
-                "group federation is %s%s, so the driver calls %s, which the policy does not allow%s"
-                % (
-                    "on" if group_federation else "off",
-                    " (serverless)" if serverless else "",
-                    credential_action,
-                    hint,
-                ),
-                "allow %s on the %s resources, or %s group federation in the connection"
-                % (
-                    credential_action,
-                    "workgroup" if serverless else "dbname" if group_federation else "dbuser/dbname/cluster",
-                    "turn on" if not group_federation else "turn off",
-                ),
+                "create-cluster-user-missing",
+                "AutoCreate is on but the policy does not allow redshift:CreateClusterUser",
+                "allow redshift:CreateClusterUser on the dbuser resources (auto_create: true)",
             )
         )
-    if not serverless and not group_federation:
-        if spec.get("auto_create") and not action_allowed(document, "redshift:CreateClusterUser"):
-            add(
-                _finding(
-                    "error",
-                    "create-cluster-user-missing",
-                    "AutoCreate is on but the policy does not allow redshift:CreateClusterUser",
-                    "allow redshift:CreateClusterUser on the dbuser resources (auto_create: true)",
-                )
+    join = action_allowed(document, "redshift:JoinGroup")
+    cluster = spec.get("cluster_id")
+    for group in _as_list(spec.get("db_groups")):
+        if not _covered(join, lambda parsed, g=group: _redshift_name_covers(parsed, "dbgroup", cluster, g)):
+            message = "DbGroups names %r but no redshift:JoinGroup statement covers dbgroup %s/%s" % (
+                group,
+                cluster or "CLUSTER",
+                group,
             )
-        join = action_allowed(document, "redshift:JoinGroup")
-        for group in _as_list(spec.get("db_groups")):
-            if not _covered(
-                join, lambda parsed, g=group: _redshift_name_covers(parsed, "dbgroup", spec.get("cluster_id"), g)
-            ):
-                add(
-                    _finding(
-                        "error",
-                        "join-group-missing",
-                        "DbGroups names %r but no redshift:JoinGroup statement covers dbgroup %s/%s"
-                        % (group, spec.get("cluster_id") or "CLUSTER", group),
-                        "add the group to db_groups in the policy spec",
-                    )
-                )
+            found.append(
+                _finding("error", "join-group-missing", message, "add the group to db_groups in the policy spec")
+            )
+    return found
 
-    # Without the credential action, the other Redshift grants still show a wrong account/region/cluster.
+
+def _granted_resource_findings(document, credential_action, credential_statements, spec, partition, account):
+    """The resources of the credential grant (or, without one, of the service's other grants) against the DSN.
+
+    Without the credential action, the other Redshift grants still show a wrong account/region/cluster.
+    """
     service_prefix = credential_action.split(":", maxsplit=1)[0] + ":"
     checked_statements = credential_statements or [
         statement
         for statement in _allow_statements(document)
         if any(isinstance(a, str) and a.lower().startswith(service_prefix) for a in _as_list(statement["Action"]))
     ]
-    if checked_statements:
-        findings.extend(
-            _resource_findings(
-                checked_statements,
-                credential_action if credential_statements else "the policy's %s actions" % service_prefix[:-1],
-                spec,
-                partition,
-                account,
-                region,
-                serverless,
-            )
-        )
+    if not checked_statements:
+        return []
+    return _resource_findings(
+        checked_statements,
+        credential_action if credential_statements else "the policy's %s actions" % service_prefix[:-1],
+        spec,
+        partition,
+        account,
+        spec.get("region"),
+        bool(spec.get("serverless")),
+    )
+
+
+def redshift_iam_lint(spec):
+    """Findings for a DSN/driver setup and the role's permissions policy; see docs/iam.md."""
+    _check_keys(spec, LINT_SPEC_KEYS, "lint spec")
+    role, findings = _role_findings(spec)
+    session_name, effective_session, found = _session_findings(spec)
+    findings += found
+    partition, account, found = _location_findings(spec, role)
+    findings += found
+    document, found = _lint_document(spec)
+    findings += found
+    if document is None:
+        return findings
+    group_federation = bool(spec.get("group_federation"))
+    serverless = bool(spec.get("serverless"))
+    credential_action, _code = _credential_action(serverless, group_federation)
+    credential_statements = action_allowed(document, credential_action)
+    if not credential_statements:
+        findings.append(_credential_missing(document, serverless, group_federation))
+    if not serverless and not group_federation:
+        findings += _db_user_grant_findings(document, spec)
+    findings += _granted_resource_findings(document, credential_action, credential_statements, spec, partition, account)
     if credential_statements and not serverless and not group_federation:
-        findings.extend(_userid_findings(credential_statements, spec, session_name, effective_session))
+        findings += _userid_findings(credential_statements, spec, session_name, effective_session)
     return findings
 
 
