@@ -253,30 +253,25 @@ def _permissions_inputs(spec, what):
     region = _wrap(what, validate_region, spec["region"], partition, "region", True)
     account = _wrap(what, validate_account, spec["account"], "account", True)
     serverless = _bool(spec, "serverless", False, what)
-    group_federation = _bool(spec, "group_federation", False, what)
-    auto_create = _bool(spec, "auto_create", False, what)
-    use_sid = _bool(spec, "statement_ids", False, what)
-    describe = _bool(spec, "describe_clusters", not serverless, what)
+    # attribute: (spec key, default)
+    switches = {
+        "serverless": ("serverless", False),
+        "group_federation": ("group_federation", False),
+        "auto_create": ("auto_create", False),
+        "use_sid": ("statement_ids", False),
+        "describe": ("describe_clusters", not serverless),
+    }
+    flags = {name: _bool(spec, key, default, what) for name, (key, default) in switches.items()}
     clusters = _names(spec, "clusters", what)
     if spec.get("cluster") is not None:
         if clusters:
             raise IamPolicyError("%s: give either cluster or clusters, not both" % what, "cluster")
         clusters = _names(spec, "cluster", what)
-    return _PermissionsInputs(
-        what=what,
-        location={"partition": partition, "region": region, "account": account},
-        serverless=serverless,
-        group_federation=group_federation,
-        auto_create=auto_create,
-        use_sid=use_sid,
-        describe=describe,
-        clusters=clusters,
-        db_users=_names(spec, "db_users", what) if "db_users" in spec else [DB_USER_VARIABLE],
-        db_names=_names(spec, "db_names", what),
-        db_groups=_names(spec, "db_groups", what),
-        workgroup_ids=_names(spec, "workgroup_ids", what),
-        userid_condition=spec.get("userid_condition") or None,
-    )
+    names = {"db_users": _names(spec, "db_users", what) if "db_users" in spec else [DB_USER_VARIABLE]}
+    names.update((key, _names(spec, key, what)) for key in ("db_names", "db_groups", "workgroup_ids"))
+    location = {"partition": partition, "region": region, "account": account}
+    userid_condition = spec.get("userid_condition") or None
+    return _PermissionsInputs(what, location, clusters=clusters, userid_condition=userid_condition, **flags, **names)
 
 
 def _refuse_present(inputs, keys, why):
@@ -349,19 +344,30 @@ def _cluster_statements(spec, inputs):
     return _db_user_statements(spec, inputs)
 
 
-def _checked_policy(statements, what):
-    """The policy document of ``statements``, refused when malformed or over IAM's managed-policy size."""
+# kind of policy: (character limit, how the error says the size is over it)
+_SIZE_LIMITS = {
+    "identity": (
+        MANAGED_POLICY_MAX_CHARS,
+        "%s: the policy has %d characters without whitespace, over IAM's managed-policy limit of %d;"
+        " use wildcards or fewer clusters, users, databases and groups",
+    ),
+    "trust": (
+        TRUST_POLICY_MAX_CHARS,
+        "%s: the trust policy has %d characters without whitespace, over IAM's default limit of %d",
+    ),
+}
+
+
+def _checked_policy(statements, what, kind="identity"):
+    """The ``kind`` policy document of ``statements``, refused when malformed or over IAM's size limit."""
     document = {"Version": POLICY_VERSION, "Statement": statements}
-    problems = validate_policy_document(document, "identity")
+    problems = validate_policy_document(document, kind)
     if problems:
         raise IamPolicyError("%s produced a malformed policy: %s" % (what, "; ".join(problems)), "Statement")
     size = policy_size(document)
-    if size > MANAGED_POLICY_MAX_CHARS:
-        raise IamPolicyError(
-            "%s: the policy has %d characters without whitespace, over IAM's managed-policy limit of %d;"
-            " use wildcards or fewer clusters, users, databases and groups" % (what, size, MANAGED_POLICY_MAX_CHARS),
-            "Statement",
-        )
+    limit, message = _SIZE_LIMITS[kind]
+    if size > limit:
+        raise IamPolicyError(message % (what, size, limit), "Statement")
     return document
 
 
@@ -445,18 +451,7 @@ def redshift_trust_policy(spec):
         sid="TableauRedshiftWebIdentity" if _bool(spec, "statement_ids", False, what) else None,
         principal={"Federated": provider},
     )
-    document = {"Version": POLICY_VERSION, "Statement": [statement]}
-    problems = validate_policy_document(document, "trust")
-    if problems:
-        raise IamPolicyError("%s produced a malformed policy: %s" % (what, "; ".join(problems)), "Statement")
-    size = policy_size(document)
-    if size > TRUST_POLICY_MAX_CHARS:
-        raise IamPolicyError(
-            "%s: the trust policy has %d characters without whitespace, over IAM's default limit of %d"
-            % (what, size, TRUST_POLICY_MAX_CHARS),
-            "Statement",
-        )
-    return document
+    return _checked_policy([statement], what, "trust")
 
 
 # --- checking documents ----------------------------------------------------
