@@ -98,6 +98,14 @@ def tsm_location_spec():
     return {"tsm_path": {"type": "path"}, "tsm_packages_dir": {"type": "path", "default": DEFAULT_PACKAGES_DIR}}
 
 
+def tsm_keys_spec():
+    """The argument spec of the tsm key names the modules read (docs: doc fragment tabops.redshift_oauth.tsm_keys)."""
+    return {
+        "allowlist_key": {"type": "str", "default": DEFAULT_ALLOWLIST_KEY, "no_log": False},
+        "oauth_clients_key": {"type": "str", "default": DEFAULT_OAUTH_CLIENTS_KEY, "no_log": False},
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # locating tsm
 # ---------------------------------------------------------------------------------------------

@@ -44,11 +44,8 @@ author:
   - tabops maintainers (@tabops)
 extends_documentation_fragment:
   - tabops.redshift_oauth.tsm
+  - tabops.redshift_oauth.tsm_keys
 options:
-  allowlist_key:
-    description: tsm key of the ODBC extras allowlist (unverified name; override when your version differs).
-    type: str
-    default: native_api.odbc_extras_allowlist
   allowlist_separator:
     description: Separator between allowlist entries.
     type: str
@@ -64,10 +61,6 @@ options:
         key name would be created silently.
     type: bool
     default: false
-  oauth_clients_key:
-    description: tsm key holding the server-level OAuth clients.
-    type: str
-    default: oauth.config.clients
   oauth_clients:
     description: Server-level OAuth clients to merge into O(oauth_clients_key). Empty - not managed.
     type: list
@@ -346,6 +339,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     read_pending_record,
     render_clients,
     split_allowlist,
+    tsm_keys_spec,
     tsm_location_spec,
     unreadable_secret_clients,
     unreadable_secrets_message,
@@ -357,11 +351,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
 def argument_spec():
     return {
         **tsm_location_spec(),
-        "allowlist_key": {"type": "str", "default": "native_api.odbc_extras_allowlist", "no_log": False},
+        **tsm_keys_spec(),
         "allowlist_separator": {"type": "str", "default": ","},
         "allowlist_entries": {"type": "list", "elements": "str", "default": []},
         "allow_force_keys": {"type": "bool", "default": False, "no_log": False},
-        "oauth_clients_key": {"type": "str", "default": "oauth.config.clients", "no_log": False},
         "oauth_clients": {
             "type": "list",
             "elements": "dict",
