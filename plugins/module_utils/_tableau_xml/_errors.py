@@ -21,3 +21,15 @@ class TableauXmlError(TabopsError, ValueError):
 
 class UnsafeXmlError(TableauXmlError):
     """The document carries a DTD, an entity declaration or reference, or is larger than MAX_DOCUMENT_BYTES."""
+
+
+def raise_problems(problems, subject=None):
+    """Raise TableauXmlError naming ``subject`` and every one of ``problems``; nothing when there are none."""
+    if problems:
+        raise TableauXmlError(problems, subject)
+
+
+def without_problems(result, problems, subject=None):
+    """``result`` when ``problems`` is empty; else TableauXmlError naming ``subject`` and every problem."""
+    raise_problems(problems, subject)
+    return result
