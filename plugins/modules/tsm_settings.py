@@ -319,6 +319,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journa
     TsmJournal,
     check_run_id,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
     OAUTH_CLIENTS_MODES,
     TsmClient,
@@ -626,7 +627,7 @@ def converge(module, tsm, desired_clients, result, journal, lock=None):
         return
     if params["run_id"] and to_set and not params["rollback_run_id"]:
         # Before the first set: a run that changed Tableau Server can always be rolled back.
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = utc_stamp(datetime.datetime.now(datetime.timezone.utc))
         entries = {
             key: {"before": befores[key][0], "after": value, "force_keys": force, "kind": befores[key][1]}
             for key, value, force in to_set
