@@ -296,17 +296,23 @@ def validate_db_name(value, field="db_name", allow_wildcards=False):
     return _validate_db_object("dbname", value, field, allow_wildcards)
 
 
+_WORKGROUP_ID_RULE = (
+    "is not a workgroup id: redshift-serverless ARNs use the workgroup's id (8-4-4-4-12 characters,"
+    " as in 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'), not its name"
+)
+_ROLE_PATH_RULE = (
+    "is not an IAM path: it starts and ends with '/' (for example '/' or '/tableau/') and holds"
+    " printable ASCII without spaces"
+)
+
+
 def validate_workgroup_id(value, field="workgroup_id", allow_wildcards=False):
     _require_str(value, field)
     if allow_wildcards and is_pattern(value):
         _check_pattern(value, field, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and '-'")
         return value
     if not _WORKGROUP_ID_RE.fullmatch(value):
-        raise ArnError(
-            "%s %r is not a workgroup id: redshift-serverless ARNs use the workgroup's id (8-4-4-4-12 characters,"
-            " as in 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'), not its name" % (field, value),
-            field,
-        )
+        raise ArnError("%s %r %s" % (field, value, _WORKGROUP_ID_RULE), field)
     return value
 
 
@@ -319,11 +325,7 @@ def validate_role_path(value, field="path"):
     if len(value) > 512:
         raise ArnError("%s is %d characters long; at most 512 are allowed" % (field, len(value)), field)
     if not _ROLE_PATH_RE.fullmatch(value):
-        raise ArnError(
-            "%s %r is not an IAM path: it starts and ends with '/' (for example '/' or '/tableau/') and holds"
-            " printable ASCII without spaces" % (field, value),
-            field,
-        )
+        raise ArnError("%s %r %s" % (field, value, _ROLE_PATH_RULE), field)
     return value
 
 
