@@ -61,10 +61,10 @@ from datetime import datetime, timezone
 from ansible import context
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.callback import CallbackBase
 from ansible.release import __version__ as ansible_version
 
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _compliance as compliance
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._callback import AggregateCallback
 
 
 def _actions(name):
@@ -81,11 +81,8 @@ def _truthy(value):
     return str(value).lower() in ("true", "yes", "1", "on")
 
 
-class CallbackModule(CallbackBase):
-    CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = "aggregate"
+class CallbackModule(AggregateCallback):
     CALLBACK_NAME = "tabops.redshift_oauth.compliance_report"
-    CALLBACK_NEEDS_ENABLED = True
 
     def __init__(self):
         super().__init__()

@@ -35,7 +35,8 @@ import json
 import time
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.callback import CallbackBase
+
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._callback import AggregateCallback
 
 # Actions whose action plugin never executes a module on the host (they template, check or print on the
 # controller). Anything else is counted as contacting the host.
@@ -70,11 +71,8 @@ def is_controller_action(action):
     return action in CONTROLLER_ACTIONS
 
 
-class CallbackModule(CallbackBase):
-    CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = "aggregate"
+class CallbackModule(AggregateCallback):
     CALLBACK_NAME = "tabops.redshift_oauth.module_counter"
-    CALLBACK_NEEDS_ENABLED = True
 
     def __init__(self):
         super().__init__()

@@ -78,17 +78,13 @@ _value:
       type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import arn_parse as _arn_parse
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 
 
 def arn_parse(arn, allow_wildcards=False):
-    try:
+    with filter_errors("arn_parse"):
         return _arn_parse(arn, allow_wildcards=bool(allow_wildcards))
-    except ArnError as exc:
-        raise AnsibleFilterError("arn_parse: %s" % exc) from None
 
 
 class FilterModule:

@@ -74,6 +74,7 @@ _value:
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import variable
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import expected_audiences
 
@@ -91,16 +92,13 @@ def federated_token_audiences(hosts, hostvars, groups, iam_vars=None):
     groups = dict(groups or {})
     data = {}
     for host in hosts:
-        try:
+        # An undefined host, or a variable that does not template.
+        with filter_errors("federated_token_audiences: host %s" % host, KeyError, AnsibleError):
             host_vars = hostvars[host]
             data[host] = {key: variable(host_vars, name) for key, name in _READ.items()}
-        except (KeyError, AnsibleError) as exc:  # an undefined host, or a variable that does not template
-            raise AnsibleFilterError("federated_token_audiences: host %s: %s" % (host, exc)) from None
         data[host]["groups"] = sorted(g for g, members in groups.items() if g != "all" and host in (members or []))
-    try:
+    with filter_errors("federated_token_audiences", TypeError, ValueError, AttributeError):
         return expected_audiences(data, dict(iam_vars or {}))
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise AnsibleFilterError("federated_token_audiences: %s" % exc) from None
 
 
 class FilterModule:

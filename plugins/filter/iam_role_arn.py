@@ -43,19 +43,16 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import iam_role_arn as _iam_role_arn
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 
 
 def iam_role_arn(account, name=None, path="/", partition="aws"):
-    try:
+    with filter_errors("iam_role_arn"):
         if name is None:
             raise ArnError("name (the role name) is required", "name")
         return _iam_role_arn(account, name, path=path, partition=partition)
-    except ArnError as exc:
-        raise AnsibleFilterError("iam_role_arn: %s" % exc) from None
 
 
 class FilterModule:

@@ -112,25 +112,25 @@ _value:
       type: dict
 """
 
-from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
-    TableauXmlError,
     parse_oauth_config,
     redact_oauth_config,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import (
+    COLLECTION_PREFIX,
+    filter_errors,
+    require_type,
+)
+
+NAME = COLLECTION_PREFIX + "oauth_config_parse"
 
 
 def oauth_config_parse(xml_text, redact=False):
-    if not isinstance(xml_text, (str, bytes)):
-        raise AnsibleFilterError(
-            f"tabops.redshift_oauth.oauth_config_parse: input must be XML text, got {type(xml_text).__name__}"
-        )
-    try:
+    require_type(NAME, xml_text, (str, bytes), "input must be XML text")
+    with filter_errors(NAME):
         config = parse_oauth_config(to_text(xml_text) if isinstance(xml_text, str) else xml_text)
-    except TableauXmlError as error:
-        raise AnsibleFilterError(f"tabops.redshift_oauth.oauth_config_parse: {error}") from None
     return redact_oauth_config(config) if redact else config
 
 

@@ -132,23 +132,23 @@ _value:
     </pluginOAuthConfig>
 """
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
-    TableauXmlError,
     render_oauth_config,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import (
+    COLLECTION_PREFIX,
+    filter_errors,
+    require_type,
+)
+
+NAME = COLLECTION_PREFIX + "oauth_config_xml"
 
 
 def oauth_config_xml(config, managed_comment=None):
-    if not isinstance(config, dict):
-        raise AnsibleFilterError(
-            f"tabops.redshift_oauth.oauth_config_xml: input must be a dict, got {type(config).__name__}"
-        )
-    try:
+    require_type(NAME, config, dict, "input must be a dict")
+    with filter_errors(NAME):
         return render_oauth_config(config, managed_comment=managed_comment)
-    except TableauXmlError as error:
-        raise AnsibleFilterError(f"tabops.redshift_oauth.oauth_config_xml: {error}") from None
 
 
 class FilterModule:

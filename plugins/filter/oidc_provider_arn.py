@@ -41,21 +41,18 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import (
     oidc_provider_arn as _oidc_provider_arn,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 
 
 def oidc_provider_arn(issuer_url, account=None, partition="aws"):
-    try:
+    with filter_errors("oidc_provider_arn"):
         if account is None:
             raise ArnError("account is required", "account")
         return _oidc_provider_arn(issuer_url, account, partition=partition)
-    except ArnError as exc:
-        raise AnsibleFilterError("oidc_provider_arn: %s" % exc) from None
 
 
 class FilterModule:

@@ -67,14 +67,12 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import redshift_arn as _redshift_arn
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 
 
 def redshift_arn(kind, partition="aws", region=None, account=None, cluster=None, name=None, allow_wildcards=False):
-    try:
+    with filter_errors("redshift_arn(%s)" % kind):
         return _redshift_arn(
             kind,
             partition=partition,
@@ -84,8 +82,6 @@ def redshift_arn(kind, partition="aws", region=None, account=None, cluster=None,
             name=name,
             allow_wildcards=bool(allow_wildcards),
         )
-    except ArnError as exc:
-        raise AnsibleFilterError("redshift_arn(%s): %s" % (kind, exc)) from None
 
 
 class FilterModule:

@@ -109,19 +109,15 @@ _value:
       type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     redshift_iam_lint as _redshift_iam_lint,
 )
 
 
 def redshift_iam_lint(spec):
-    try:
+    with filter_errors("redshift_iam_lint"):
         return _redshift_iam_lint(spec)
-    except ArnError as exc:
-        raise AnsibleFilterError("redshift_iam_lint: %s" % exc) from None
 
 
 class FilterModule:

@@ -135,19 +135,15 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
     redshift_permissions_policy as _redshift_permissions_policy,
 )
 
 
 def redshift_permissions_policy(spec):
-    try:
+    with filter_errors("redshift_permissions_policy"):
         return _redshift_permissions_policy(spec)
-    except ArnError as exc:
-        raise AnsibleFilterError("redshift_permissions_policy: %s" % exc) from None
 
 
 class FilterModule:

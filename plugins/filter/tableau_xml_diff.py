@@ -65,24 +65,24 @@ _value:
       type: raw
 """
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
-    TableauXmlError,
     diff_documents,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import (
+    COLLECTION_PREFIX,
+    filter_errors,
+    require_type,
+)
+
+NAME = COLLECTION_PREFIX + "tableau_xml_diff"
 
 
 def tableau_xml_diff(expected, actual):
     for name, value in (("expected", expected), ("actual", actual)):
-        if not isinstance(value, (str, bytes)):
-            raise AnsibleFilterError(
-                f"tabops.redshift_oauth.tableau_xml_diff: {name} must be XML text, got {type(value).__name__}"
-            )
-    try:
+        require_type(NAME, value, (str, bytes), f"{name} must be XML text")
+    with filter_errors(NAME):
         return diff_documents(expected, actual)
-    except TableauXmlError as error:
-        raise AnsibleFilterError(f"tabops.redshift_oauth.tableau_xml_diff: {error}") from None
 
 
 class FilterModule:

@@ -59,23 +59,23 @@ _value:
       type: dict
 """
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
-    TableauXmlError,
     parse_tdc,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import (
+    COLLECTION_PREFIX,
+    filter_errors,
+    require_type,
+)
+
+NAME = COLLECTION_PREFIX + "tdc_parse"
 
 
 def tdc_parse(xml_text):
-    if not isinstance(xml_text, (str, bytes)):
-        raise AnsibleFilterError(
-            f"tabops.redshift_oauth.tdc_parse: input must be XML text, got {type(xml_text).__name__}"
-        )
-    try:
+    require_type(NAME, xml_text, (str, bytes), "input must be XML text")
+    with filter_errors(NAME):
         return parse_tdc(xml_text)
-    except TableauXmlError as error:
-        raise AnsibleFilterError(f"tabops.redshift_oauth.tdc_parse: {error}") from None
 
 
 class FilterModule:

@@ -61,30 +61,31 @@ _value:
     </connection-customization>
 """
 
-from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
-    TableauXmlError,
     normalize_tdc,
     render_tdc,
     validate_tdc,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import (
+    COLLECTION_PREFIX,
+    filter_errors,
+    require_type,
+)
 
 display = Display()
+NAME = COLLECTION_PREFIX + "tdc_xml"
 
 
 def tdc_xml(spec, managed_comment=None):
-    if not isinstance(spec, dict):
-        raise AnsibleFilterError(f"tabops.redshift_oauth.tdc_xml: input must be a dict, got {type(spec).__name__}")
-    try:
+    require_type(NAME, spec, dict, "input must be a dict")
+    with filter_errors(NAME):
         text = render_tdc(spec, managed_comment=managed_comment)
         _errors, warnings = validate_tdc(spec)
         tdc_class = normalize_tdc(spec)["class"]
-    except TableauXmlError as error:
-        raise AnsibleFilterError(f"tabops.redshift_oauth.tdc_xml: {error}") from None
     for warning in warnings:
-        display.warning(f"tabops.redshift_oauth.tdc_xml: tdc {tdc_class!r}: {warning}")
+        display.warning(f"{NAME}: tdc {tdc_class!r}: {warning}")
     return text
 
 

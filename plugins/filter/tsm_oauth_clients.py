@@ -39,19 +39,16 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._server_clients import (
-    ServerClientError,
     server_oauth_clients,
 )
 
 
 def tsm_oauth_clients(oauth_configs, server_url=""):
-    try:
+    # The problems name the config and field; no filter name in front (as before).
+    with filter_errors(""):
         return server_oauth_clients(oauth_configs, server_url=server_url)
-    except ServerClientError as exc:
-        raise AnsibleFilterError("; ".join(exc.problems)) from exc
 
 
 class FilterModule:

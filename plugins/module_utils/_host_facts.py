@@ -8,6 +8,7 @@ round trip as the file sync), so both return exactly the same facts. Standard li
 
 from __future__ import annotations
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import (
     DEFAULT_DRIVERS,
     discover_driver,
@@ -30,7 +31,7 @@ DEFAULTS = {
 }
 
 
-class HostFactsError(ValueError):
+class HostFactsError(TabopsError, ValueError):
     """A host_facts option is malformed; the message names it."""
 
 

@@ -13,6 +13,8 @@ import os
 import re
 import subprocess
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+
 # --- versions ---------------------------------------------------------------
 
 MIN_DRIVER_VERSIONS = {"v1": "1.5.9", "v2": "2.0.1.0"}
@@ -21,7 +23,7 @@ MIN_TABLEAU_SERVER_VERSION = "2023.3.2"
 _VERSION_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d.])")
 
 
-class OdbcError(ValueError):
+class OdbcError(TabopsError, ValueError):
     """Bad input to a DSN or version function; the message names the field."""
 
 

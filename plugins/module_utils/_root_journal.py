@@ -20,8 +20,10 @@ import binascii
 import contextlib
 import json
 import os
-import re
 import stat
+
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp, run_id_problem
 
 DEFAULT_JOURNAL_DIR = "/var/lib/tabops-redshift-oauth/tsm-runs"
 DEFAULT_RUN_LOG_DIR = "/var/lib/tabops-redshift-oauth/runs"
@@ -32,12 +34,10 @@ JOURNAL_PREFIX = "tabops-run-"
 JOURNAL_SUFFIX = ".json"
 MANAGED_BY = "tabops.redshift_oauth"
 MAX_JOURNAL_BYTES = 4 << 20
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-class RootJournalError(Exception):
+class RootJournalError(TabopsError):
     """The journal folder or a journal cannot be trusted or written; the message names the path."""
 
 
@@ -45,11 +45,8 @@ TsmJournalError = RootJournalError
 
 
 def check_run_id(value, field):
-    if not isinstance(value, str) or not RUN_ID_RE.match(value):
-        raise RootJournalError(
-            "%s: %r is not a run id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
-            % (field, value)
-        )
+    if not is_run_id(value):
+        raise RootJournalError(run_id_problem(field, value))
     return value
 
 
@@ -239,10 +236,8 @@ class RootJournal:
             not isinstance(document, dict)
             or document.get("managed_by") != MANAGED_BY
             or document.get("kind") != self.KIND
-            or not isinstance(document.get("run_id"), str)
-            or not RUN_ID_RE.match(document["run_id"])
-            or not isinstance(document.get("stamp"), str)
-            or not _STAMP_RE.match(document["stamp"])
+            or not is_run_id(document.get("run_id"))
+            or not is_stamp(document.get("stamp"))
         ):
             raise RootJournalError("journal %s is not a %s run journal of %s" % (where, self.KIND, MANAGED_BY))
         entries = self.check_entries(document.get("entries"), where)

@@ -22,6 +22,7 @@ import stat
 import subprocess
 import time
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
     mask_text,
@@ -80,7 +81,7 @@ _UNKNOWN_KEY_RE = re.compile(
 )
 
 
-class TsmError(Exception):
+class TsmError(TabopsError):
     """A tsm call failed or returned something unusable; the message is safe to show (secrets masked)."""
 
 
@@ -95,6 +96,14 @@ class TsmUnknownKeyError(TsmError):
 def tsm_location_spec():
     """The argument spec of the options every tsm module shares (their docs: doc fragment tabops.redshift_oauth.tsm)."""
     return {"tsm_path": {"type": "path"}, "tsm_packages_dir": {"type": "path", "default": DEFAULT_PACKAGES_DIR}}
+
+
+def tsm_keys_spec():
+    """The argument spec of the tsm key names the modules read (docs: doc fragment tabops.redshift_oauth.tsm_keys)."""
+    return {
+        "allowlist_key": {"type": "str", "default": DEFAULT_ALLOWLIST_KEY, "no_log": False},
+        "oauth_clients_key": {"type": "str", "default": DEFAULT_OAUTH_CLIENTS_KEY, "no_log": False},
+    }
 
 
 # ---------------------------------------------------------------------------------------------

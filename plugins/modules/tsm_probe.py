@@ -28,15 +28,8 @@ author:
   - tabops maintainers (@tabops)
 extends_documentation_fragment:
   - tabops.redshift_oauth.tsm
+  - tabops.redshift_oauth.tsm_keys
 options:
-  allowlist_key:
-    description: tsm key of the ODBC extras allowlist.
-    type: str
-    default: native_api.odbc_extras_allowlist
-  oauth_clients_key:
-    description: tsm key holding the server-level OAuth clients.
-    type: str
-    default: oauth.config.clients
   declared_client_ids:
     description: The C(oauth.config.id) of every client the inventory declares (their secrets are written from it).
     type: list
@@ -122,6 +115,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     restart_announced,
     secret_form,
     split_allowlist,
+    tsm_keys_spec,
     tsm_location_spec,
     unhealthy_processes,
     unreadable_secret_clients,
@@ -137,8 +131,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm_probe i
 def argument_spec():
     return {
         **tsm_location_spec(),
-        "allowlist_key": {"type": "str", "default": "native_api.odbc_extras_allowlist", "no_log": False},
-        "oauth_clients_key": {"type": "str", "default": "oauth.config.clients", "no_log": False},
+        **tsm_keys_spec(),
         "declared_client_ids": {"type": "list", "elements": "str", "default": []},
         "oauth_clients_mode": {"type": "str", "choices": list(OAUTH_CLIENTS_MODES), "default": "merge"},
         "scope": {"type": "str", "choices": ["runtime", "full"], "default": "full"},

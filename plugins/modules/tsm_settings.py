@@ -44,11 +44,8 @@ author:
   - tabops maintainers (@tabops)
 extends_documentation_fragment:
   - tabops.redshift_oauth.tsm
+  - tabops.redshift_oauth.tsm_keys
 options:
-  allowlist_key:
-    description: tsm key of the ODBC extras allowlist (unverified name; override when your version differs).
-    type: str
-    default: native_api.odbc_extras_allowlist
   allowlist_separator:
     description: Separator between allowlist entries.
     type: str
@@ -64,10 +61,6 @@ options:
         key name would be created silently.
     type: bool
     default: false
-  oauth_clients_key:
-    description: tsm key holding the server-level OAuth clients.
-    type: str
-    default: oauth.config.clients
   oauth_clients:
     description: Server-level OAuth clients to merge into O(oauth_clients_key). Empty - not managed.
     type: list
@@ -326,6 +319,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journa
     TsmJournal,
     check_run_id,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import (
     OAUTH_CLIENTS_MODES,
     TsmClient,
@@ -346,6 +340,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
     read_pending_record,
     render_clients,
     split_allowlist,
+    tsm_keys_spec,
     tsm_location_spec,
     unreadable_secret_clients,
     unreadable_secrets_message,
@@ -357,11 +352,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tsm import 
 def argument_spec():
     return {
         **tsm_location_spec(),
-        "allowlist_key": {"type": "str", "default": "native_api.odbc_extras_allowlist", "no_log": False},
+        **tsm_keys_spec(),
         "allowlist_separator": {"type": "str", "default": ","},
         "allowlist_entries": {"type": "list", "elements": "str", "default": []},
         "allow_force_keys": {"type": "bool", "default": False, "no_log": False},
-        "oauth_clients_key": {"type": "str", "default": "oauth.config.clients", "no_log": False},
         "oauth_clients": {
             "type": "list",
             "elements": "dict",
@@ -633,7 +627,7 @@ def converge(module, tsm, desired_clients, result, journal, lock=None):
         return
     if params["run_id"] and to_set and not params["rollback_run_id"]:
         # Before the first set: a run that changed Tableau Server can always be rolled back.
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = utc_stamp(datetime.datetime.now(datetime.timezone.utc))
         entries = {
             key: {"before": befores[key][0], "after": value, "force_keys": force, "kind": befores[key][1]}
             for key, value, force in to_set

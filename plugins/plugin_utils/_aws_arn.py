@@ -13,6 +13,8 @@ which part of an ARN is wrong and why.
 
 import re
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+
 __all__ = [
     "ACCOUNT_PATTERN",
     "PARTITIONS",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 
-class ArnError(ValueError):
+class ArnError(TabopsError, ValueError):
     """An ARN, or a part meant for one, is not valid. ``field`` names the part."""
 
     def __init__(self, message, field=None):
@@ -246,45 +248,62 @@ def validate_cluster_id(value, field="cluster", allow_wildcards=False):
     return value
 
 
-def validate_db_user(value, field="db_user", allow_wildcards=False):
-    if allow_wildcards and isinstance(value, str) and is_pattern(value):
-        _check_pattern(value, field, re.compile(r"[A-Za-z0-9_+.@-]+"), "letters, digits and _ + . @ -")
-        return value
-    return _validate_name(
-        value,
-        field,
+# Redshift ARN resource kind: (the regex of its names; the characters a wildcard pattern may hold and how an error
+# says them; the rule an error states; reserved words)
+_DB_OBJECT_RULES = {
+    "dbuser": (
         _DB_USER_RE,
+        re.compile(r"[A-Za-z0-9_+.@-]+"),
+        "letters, digits and _ + . @ -",
         "a database user name starts with a letter and holds only letters, digits and _ + . @ - (no ':' or '/')",
-        64,
-        reserved=("public",),
-    )
+        ("public",),
+    ),
+    "dbgroup": (
+        _DB_GROUP_RE,
+        re.compile(r"[a-z0-9_+.@-]+"),
+        "lowercase letters, digits and _ + . @ -",
+        "a database group name starts with a lowercase letter and holds only lowercase letters, digits and _ + . @ -",
+        ("public",),
+    ),
+    "dbname": (
+        _DB_NAME_RE,
+        re.compile(r"[A-Za-z0-9_+.@-]+"),
+        "letters, digits and _ + . @ -",
+        "a database name starts with a letter and holds only letters, digits and _ + . @ - (no ':' or '/')",
+        (),
+    ),
+}
+
+
+def _validate_db_object(kind, value, field, allow_wildcards):
+    """A database user, group or database name (``kind`` as in its ARN), or a wildcard pattern when allowed."""
+    regex, pattern_chars, pattern_text, rule, reserved = _DB_OBJECT_RULES[kind]
+    if allow_wildcards and isinstance(value, str) and is_pattern(value):
+        _check_pattern(value, field, pattern_chars, pattern_text)
+        return value
+    return _validate_name(value, field, regex, rule, 64, reserved=reserved)
+
+
+def validate_db_user(value, field="db_user", allow_wildcards=False):
+    return _validate_db_object("dbuser", value, field, allow_wildcards)
 
 
 def validate_db_group(value, field="db_group", allow_wildcards=False):
-    if allow_wildcards and isinstance(value, str) and is_pattern(value):
-        _check_pattern(value, field, re.compile(r"[a-z0-9_+.@-]+"), "lowercase letters, digits and _ + . @ -")
-        return value
-    return _validate_name(
-        value,
-        field,
-        _DB_GROUP_RE,
-        "a database group name starts with a lowercase letter and holds only lowercase letters, digits and _ + . @ -",
-        64,
-        reserved=("public",),
-    )
+    return _validate_db_object("dbgroup", value, field, allow_wildcards)
 
 
 def validate_db_name(value, field="db_name", allow_wildcards=False):
-    if allow_wildcards and isinstance(value, str) and is_pattern(value):
-        _check_pattern(value, field, re.compile(r"[A-Za-z0-9_+.@-]+"), "letters, digits and _ + . @ -")
-        return value
-    return _validate_name(
-        value,
-        field,
-        _DB_NAME_RE,
-        "a database name starts with a letter and holds only letters, digits and _ + . @ - (no ':' or '/')",
-        64,
-    )
+    return _validate_db_object("dbname", value, field, allow_wildcards)
+
+
+_WORKGROUP_ID_RULE = (
+    "is not a workgroup id: redshift-serverless ARNs use the workgroup's id (8-4-4-4-12 characters,"
+    " as in 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'), not its name"
+)
+_ROLE_PATH_RULE = (
+    "is not an IAM path: it starts and ends with '/' (for example '/' or '/tableau/') and holds"
+    " printable ASCII without spaces"
+)
 
 
 def validate_workgroup_id(value, field="workgroup_id", allow_wildcards=False):
@@ -293,11 +312,7 @@ def validate_workgroup_id(value, field="workgroup_id", allow_wildcards=False):
         _check_pattern(value, field, re.compile(r"[A-Za-z0-9-]+"), "letters, digits and '-'")
         return value
     if not _WORKGROUP_ID_RE.fullmatch(value):
-        raise ArnError(
-            "%s %r is not a workgroup id: redshift-serverless ARNs use the workgroup's id (8-4-4-4-12 characters,"
-            " as in 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'), not its name" % (field, value),
-            field,
-        )
+        raise ArnError("%s %r %s" % (field, value, _WORKGROUP_ID_RULE), field)
     return value
 
 
@@ -310,11 +325,7 @@ def validate_role_path(value, field="path"):
     if len(value) > 512:
         raise ArnError("%s is %d characters long; at most 512 are allowed" % (field, len(value)), field)
     if not _ROLE_PATH_RE.fullmatch(value):
-        raise ArnError(
-            "%s %r is not an IAM path: it starts and ends with '/' (for example '/' or '/tableau/') and holds"
-            " printable ASCII without spaces" % (field, value),
-            field,
-        )
+        raise ArnError("%s %r %s" % (field, value, _ROLE_PATH_RULE), field)
     return value
 
 
@@ -451,8 +462,7 @@ def redshift_resource(parsed, allow_wildcards=False):
     if not sep:
         raise ArnError("%s resource %r must be %s:CLUSTER/NAME" % (rtype, parsed["resource"], rtype), "resource_id")
     validate_cluster_id(cluster, "cluster", allow_wildcards)
-    validator = {"dbuser": validate_db_user, "dbgroup": validate_db_group, "dbname": validate_db_name}[rtype]
-    validator(name, rtype + " name", allow_wildcards)
+    _validate_db_object(rtype, name, rtype + " name", allow_wildcards)
     return {"kind": rtype, "cluster": cluster, "name": name}
 
 
@@ -506,8 +516,7 @@ def redshift_arn(kind, partition="aws", region=None, account=None, cluster=None,
         return prefix + "cluster:" + cluster
     if name is None:
         raise ArnError("name is required for a Redshift %s ARN" % kind, "name")
-    validator = {"dbuser": validate_db_user, "dbgroup": validate_db_group, "dbname": validate_db_name}[kind]
-    validator(name, "name", allow_wildcards)
+    _validate_db_object(kind, name, "name", allow_wildcards)
     return "%s%s:%s/%s" % (prefix, kind, cluster, name)
 
 

@@ -15,8 +15,11 @@ Action, Resource, Condition); a single action or resource is a string,
 several a list, as in the Tableau help page's example.
 """
 
+from __future__ import annotations
+
 import json
 import re
+from dataclasses import dataclass
 
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import (
     PARTITION_REGION_PATTERNS,
@@ -201,12 +204,45 @@ PERMISSIONS_SPEC_KEYS = (
 _UNIQUE_ID_RE = re.compile(r"AROA[A-Z0-9]{12,124}")
 
 
-def redshift_permissions_policy(spec):
-    """Build the Redshift permissions policy of the role Tableau's tokens assume.
+@dataclass(frozen=True)
+class _PermissionsInputs:
+    """A permissions policy spec, checked field by field (in the order the errors name them)."""
 
-    See docs/iam.md for the spec; raises IamPolicyError naming the field.
-    """
-    what = "permissions policy spec"
+    what: str
+    location: dict  # partition, region, account: where every resource ARN points
+    serverless: bool
+    group_federation: bool
+    auto_create: bool
+    use_sid: bool
+    describe: bool
+    clusters: list
+    db_users: list
+    db_names: list
+    db_groups: list
+    workgroup_ids: list
+    userid_condition: object
+
+    def sid(self, name: str) -> str | None:
+        return name if self.use_sid else None
+
+    def arns(self, kind: str, names: list, clusters: list | None = None, label: str | None = None) -> list:
+        """The ARN of every name in every cluster; an error names the spec, the kind (or ``label``) and the name."""
+        return [
+            _wrap(
+                "%s (%s %r)" % (self.what, label or kind, name),
+                redshift_arn,
+                kind,
+                cluster=cluster,
+                name=name,
+                allow_wildcards=True,
+                **self.location,
+            )
+            for cluster in (clusters or [None])
+            for name in names
+        ]
+
+
+def _permissions_inputs(spec, what):
     _check_keys(spec, PERMISSIONS_SPEC_KEYS, what)
     partition = spec.get("partition") or "aws"
     _wrap(what, validate_partition, partition, "partition")
@@ -217,136 +253,136 @@ def redshift_permissions_policy(spec):
     region = _wrap(what, validate_region, spec["region"], partition, "region", True)
     account = _wrap(what, validate_account, spec["account"], "account", True)
     serverless = _bool(spec, "serverless", False, what)
-    group_federation = _bool(spec, "group_federation", False, what)
-    auto_create = _bool(spec, "auto_create", False, what)
-    use_sid = _bool(spec, "statement_ids", False, what)
-    describe = _bool(spec, "describe_clusters", not serverless, what)
+    # attribute: (spec key, default)
+    switches = {
+        "serverless": ("serverless", False),
+        "group_federation": ("group_federation", False),
+        "auto_create": ("auto_create", False),
+        "use_sid": ("statement_ids", False),
+        "describe": ("describe_clusters", not serverless),
+    }
+    flags = {name: _bool(spec, key, default, what) for name, (key, default) in switches.items()}
     clusters = _names(spec, "clusters", what)
     if spec.get("cluster") is not None:
         if clusters:
             raise IamPolicyError("%s: give either cluster or clusters, not both" % what, "cluster")
         clusters = _names(spec, "cluster", what)
-    db_users = _names(spec, "db_users", what) if "db_users" in spec else [DB_USER_VARIABLE]
-    db_names = _names(spec, "db_names", what)
-    db_groups = _names(spec, "db_groups", what)
-    workgroup_ids = _names(spec, "workgroup_ids", what)
+    names = {"db_users": _names(spec, "db_users", what) if "db_users" in spec else [DB_USER_VARIABLE]}
+    names.update((key, _names(spec, key, what)) for key in ("db_names", "db_groups", "workgroup_ids"))
+    location = {"partition": partition, "region": region, "account": account}
     userid_condition = spec.get("userid_condition") or None
-    statements = []
+    return _PermissionsInputs(what, location, clusters=clusters, userid_condition=userid_condition, **flags, **names)
 
-    def sid(name):
-        return name if use_sid else None
 
-    def arns(kind, names, cluster_list):
-        return [
-            _wrap(
-                "%s (%s %r)" % (what, kind, name),
-                redshift_arn,
-                kind,
-                partition=partition,
-                region=region,
-                account=account,
-                cluster=cluster,
-                name=name,
-                allow_wildcards=True,
-            )
-            for cluster in cluster_list
-            for name in names
-        ]
+def _refuse_present(inputs, keys, why):
+    """IamPolicyError for the first of ``keys`` the spec sets (``keys``: the input's attribute names)."""
+    for key in keys:
+        if getattr(inputs, key):
+            raise IamPolicyError("%s: %s does not apply with %s" % (inputs.what, key, why), key)
 
-    if serverless:
-        for key, present in (
-            ("clusters", clusters),
-            ("db_groups", db_groups),
-            ("userid_condition", userid_condition),
-            ("auto_create", auto_create),
-            ("group_federation", group_federation),
-        ):
-            if present:
-                raise IamPolicyError("%s: %s does not apply with serverless: true" % (what, key), key)
-        if not workgroup_ids:
-            raise IamPolicyError(
-                "%s: serverless: true needs workgroup_ids (the workgroups' ids, or '*')" % what, "workgroup_ids"
-            )
-        resources = [
-            _wrap(
-                "%s (workgroup %r)" % (what, wid),
-                redshift_arn,
-                "serverless_workgroup",
-                partition=partition,
-                region=region,
-                account=account,
-                name=wid,
-                allow_wildcards=True,
-            )
-            for wid in workgroup_ids
-        ]
-        statements.append(_statement(["redshift-serverless:GetCredentials"], resources, sid=sid("GetCredentials")))
-    else:
-        if workgroup_ids:
-            raise IamPolicyError("%s: workgroup_ids apply only with serverless: true" % what, "workgroup_ids")
-        if not clusters:
-            raise IamPolicyError("%s: cluster (or clusters) is required; use '*' for any cluster" % what, "clusters")
-        if group_federation:
-            for key, present in (
-                ("db_groups", db_groups),
-                ("auto_create", auto_create),
-                ("userid_condition", userid_condition),
-            ):
-                if present:
-                    raise IamPolicyError(
-                        "%s: %s does not apply with group_federation: true (GetClusterCredentialsWithIAM takes"
-                        " neither DbUser, DbGroups nor AutoCreate)" % (what, key),
-                        key,
-                    )
-            if not db_names:
-                raise IamPolicyError(
-                    "%s: group_federation: true needs db_names (GetClusterCredentialsWithIAM is granted on dbname"
-                    " resources; use '*' for any database)" % what,
-                    "db_names",
-                )
-            statements.append(
-                _statement(
-                    ["redshift:GetClusterCredentialsWithIAM"],
-                    arns("dbname", db_names, clusters),
-                    sid=sid("GetClusterCredentialsWithIAM"),
-                )
-            )
-        else:
-            if not db_users:
-                raise IamPolicyError("%s: db_users must not be empty" % what, "db_users")
-            user_arns = arns("dbuser", db_users, clusters)
-            resources = arns("dbname", db_names, clusters) + user_arns
-            if _bool(spec, "include_cluster_resource", True, what):
-                resources += [
-                    _wrap(what, redshift_arn, "cluster", partition, region, account, cluster, allow_wildcards=True)
-                    for cluster in clusters
-                ]
-            condition = _userid_condition(userid_condition, what) if userid_condition else None
-            statements.append(
-                _statement(["redshift:GetClusterCredentials"], resources, condition, sid=sid("GetClusterCredentials"))
-            )
-            if auto_create:
-                statements.append(_statement(["redshift:CreateClusterUser"], user_arns, sid=sid("CreateClusterUser")))
-            if db_groups:
-                statements.append(
-                    _statement(["redshift:JoinGroup"], arns("dbgroup", db_groups, clusters), sid=sid("JoinGroup"))
-                )
-    if describe:
-        statements.append(
-            _statement(["redshift:DescribeClusters", "iam:ListRoles"], ["*"], sid=sid("DescribeClusters"))
+
+def _serverless_statements(inputs):
+    _refuse_present(
+        inputs, ("clusters", "db_groups", "userid_condition", "auto_create", "group_federation"), "serverless: true"
+    )
+    if not inputs.workgroup_ids:
+        raise IamPolicyError(
+            "%s: serverless: true needs workgroup_ids (the workgroups' ids, or '*')" % inputs.what, "workgroup_ids"
         )
+    resources = inputs.arns("serverless_workgroup", inputs.workgroup_ids, label="workgroup")
+    return [_statement(["redshift-serverless:GetCredentials"], resources, sid=inputs.sid("GetCredentials"))]
+
+
+def _group_federation_statements(inputs):
+    _refuse_present(
+        inputs,
+        ("db_groups", "auto_create", "userid_condition"),
+        "group_federation: true (GetClusterCredentialsWithIAM takes neither DbUser, DbGroups nor AutoCreate)",
+    )
+    if not inputs.db_names:
+        raise IamPolicyError(
+            "%s: group_federation: true needs db_names (GetClusterCredentialsWithIAM is granted on dbname"
+            " resources; use '*' for any database)" % inputs.what,
+            "db_names",
+        )
+    resources = inputs.arns("dbname", inputs.db_names, inputs.clusters)
+    return [
+        _statement(["redshift:GetClusterCredentialsWithIAM"], resources, sid=inputs.sid("GetClusterCredentialsWithIAM"))
+    ]
+
+
+def _db_user_statements(spec, inputs):
+    what, clusters = inputs.what, inputs.clusters
+    if not inputs.db_users:
+        raise IamPolicyError("%s: db_users must not be empty" % what, "db_users")
+    user_arns = inputs.arns("dbuser", inputs.db_users, clusters)
+    resources = inputs.arns("dbname", inputs.db_names, clusters) + user_arns
+    if _bool(spec, "include_cluster_resource", True, what):
+        resources += [
+            _wrap(what, redshift_arn, "cluster", cluster=cluster, allow_wildcards=True, **inputs.location)
+            for cluster in clusters
+        ]
+    condition = _userid_condition(inputs.userid_condition, what) if inputs.userid_condition else None
+    statements = [
+        _statement(["redshift:GetClusterCredentials"], resources, condition, sid=inputs.sid("GetClusterCredentials"))
+    ]
+    if inputs.auto_create:
+        statements.append(_statement(["redshift:CreateClusterUser"], user_arns, sid=inputs.sid("CreateClusterUser")))
+    if inputs.db_groups:
+        group_arns = inputs.arns("dbgroup", inputs.db_groups, clusters)
+        statements.append(_statement(["redshift:JoinGroup"], group_arns, sid=inputs.sid("JoinGroup")))
+    return statements
+
+
+def _cluster_statements(spec, inputs):
+    if inputs.workgroup_ids:
+        raise IamPolicyError("%s: workgroup_ids apply only with serverless: true" % inputs.what, "workgroup_ids")
+    if not inputs.clusters:
+        raise IamPolicyError("%s: cluster (or clusters) is required; use '*' for any cluster" % inputs.what, "clusters")
+    if inputs.group_federation:
+        return _group_federation_statements(inputs)
+    return _db_user_statements(spec, inputs)
+
+
+# kind of policy: (character limit, how the error says the size is over it)
+_SIZE_LIMITS = {
+    "identity": (
+        MANAGED_POLICY_MAX_CHARS,
+        "%s: the policy has %d characters without whitespace, over IAM's managed-policy limit of %d;"
+        " use wildcards or fewer clusters, users, databases and groups",
+    ),
+    "trust": (
+        TRUST_POLICY_MAX_CHARS,
+        "%s: the trust policy has %d characters without whitespace, over IAM's default limit of %d",
+    ),
+}
+
+
+def _checked_policy(statements, what, kind="identity"):
+    """The ``kind`` policy document of ``statements``, refused when malformed or over IAM's size limit."""
     document = {"Version": POLICY_VERSION, "Statement": statements}
-    problems = validate_policy_document(document, "identity")
+    problems = validate_policy_document(document, kind)
     if problems:
         raise IamPolicyError("%s produced a malformed policy: %s" % (what, "; ".join(problems)), "Statement")
     size = policy_size(document)
-    if size > MANAGED_POLICY_MAX_CHARS:
-        raise IamPolicyError(
-            "%s: the policy has %d characters without whitespace, over IAM's managed-policy limit of %d;"
-            " use wildcards or fewer clusters, users, databases and groups" % (what, size, MANAGED_POLICY_MAX_CHARS),
-            "Statement",
-        )
+    limit, message = _SIZE_LIMITS[kind]
+    if size > limit:
+        raise IamPolicyError(message % (what, size, limit), "Statement")
     return document
+
+
+def redshift_permissions_policy(spec):
+    """Build the Redshift permissions policy of the role Tableau's tokens assume.
+
+    See docs/iam.md for the spec; raises IamPolicyError naming the field.
+    """
+    inputs = _permissions_inputs(spec, "permissions policy spec")
+    statements = _serverless_statements(inputs) if inputs.serverless else _cluster_statements(spec, inputs)
+    if inputs.describe:
+        statements.append(
+            _statement(["redshift:DescribeClusters", "iam:ListRoles"], ["*"], sid=inputs.sid("DescribeClusters"))
+        )
+    return _checked_policy(statements, inputs.what)
 
 
 def _userid_condition(condition, what):
@@ -415,18 +451,7 @@ def redshift_trust_policy(spec):
         sid="TableauRedshiftWebIdentity" if _bool(spec, "statement_ids", False, what) else None,
         principal={"Federated": provider},
     )
-    document = {"Version": POLICY_VERSION, "Statement": [statement]}
-    problems = validate_policy_document(document, "trust")
-    if problems:
-        raise IamPolicyError("%s produced a malformed policy: %s" % (what, "; ".join(problems)), "Statement")
-    size = policy_size(document)
-    if size > TRUST_POLICY_MAX_CHARS:
-        raise IamPolicyError(
-            "%s: the trust policy has %d characters without whitespace, over IAM's default limit of %d"
-            % (what, size, TRUST_POLICY_MAX_CHARS),
-            "Statement",
-        )
-    return document
+    return _checked_policy([statement], what, "trust")
 
 
 # --- checking documents ----------------------------------------------------
@@ -571,200 +596,210 @@ def _finding(severity, code, message, fix):
     return {"severity": severity, "code": code, "message": message, "fix": fix}
 
 
-def redshift_iam_lint(spec):
-    """Findings for a DSN/driver setup and the role's permissions policy; see docs/iam.md."""
-    what = "lint spec"
-    _check_keys(spec, LINT_SPEC_KEYS, what)
-    findings = []
-    add = findings.append
+def _role_findings(spec):
+    """The parsed ``role_arn`` (None when unset or not a role's ARN), and the finding when it is not."""
+    if spec.get("role_arn") is None:
+        return None, []
+    try:
+        role = arn_parse(spec["role_arn"])
+        if role["service"] != "iam" or role["resource_type"] != "role":
+            raise ArnError("it names a %s %s, not an IAM role" % (role["service"], role["resource_type"] or "resource"))
+    except ArnError as exc:
+        fix = "set role_arn to the role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME"
+        return None, [_finding("error", "role-arn-invalid", "role_arn: %s" % exc, fix)]
+    return role, []
 
-    role = None
-    if spec.get("role_arn") is not None:
-        try:
-            role = arn_parse(spec["role_arn"])
-            if role["service"] != "iam" or role["resource_type"] != "role":
-                raise ArnError(
-                    "it names a %s %s, not an IAM role" % (role["service"], role["resource_type"] or "resource")
-                )
-        except ArnError as exc:
-            add(
-                _finding(
-                    "error",
-                    "role-arn-invalid",
-                    "role_arn: %s" % exc,
-                    "set role_arn to the role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME",
-                )
-            )
-            role = None
 
+def _session_findings(spec):
+    """The role session name the DSN sets (or None), the one the driver uses, and the finding when it is invalid."""
     session_default = spec.get("driver_default_session_name") or DRIVER_DEFAULT_SESSION_NAME
     session_name = spec.get("role_session_name") or None
+    found = []
     if session_name is not None:
         try:
             validate_role_session_name(session_name)
         except ArnError as exc:
-            add(_finding("error", "role-session-name-invalid", str(exc), "use 2-64 characters of [A-Za-z0-9_+=,.@-]"))
-    effective_session = session_name or session_default
+            found.append(
+                _finding("error", "role-session-name-invalid", str(exc), "use 2-64 characters of [A-Za-z0-9_+=,.@-]")
+            )
+    return session_name, session_name or session_default, found
 
+
+def _location_findings(spec, role):
+    """The partition and account the policy's resources must name (None when unknown), and the mismatches found."""
+    found = []
     partition = spec.get("partition") or (role["partition"] if role else None)
     if partition is not None and partition not in PARTITION_REGION_PATTERNS:
-        add(
-            _finding(
-                "error",
-                "partition-mismatch",
-                "partition %r is not a known AWS partition" % partition,
-                "use one of %s" % ", ".join(PARTITION_REGION_PATTERNS),
-            )
+        message = "partition %r is not a known AWS partition" % partition
+        found.append(
+            _finding("error", "partition-mismatch", message, "use one of %s" % ", ".join(PARTITION_REGION_PATTERNS))
         )
         partition = None
     account = spec.get("account") or (role["account"] if role else None)
     if spec.get("account") and role and spec["account"] != role["account"]:
-        add(
+        message = "account %r differs from the account %r of role_arn %s" % (
+            spec["account"],
+            role["account"],
+            _role_arn_text(spec),
+        )
+        found.append(
             _finding(
-                "error",
-                "account-mismatch",
-                "account %r differs from the account %r of role_arn %s"
-                % (spec["account"], role["account"], _role_arn_text(spec)),
-                "the role, the cluster and the policy must be in one account",
+                "error", "account-mismatch", message, "the role, the cluster and the policy must be in one account"
             )
         )
     if spec.get("partition") and role and spec["partition"] != role["partition"]:
-        add(
-            _finding(
-                "error",
-                "partition-mismatch",
-                "partition %r differs from the partition %r of role_arn" % (spec["partition"], role["partition"]),
-                "use the role's partition",
-            )
-        )
+        message = "partition %r differs from the partition %r of role_arn" % (spec["partition"], role["partition"])
+        found.append(_finding("error", "partition-mismatch", message, "use the role's partition"))
     region = spec.get("region")
     if region is not None and partition is not None:
         try:
             validate_region(region, partition)
         except ArnError as exc:
             belongs = partition_of_region(region)
-            add(
-                _finding(
-                    "error",
-                    "region-not-in-partition",
-                    "region: %s" % exc,
-                    "use a region of partition %s%s"
-                    % (partition, " or a role in partition %s" % belongs if belongs else ""),
-                )
+            fix = "use a region of partition %s%s" % (
+                partition,
+                " or a role in partition %s" % belongs if belongs else "",
             )
+            found.append(_finding("error", "region-not-in-partition", "region: %s" % exc, fix))
+    return partition, account, found
 
+
+def _lint_document(spec):
+    """The policy to lint (None when there is none to check further), and the findings about the document itself."""
     document = spec.get("policy")
     if document is None and spec.get("policy_spec") is not None:
         try:
             document = redshift_permissions_policy(spec["policy_spec"])
         except ArnError as exc:
-            add(_finding("error", "policy-spec-invalid", str(exc), "fix the policy spec"))
-            return findings
+            return None, [_finding("error", "policy-spec-invalid", str(exc), "fix the policy spec")]
     if document is None:
-        add(_finding("error", "policy-missing", "give policy (a document) or policy_spec", "add the role's policy"))
-        return findings
+        return None, [
+            _finding("error", "policy-missing", "give policy (a document) or policy_spec", "add the role's policy")
+        ]
     problems = validate_policy_document(document, "identity")
-    for problem in problems:
-        add(_finding("error", "policy-malformed", problem, "correct the policy document"))
     if problems:
-        return findings
+        return None, [
+            _finding("error", "policy-malformed", problem, "correct the policy document") for problem in problems
+        ]
     size = policy_size(document)
-    if size > MANAGED_POLICY_MAX_CHARS:
-        add(
-            _finding(
-                "error",
-                "policy-too-large",
-                "the policy has %d characters without whitespace; IAM allows %d in a managed policy"
-                % (size, MANAGED_POLICY_MAX_CHARS),
-                "use wildcards, or split it into several policies",
-            )
-        )
+    if size <= MANAGED_POLICY_MAX_CHARS:
+        return document, []
+    message = "the policy has %d characters without whitespace; IAM allows %d in a managed policy" % (
+        size,
+        MANAGED_POLICY_MAX_CHARS,
+    )
+    return document, [
+        _finding("error", "policy-too-large", message, "use wildcards, or split it into several policies")
+    ]
 
-    group_federation = bool(spec.get("group_federation"))
-    serverless = bool(spec.get("serverless"))
+
+def _credential_action(serverless, group_federation):
+    """The action the driver calls for its credentials, and the finding code when the policy does not allow it."""
     if serverless:
-        credential_action = "redshift-serverless:GetCredentials"
-        code = "serverless-get-credentials-missing"
-    elif group_federation:
-        credential_action = "redshift:GetClusterCredentialsWithIAM"
-        code = "group-federation-action-missing"
-    else:
-        credential_action = "redshift:GetClusterCredentials"
-        code = "get-cluster-credentials-missing"
-    credential_statements = action_allowed(document, credential_action)
-    if not credential_statements:
-        other = "redshift:GetClusterCredentials" if group_federation else "redshift:GetClusterCredentialsWithIAM"
-        hint = ""
-        if not serverless and action_allowed(document, other):
-            hint = " (it grants %s, which the driver uses with group federation %s)" % (
-                other,
-                "off" if group_federation else "on",
-            )
-        add(
+        return "redshift-serverless:GetCredentials", "serverless-get-credentials-missing"
+    if group_federation:
+        return "redshift:GetClusterCredentialsWithIAM", "group-federation-action-missing"
+    return "redshift:GetClusterCredentials", "get-cluster-credentials-missing"
+
+
+def _credential_missing(document, serverless, group_federation):
+    """The finding for a policy that does not allow the driver's credential action."""
+    credential_action, code = _credential_action(serverless, group_federation)
+    other = "redshift:GetClusterCredentials" if group_federation else "redshift:GetClusterCredentialsWithIAM"
+    hint = ""
+    if not serverless and action_allowed(document, other):
+        hint = " (it grants %s, which the driver uses with group federation %s)" % (
+            other,
+            "off" if group_federation else "on",
+        )
+    message = "group federation is %s%s, so the driver calls %s, which the policy does not allow%s" % (
+        "on" if group_federation else "off",
+        " (serverless)" if serverless else "",
+        credential_action,
+        hint,
+    )
+    fix = "allow %s on the %s resources, or %s group federation in the connection" % (
+        credential_action,
+        "workgroup" if serverless else "dbname" if group_federation else "dbuser/dbname/cluster",
+        "turn on" if not group_federation else "turn off",
+    )
+    return _finding("error", code, message, fix)
+
+
+def _db_user_grant_findings(document, spec):
+    """Without group federation: AutoCreate needs CreateClusterUser, every DbGroups entry a JoinGroup grant."""
+    found = []
+    if spec.get("auto_create") and not action_allowed(document, "redshift:CreateClusterUser"):
+        found.append(
             _finding(
                 "error",
-                code,
-                "group federation is %s%s, so the driver calls %s, which the policy does not allow%s"
-                % (
-                    "on" if group_federation else "off",
-                    " (serverless)" if serverless else "",
-                    credential_action,
-                    hint,
-                ),
-                "allow %s on the %s resources, or %s group federation in the connection"
-                % (
-                    credential_action,
-                    "workgroup" if serverless else "dbname" if group_federation else "dbuser/dbname/cluster",
-                    "turn on" if not group_federation else "turn off",
-                ),
+                "create-cluster-user-missing",
+                "AutoCreate is on but the policy does not allow redshift:CreateClusterUser",
+                "allow redshift:CreateClusterUser on the dbuser resources (auto_create: true)",
             )
         )
-    if not serverless and not group_federation:
-        if spec.get("auto_create") and not action_allowed(document, "redshift:CreateClusterUser"):
-            add(
-                _finding(
-                    "error",
-                    "create-cluster-user-missing",
-                    "AutoCreate is on but the policy does not allow redshift:CreateClusterUser",
-                    "allow redshift:CreateClusterUser on the dbuser resources (auto_create: true)",
-                )
+    join = action_allowed(document, "redshift:JoinGroup")
+    cluster = spec.get("cluster_id")
+    for group in _as_list(spec.get("db_groups")):
+        if not _covered(join, lambda parsed, g=group: _redshift_name_covers(parsed, "dbgroup", cluster, g)):
+            message = "DbGroups names %r but no redshift:JoinGroup statement covers dbgroup %s/%s" % (
+                group,
+                cluster or "CLUSTER",
+                group,
             )
-        join = action_allowed(document, "redshift:JoinGroup")
-        for group in _as_list(spec.get("db_groups")):
-            if not _covered(
-                join, lambda parsed, g=group: _redshift_name_covers(parsed, "dbgroup", spec.get("cluster_id"), g)
-            ):
-                add(
-                    _finding(
-                        "error",
-                        "join-group-missing",
-                        "DbGroups names %r but no redshift:JoinGroup statement covers dbgroup %s/%s"
-                        % (group, spec.get("cluster_id") or "CLUSTER", group),
-                        "add the group to db_groups in the policy spec",
-                    )
-                )
+            found.append(
+                _finding("error", "join-group-missing", message, "add the group to db_groups in the policy spec")
+            )
+    return found
 
-    # Without the credential action, the other Redshift grants still show a wrong account/region/cluster.
+
+def _granted_resource_findings(document, credential_action, credential_statements, spec, partition, account):
+    """The resources of the credential grant (or, without one, of the service's other grants) against the DSN.
+
+    Without the credential action, the other Redshift grants still show a wrong account/region/cluster.
+    """
     service_prefix = credential_action.split(":", maxsplit=1)[0] + ":"
     checked_statements = credential_statements or [
         statement
         for statement in _allow_statements(document)
         if any(isinstance(a, str) and a.lower().startswith(service_prefix) for a in _as_list(statement["Action"]))
     ]
-    if checked_statements:
-        findings.extend(
-            _resource_findings(
-                checked_statements,
-                credential_action if credential_statements else "the policy's %s actions" % service_prefix[:-1],
-                spec,
-                partition,
-                account,
-                region,
-                serverless,
-            )
-        )
+    if not checked_statements:
+        return []
+    return _resource_findings(
+        checked_statements,
+        credential_action if credential_statements else "the policy's %s actions" % service_prefix[:-1],
+        spec,
+        partition,
+        account,
+        spec.get("region"),
+        bool(spec.get("serverless")),
+    )
+
+
+def redshift_iam_lint(spec):
+    """Findings for a DSN/driver setup and the role's permissions policy; see docs/iam.md."""
+    _check_keys(spec, LINT_SPEC_KEYS, "lint spec")
+    role, findings = _role_findings(spec)
+    session_name, effective_session, found = _session_findings(spec)
+    findings += found
+    partition, account, found = _location_findings(spec, role)
+    findings += found
+    document, found = _lint_document(spec)
+    findings += found
+    if document is None:
+        return findings
+    group_federation = bool(spec.get("group_federation"))
+    serverless = bool(spec.get("serverless"))
+    credential_action, _code = _credential_action(serverless, group_federation)
+    credential_statements = action_allowed(document, credential_action)
+    if not credential_statements:
+        findings.append(_credential_missing(document, serverless, group_federation))
+    if not serverless and not group_federation:
+        findings += _db_user_grant_findings(document, spec)
+    findings += _granted_resource_findings(document, credential_action, credential_statements, spec, partition, account)
     if credential_statements and not serverless and not group_federation:
-        findings.extend(_userid_findings(credential_statements, spec, session_name, effective_session))
+        findings += _userid_findings(credential_statements, spec, session_name, effective_session)
     return findings
 
 

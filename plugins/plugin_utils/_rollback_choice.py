@@ -11,13 +11,11 @@ command that rolls them back by id.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Mapping
 
-# As the module checks them (a run id is a file name part; a stamp sorts as text).
-_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}Z$")
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp
+
 ASK_FOR_ID = "give the run with -e tabops_rollback_run_id=<run id of its Rollout summary>"
 
 
@@ -29,9 +27,8 @@ def _runs(value):
         if not isinstance(run, Mapping):
             continue
         run_id, stamp, folders = run.get("run_id"), run.get("stamp"), run.get("folders")
-        if not (isinstance(run_id, str) and _RUN_ID_RE.match(run_id) and isinstance(stamp, str)):
-            continue
-        if not _STAMP_RE.match(stamp):
+        # As the modules check them (module_utils/_run_id).
+        if not (is_run_id(run_id) and is_stamp(stamp)):
             continue
         folders = [folder for folder in folders if isinstance(folder, str)] if isinstance(folders, list) else []
         found.append({"run_id": run_id, "stamp": stamp, "folders": folders, "trusted": run.get("trusted") is True})

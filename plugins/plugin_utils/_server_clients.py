@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import secret_shape_problems
 
 REDIRECT_PATH = "/auth/add_oauth_token"
 
 
-class ServerClientError(ValueError):
+class ServerClientError(TabopsError, ValueError):
     """The declared server clients are inconsistent; ``problems`` lists why."""
 
     def __init__(self, problems):

@@ -46,6 +46,7 @@ import re
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import as_bool
 
 WIN_FIND = "ansible.windows.win_find"
@@ -77,11 +78,11 @@ FIND_PATTERNS = (
 )
 
 
-class WindowsHostUnreachable(Exception):
+class WindowsHostUnreachable(TabopsError):
     """The connection to the host broke; ``result`` is what the action returns (``unreachable: true``)."""
 
 
-class WindowsModuleFailed(Exception):
+class WindowsModuleFailed(TabopsError):
     """An ansible.windows module failed on the host; the message names the module and the path."""
 
 

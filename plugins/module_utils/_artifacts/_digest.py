@@ -29,6 +29,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     problem_text,
     sha256_bytes,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, mask_xml_secrets
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     MAX_DOCUMENT_BYTES,
@@ -234,7 +235,7 @@ def ensure_digested(observations, desired=(), rollback_run_id=None, paths=posixp
 # ---------------------------------------------------------------------------------------------
 
 
-class SchemaError(ValueError):
+class SchemaError(TabopsError, ValueError):
     """A worker's answer that does not fit the schema; the message names the field."""
 
 

@@ -15,6 +15,7 @@ import json
 import posixpath
 import re
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
     mask_xml_secrets,
@@ -71,7 +72,7 @@ def is_run_id(value):
     return isinstance(value, str) and 1 <= len(value) <= 64 and set(value) <= _RUN_ID_CHARS and value[0] not in "._-"
 
 
-class ArtifactError(ValueError):
+class ArtifactError(TabopsError, ValueError):
     """Bad input or a host state this module refuses to act on; the message names field, host path and file."""
 
 

@@ -77,6 +77,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     report_diff,
     utc_stamp,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
     DARWIN_RUN_LOG_DIR,
     DEFAULT_RUN_LOG_DIR,
@@ -115,15 +116,15 @@ PR_SET_PDEATHSIG = 1
 _MAX_FOLDER_ANSWER_BYTES = (MAX_FOLDER_READ_BYTES + MAX_JOURNALS_READ_BYTES) * 3 // 2 + (4 << 20)
 
 
-class Refused(Exception):
+class Refused(TabopsError):
     """A folder or entry this transport will not use; the message names the path and why."""
 
 
-class Changed(Exception):
+class Changed(TabopsError):
     """An entry is no longer what was observed; the next run converges."""
 
 
-class RunDeadline(Exception):
+class RunDeadline(TabopsError):
     """The run's deadline (run_timeout) passed while root itself was busy (see ``deadline_alarm``)."""
 
 

@@ -61,6 +61,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._safe_parse import (
     HAS_DEFUSEDXML,
+    KINDS,
     MAX_DOCUMENT_BYTES,
     OAUTH_ROOT,
     TDC_ROOT,
@@ -87,6 +88,7 @@ __all__ = [
     "ENTRA_AUTHORITY_HOSTS",
     "HAS_DEFUSEDXML",
     "IDP_PRESETS",
+    "KINDS",
     "KNOWN_CAPABILITIES",
     "LOCATION_INPUTS",
     "MAX_CONFIG_ID_LENGTH",

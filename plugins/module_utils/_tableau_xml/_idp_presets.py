@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._oauth_schema import (
     CAP_PKCE,
     CAP_PKCE_METHOD,
@@ -65,7 +66,7 @@ _PINGFEDERATE_DIRS = ("as", "idp", "sp", "pf", "ext", "pf-ws")
 _PINGONE_HOST = re.compile(r"^auth\.pingone\.(com|ca|eu|com\.au|sg|asia)$")
 
 
-class _Refused(Exception):
+class _Refused(TabopsError):
     """``idp_base_url`` cannot be used as given; the text says why and what to put there instead."""
 
 
@@ -187,9 +188,14 @@ def _issuer_of_discovery_url(segments):
     return segments[:index]  # OpenID form: {issuer}/.well-known/openid-configuration
 
 
-def _read_location(config, interpret, problems, fragment_hint=None):
-    """Run a preset's URL reader on ``idp_base_url``; (base, value from the URL), None if absent, False if refused."""
+def _read_location(config, interpret, problems, fragment_hint=None, missing=None):
+    """Run a preset's URL reader on ``idp_base_url``; (base, value from the URL), None if absent, False if refused.
+
+    ``missing``: the problem when ``idp_base_url`` is absent and the preset needs it.
+    """
     location = _location(config, problems, fragment_hint)
+    if location is None and missing:
+        problems.append(missing)
     if not location:
         return location
     origin, segments = location
@@ -206,6 +212,31 @@ def _read_location(config, interpret, problems, fragment_hint=None):
     except _Refused as refused:
         problems.append(f"idp_base_url: {shown} {refused}")
         return False
+
+
+# The problem when a preset that needs idp_base_url does not get it.
+_BASE_URL_MISSING = {
+    "okta": "idp_base_url: required by idp preset 'okta' (the Okta domain, https://acme.okta.com, or the "
+    "issuer URL of the authorization server, https://acme.okta.com/oauth2/default)",
+    "ping": "idp_base_url: required by idp preset 'ping' (PingFederate's base URL, https://HOST[:PORT], or the "
+    "PingOne issuer https://auth.pingone.com/<environment id>/as)",
+    "keycloak": "idp_base_url: required by idp preset 'keycloak' (the realm URL https://HOST/realms/<realm>, "
+    "or https://HOST with realm)",
+}
+
+
+def _located_segment(config, name, idp, location, problems):
+    """(base URL, ``name`` as given or None, ``name`` read from the URL or None) for a preset whose endpoints need one
+    path segment (okta's auth_server, keycloak's realm); None when the segment or ``location`` cannot be used."""
+    explicit = None
+    if config.get(name) is not None:
+        explicit = _segment_input(config, name, idp, problems)
+        if explicit is None:
+            return None
+    if not location:
+        return None
+    base, from_url = location
+    return base, explicit, from_url
 
 
 def _segment_input(config, name, idp, problems, default=None):
@@ -310,20 +341,11 @@ def _okta_location(origin, segments):
 
 def _preset_okta(config, problems):
     defaults = _desktop_defaults("preferred_username")
-    location = _read_location(config, _okta_location, problems)
-    if location is None:
-        problems.append(
-            "idp_base_url: required by idp preset 'okta' (the Okta domain, https://acme.okta.com, or the "
-            "issuer URL of the authorization server, https://acme.okta.com/oauth2/default)"
-        )
-    explicit = None
-    if "auth_server" in config and config["auth_server"] is not None:
-        explicit = _segment_input(config, "auth_server", "okta", problems)
-        if explicit is None:
-            return defaults
-    if not location:
+    location = _read_location(config, _okta_location, problems, missing=_BASE_URL_MISSING["okta"])
+    found = _located_segment(config, "auth_server", "okta", location, problems)
+    if found is None:
         return defaults
-    base, from_url = location
+    base, explicit, from_url = found
     server = _agree(config, "auth_server", explicit, from_url, problems) if explicit or from_url else "default"
     if server:
         prefix = f"{base}/oauth2/{server}/v1"
@@ -463,12 +485,7 @@ def _ping_location(origin, segments):
 def _preset_ping(config, problems):
     # PingFederate's and PingOne's default ID token always carries sub; map another claim by overriding the map.
     defaults = _desktop_defaults("sub")
-    location = _read_location(config, _ping_location, problems)
-    if location is None:
-        problems.append(
-            "idp_base_url: required by idp preset 'ping' (PingFederate's base URL, https://HOST[:PORT], or the "
-            "PingOne issuer https://auth.pingone.com/<environment id>/as)"
-        )
+    location = _read_location(config, _ping_location, problems, missing=_BASE_URL_MISSING["ping"])
     if location and location[1] == "pingone":
         issuer = location[0]
         defaults.update(auth_uri=f"{issuer}/authorize", token_uri=f"{issuer}/token", userinfo_uri=f"{issuer}/userinfo")
@@ -530,20 +547,13 @@ def _keycloak_console_hint(origin, segments, fragment):
 
 def _preset_keycloak(config, problems):
     defaults = _desktop_defaults("preferred_username")
-    location = _read_location(config, _keycloak_location, problems, _keycloak_console_hint)
-    if location is None:
-        problems.append(
-            "idp_base_url: required by idp preset 'keycloak' (the realm URL https://HOST/realms/<realm>, "
-            "or https://HOST with realm)"
-        )
-    explicit = None
-    if config.get("realm") is not None:
-        explicit = _segment_input(config, "realm", "keycloak", problems)
-        if explicit is None:
-            return defaults
-    if not location:
+    location = _read_location(
+        config, _keycloak_location, problems, _keycloak_console_hint, missing=_BASE_URL_MISSING["keycloak"]
+    )
+    found = _located_segment(config, "realm", "keycloak", location, problems)
+    if found is None:
         return defaults
-    base, from_url = location
+    base, explicit, from_url = found
     if explicit is None and from_url is None:
         problems.append(
             "realm: required by idp preset 'keycloak' (or give the realm URL https://HOST/realms/<realm> "

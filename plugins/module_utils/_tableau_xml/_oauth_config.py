@@ -8,7 +8,11 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._errors import TableauXmlError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._errors import (
+    TableauXmlError,
+    raise_problems,
+    without_problems,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._idp_presets import (
     _ALL_LOCATION_INPUTS,
     _PRESET_INPUTS,
@@ -153,10 +157,7 @@ def _normalize_oauth(config):
 
 def normalize_oauth_config(config):
     """Apply the IdP preset, fill defaults and expand ``redirect_ports``; raise TableauXmlError on malformed input."""
-    normalized, problems = _normalize_oauth(config)
-    if problems:
-        raise TableauXmlError(problems, _config_subject(config))
-    return normalized
+    return without_problems(*_normalize_oauth(config), _config_subject(config))
 
 
 def redact_oauth_config(config):
@@ -306,8 +307,7 @@ def render_oauth_config(config, managed_comment=None):
     normalized, problems = _normalize_oauth(config)
     problems += _validate_normalized_oauth(normalized)
     subject = _config_subject(normalized if normalized.get("id") else config)
-    if problems:
-        raise TableauXmlError(problems, subject)
+    raise_problems(problems, subject)
     text = _render_oauth_normalized(normalized, _comment_checked(managed_comment, subject))
     size = len(text.encode("utf-8"))
     if size > MAX_DOCUMENT_BYTES:
@@ -402,6 +402,5 @@ def parse_oauth_config(xml_text):
     elements, duplicated entries and unknown elements raise TableauXmlError, since the dict cannot hold them.
     """
     config, lossy, _schema = _read_oauth_tree(_root_of_kind(xml_text, "oauth_config"))
-    if lossy:
-        raise TableauXmlError(lossy, _config_subject(config))
+    raise_problems(lossy, _config_subject(config))
     return config

@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - exercised by monkeypatching in the tes
 MAX_DOCUMENT_BYTES = 256 * 1024  # Tableau refuses larger OAuth configs
 OAUTH_ROOT = "pluginOAuthConfig"
 TDC_ROOT = "connection-customization"
+# The kinds of Tableau file and the root element of each: the one list of kinds (module options, plans, folders).
+ROOT_BY_KIND = {"oauth_config": OAUTH_ROOT, "tdc": TDC_ROOT}
+KINDS = tuple(ROOT_BY_KIND)
 
 
 def _as_bytes(xml_text):
@@ -131,10 +134,9 @@ def safe_fromstring(xml_text):
 
 
 def _kind_of(root):
-    if root.tag == OAUTH_ROOT:
-        return "oauth_config"
-    if root.tag == TDC_ROOT:
-        return "tdc"
+    for kind, tag in ROOT_BY_KIND.items():
+        if root.tag == tag:
+            return kind
     raise TableauXmlError(f"document: root element <{root.tag}> is neither <{OAUTH_ROOT}> nor <{TDC_ROOT}>")
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._errors import TableauXmlError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._errors import (
+    TableauXmlError,
+    raise_problems,
+    without_problems,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml._safe_parse import (
     MAX_DOCUMENT_BYTES,
     TDC_ROOT,
@@ -108,10 +112,8 @@ def _normalize_tdc(spec):
 
 
 def normalize_tdc(spec):
-    normalized, problems = _normalize_tdc(spec)
-    if problems:
-        raise TableauXmlError(problems, _tdc_subject(spec))
-    return normalized
+    """The TDC spec checked and filled in; raise TableauXmlError naming its class and every problem."""
+    return without_problems(*_normalize_tdc(spec), _tdc_subject(spec))
 
 
 def _validate_normalized_tdc(spec):
@@ -146,8 +148,7 @@ def render_tdc(spec, managed_comment=None):
     normalized, problems = _normalize_tdc(spec)
     errors, _warnings = _validate_normalized_tdc(normalized)
     subject = _tdc_subject(normalized if normalized.get("class") else spec)
-    if problems or errors:
-        raise TableauXmlError(problems + errors, subject)
+    raise_problems(problems + errors, subject)
     attributes = " ".join(
         f"{name}='{_escape_attribute(value)}'"
         for name, value in (
@@ -220,6 +221,5 @@ def _read_tdc_tree(root):
 def parse_tdc(xml_text):
     """Read a ``connection-customization`` document into the TDC dict shape (missing parts are None)."""
     spec, lossy, _schema = _read_tdc_tree(_root_of_kind(xml_text, "tdc"))
-    if lossy:
-        raise TableauXmlError(lossy, _tdc_subject(spec))
+    raise_problems(lossy, _tdc_subject(spec))
     return spec

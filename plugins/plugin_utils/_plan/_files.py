@@ -14,6 +14,7 @@ from __future__ import annotations
 import ntpath
 import posixpath
 
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     TableauXmlError,
     render_oauth_config,
@@ -62,7 +63,7 @@ REPOSITORY_KEYS = {"desktop": "desktop_repository", "prep": "prep_repository", "
 FOLDER_BY_KIND = {"oauth_config": "OAuthConfigs", "tdc": "Datasources"}
 
 
-class HostLayoutError(ValueError):
+class HostLayoutError(TabopsError, ValueError):
     """The declared data cannot be laid out on this host; ``problems`` lists why."""
 
     def __init__(self, problems):
