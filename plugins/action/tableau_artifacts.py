@@ -14,7 +14,6 @@ With ``files`` and ``managed_dirs`` given, the arguments go to the module unchan
 from __future__ import annotations
 
 import functools
-import unicodedata
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
@@ -24,6 +23,7 @@ from ansible.utils.display import Display
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import content_secrets, mask_text, maskable
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import facts_findings, finalize
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._name_collisions import apfs_fold, collisions
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry import (
     MODULE_OPTIONS_FROM_VARS,
     task_entry,
@@ -70,17 +70,13 @@ def unknown_arguments(args):
 
 def apfs_name_collisions(files):
     """Two desired paths that are one file on macOS's default APFS (case- and normalization-insensitive names)."""
-    seen, problems = {}, []
-    for index, item in enumerate(files):
-        path = str(item.get("path", ""))
-        first = seen.setdefault(unicodedata.normalize("NFD", path).casefold(), (index, path))
-        if first[0] != index:
-            problems.append(
-                "files[%d].path %s and files[%d].path %s differ only by case or Unicode normalization; macOS "
-                "(APFS) names are case-insensitive, so they are one file: give them names that differ by more"
-                % (first[0], first[1], index, path)
-            )
-    return "; ".join(problems)
+    paths = [str(item.get("path", "")) for item in files]
+    return "; ".join(
+        "files[%d].path %s and files[%d].path %s differ only by case or Unicode normalization; macOS "
+        "(APFS) names are case-insensitive, so they are one file: give them names that differ by more"
+        % (first, paths[first], later, paths[later])
+        for first, later in collisions(paths, apfs_fold)
+    )
 
 
 def _mask(value, secrets):

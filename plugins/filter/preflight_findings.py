@@ -99,13 +99,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors, require_type
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import finalize, host_findings
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import fleet_findings
 
 
 def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versions=None, min_server_version=None):
-    if not isinstance(hosts, dict):
-        raise AnsibleFilterError("preflight_findings: input must be a dict {host: data}, got %s" % type(hosts).__name__)
+    require_type("preflight_findings", hosts, dict, "input must be a dict {host: data}")
     for host, data in hosts.items():
         if not isinstance(data, dict):
             raise AnsibleFilterError("preflight_findings: data of host %s must be a dict" % host)
@@ -113,7 +113,7 @@ def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versi
             value = data.get(key)
             if value is not None and (not isinstance(value, list) or not all(isinstance(item, dict) for item in value)):
                 raise AnsibleFilterError("preflight_findings: host %s: tabops_%s must be a list of dicts" % (host, key))
-    try:
+    with filter_errors("preflight_findings", TypeError, ValueError):
         found = fleet_findings(hosts, iam_vars=iam_vars or {})
         for host in sorted(hosts):
             data = hosts[host]
@@ -127,8 +127,6 @@ def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versi
                     min_server=min_server_version,
                 )
             )
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError("preflight_findings: %s" % exc) from None
     return finalize(found, hosts)
 
 

@@ -94,6 +94,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import CONTEXT_VARS, DEFAULTS
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
@@ -139,10 +140,8 @@ def tableau_fleet_plan(hosts, hostvars, groups, host_facts=""):
                 iam_vars = {name: host_vars[name] for name in host_vars if str(name).startswith(IAM_PREFIX)}
         except KeyError as exc:
             raise AnsibleFilterError("tableau_fleet_plan: host %s: %s" % (host, exc)) from None
-    try:
+    with filter_errors("tableau_fleet_plan", TypeError, ValueError, AttributeError):
         return fleet_plan(hosts_vars, dict(groups), iam_vars=iam_vars, host_facts=facts)
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise AnsibleFilterError("tableau_fleet_plan: %s" % exc) from None
 
 
 class FilterModule:

@@ -80,6 +80,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     CONTEXT_VARS,
     DEFAULTS,
@@ -90,11 +91,9 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profi
 def tableau_host_profile(host, host_vars, groups):
     if not isinstance(host, str) or not host:
         raise AnsibleFilterError("tableau_host_profile: input must be a host name")
-    try:
+    with filter_errors("tableau_host_profile: host %s" % host, TypeError, ValueError, AttributeError):
         values = {name: host_vars[name] for name in (*DEFAULTS, *CONTEXT_VARS) if name in host_vars}
         return host_profile(host, values, dict(groups))
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise AnsibleFilterError("tableau_host_profile: host %s: %s" % (host, exc)) from None
 
 
 class FilterModule:
