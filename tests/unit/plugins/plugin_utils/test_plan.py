@@ -154,3 +154,10 @@ def test_the_preflight_and_the_action_run_one_rule_code_over_returned_facts():
             ("os-unsupported", "warning"),
         }
     )
+
+
+def test_the_kinds_the_data_model_offers_are_the_kinds_the_planner_knows():
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import KINDS
+    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import variables
+
+    assert tuple(variables()["tableau_files_kinds"]["choices"]) == KINDS
