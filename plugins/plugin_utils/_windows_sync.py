@@ -45,7 +45,12 @@ import re
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import SyncEngine
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
+    DONE_WITH_NEXT,
+    OperationFailure,
+    SyncEngine,
+    perform_operations,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_plan import as_bool
 
 WIN_FIND = "ansible.windows.win_find"
@@ -567,6 +572,7 @@ class Performer:
         self.links = set()
         self.present = set()
         self.rechecked = {}
+        self.folder, self.operations = None, []
         for folder, observation in observations.items():
             if observation.get("state") == "present":
                 self.known_dirs.add(_key(folder))
@@ -623,46 +629,43 @@ class Performer:
             self.rechecked[_key(ntpath.join(folder, name))] = items.get(_key(ntpath.join(folder, name)))
 
     def perform_folder(self, operations, outcome, folder=None):
-        """Perform one folder's operations in order; a failed one is recorded and its file is left alone.
+        """Perform one folder's operations in order (the engine's perform_operations, with this as its FolderIO);
+        a failed one is recorded and its file is left alone.
 
         Raises WindowsHostUnreachable (``outcome`` then holds what was done so far).
         """
-        if folder is not None and _key(folder) in self.present:
-            try:
-                self.recheck(folder, operations)
-            except WindowsModuleFailed as exc:
-                outcome["error"] = str(exc)
-                return
-        failed_names = set()
-        deferred_dirs = []
-        for index, op in enumerate(operations):
-            name = _plan.operation_name(op, ntpath)
-            if name is not None and name in failed_names:
-                # e.g. the backup of this file failed: it is not replaced (nothing may be lost).
-                continue
-            try:
-                if op["op"] == "mkdir":
-                    later = [other["path"] for other in operations[index + 1 :] if other["op"] == "mkdir"]
-                    if any(_key(other).startswith(_key(op["path"]) + "\\") for other in later):
-                        # win_file creates missing parents with the innermost folder: one call, not one per level.
-                        deferred_dirs.append(index)
-                        continue
-                    self._mkdir(op["path"])
-                    outcome["done"].extend(deferred_dirs)
-                    deferred_dirs = []
-                elif failed_names and (op["op"] == "manifest" or (op["op"] == "remove" and "previous" in op)):
-                    # A rollback's manifest removal too: the files whose restore failed stay owned.
-                    self._write(op["path"], _plan.manifest_after_failures(op, failed_names))
-                elif not getattr(self, "_op_" + op["op"])(op):
-                    continue
-                outcome["done"].append(index)
-            except WindowsModuleFailed as exc:
-                outcome["errors"].append({"index": index, "path": op.get("to") or op["path"], "msg": str(exc)})
-                if name is None:
-                    # A folder-level step failed (mkdir, manifest): the rest of this folder cannot follow.
-                    outcome["error"] = str(exc)
-                    return
-                failed_names.add(name)
+        self.folder, self.operations = folder, operations
+        perform_operations(operations, self, ntpath, outcome)
+
+    # FolderIO (module_utils/_artifacts/_engine.py)
+    errors = (WindowsModuleFailed,)
+
+    def open(self):
+        if self.folder is None or _key(self.folder) not in self.present:
+            return None
+        try:
+            self.recheck(self.folder, self.operations)
+        except WindowsModuleFailed as exc:
+            return str(exc)
+        return None
+
+    def close(self):
+        """Nothing held open: every call names its path."""
+
+    def failure(self, operation, exc):
+        # A folder-level step failed (mkdir, manifest, journal): the rest of this folder cannot follow.
+        return OperationFailure(str(exc), stops_folder=_plan.operation_name(operation, ntpath) is None)
+
+    def mkdir(self, op, later):
+        if any(_key(other["path"]).startswith(_key(op["path"]) + "\\") for other in later if other["op"] == "mkdir"):
+            # win_file creates missing parents with the innermost folder: one call, not one per level.
+            return DONE_WITH_NEXT
+        self._mkdir(op["path"])
+        return True
+
+    def manifest(self, op, data):
+        self._write(op["path"], data)
+        return True
 
     def _mkdir(self, path):
         if _key(path) in self.known_dirs:
@@ -693,7 +696,7 @@ class Performer:
         staged = self.host.stage(data)
         self._copy_remote(staged, path)
 
-    def _op_backup(self, op):
+    def backup(self, op):
         if op.get("type") == "symlink" or _key(op["path"]) in self.links:
             # win_copy would copy what the link points to; a link holds no document of ours worth keeping.
             return False
@@ -703,7 +706,7 @@ class Performer:
         self._copy_remote(op["path"], op["to"])
         return True
 
-    def _op_write(self, op):
+    def write(self, op):
         if _key(op["path"]) in self.links:
             # win_copy would write through a link (into the folder a directory link points to): the link goes
             # first (win_file removes the link itself, never what it points to), then the file is written.
@@ -711,17 +714,13 @@ class Performer:
         self._write(op["path"], op["data"])
         return True
 
-    def _op_manifest(self, op):
-        self._write(op["path"], op["data"])
-        return True
-
-    def _op_journal(self, op):
+    def journal(self, op):
         # Before any file of the folder changes; a failure stops the folder (perform_folder: no file name).
         self._mkdir(ntpath.dirname(op["path"]))
         self._write(op["path"], op["data"])
         return True
 
-    def _op_attributes(self, op):
+    def attributes(self, op):
         # Windows files carry ACLs inherited from the profile; no mode or POSIX owner is observed, so the
         # planner never plans this for Windows. Nothing to do if it ever does.
         return False
@@ -738,7 +737,7 @@ class Performer:
             )
         return True
 
-    def _op_remove(self, op):
+    def remove(self, op):
         # An owned file that is no longer desired: removed only while it still holds the bytes we wrote.
         expected = op.get("sha256")
         if _key(op["path"]) in self.rechecked:
@@ -752,10 +751,10 @@ class Performer:
                 )
         return self._remove(op["path"], link=_key(op["path"]) in self.links)
 
-    def _op_remove_backup(self, op):
+    def remove_backup(self, op):
         return self._remove(op["path"])
 
-    def _op_remove_temp(self, op):
+    def remove_temp(self, op):
         return self._remove(op["path"])
 
 

@@ -17,7 +17,7 @@ Standard library only (the POSIX host module imports it).
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     check_run_id,
@@ -32,7 +32,9 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     DEFAULT_BACKUP_KEEP,
     check_options,
     finish_host,
+    manifest_after_failures,
     normalize_request,
+    operation_name,
     plan_host,
     report_diff,
     utc_stamp,
@@ -203,3 +205,92 @@ class SyncEngine:
         if warning:
             warnings.append(warning)
         return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# one folder's operations, in order (the POSIX worker runs this as the folder's owner; Windows on the controller)
+# ---------------------------------------------------------------------------------------------
+
+# What a folder I/O method returns when it did the work together with the next operation (win_file creates the
+# missing parents with the innermost folder): the operation counts as done when that one is.
+DONE_WITH_NEXT = "done with the next operation"
+
+
+class OperationFailure(NamedTuple):
+    """How a failed operation is reported: ``stops_folder``, the rest of the folder cannot follow (a folder-level
+    step such as mkdir or the journal); ``recorded``, it also goes to the outcome's per-operation ``errors``."""
+
+    message: str
+    stops_folder: bool = False
+    recorded: bool = True
+
+
+class FolderIO(Protocol):
+    """The I/O of one folder's operations. Each method returns True (done), False (nothing to do) or
+    DONE_WITH_NEXT, or raises one of ``errors``, which ``failure`` turns into an OperationFailure."""
+
+    errors: tuple
+
+    def open(self) -> str | None:
+        """Before the first change in an existing folder: check it is still the folder observed (None) or say why
+        not (the folder fails, nothing changed there)."""
+
+    def close(self) -> None: ...
+
+    def failure(self, operation: dict, exc: Exception) -> OperationFailure: ...
+
+    def mkdir(self, operation: dict, later: list) -> bool | str: ...
+
+    def manifest(self, operation: dict, data: bytes) -> bool | str: ...
+
+
+def perform_operations(operations: list, io: FolderIO, paths: Any, outcome: dict | None = None) -> dict:
+    """Perform one folder's operations in order; a failed one is recorded and its file is left alone (its backup
+    failed: not replaced; nothing may be lost), and the manifest keeps the failed names' previous entries.
+    Returns (and fills, as it goes) ``{"done": [index], "errors": [{"index", "path", "msg"}], "error": str|None}``."""
+    outcome = {"done": [], "errors": [], "error": None} if outcome is None else outcome
+    failed_names, waiting = set(), []
+    opened = False
+    try:
+        for index, operation in enumerate(operations):
+            name = operation_name(operation, paths)
+            try:
+                if not opened and operation["op"] != "mkdir":
+                    opened = True
+                    outcome["error"] = io.open()
+                    if outcome["error"]:
+                        return outcome
+                if name is not None and name in failed_names:
+                    continue
+                done = _perform_one(io, operation, operations[index + 1 :], failed_names)
+            except io.errors as exc:
+                failure = io.failure(operation, exc)
+                if failure.recorded:
+                    where = operation.get("to") or operation["path"]
+                    outcome["errors"].append({"index": index, "path": where, "msg": failure.message})
+                if failure.stops_folder:
+                    outcome["error"] = failure.message
+                    return outcome
+                if name is not None:
+                    failed_names.add(name)
+                continue
+            if done == DONE_WITH_NEXT:
+                waiting.append(index)
+            elif done:
+                outcome["done"].extend([*waiting, index])
+                waiting = []
+    finally:
+        io.close()
+    return outcome
+
+
+def _perform_one(io: FolderIO, operation: dict, later: list, failed_names: set) -> bool | str:
+    kind = operation["op"]
+    if kind == "mkdir":
+        return io.mkdir(operation, later)
+    if failed_names and (kind == "manifest" or (kind == "remove" and "previous" in operation)):
+        # The files whose change failed keep their previous entries (a rollback's manifest removal too).
+        return io.manifest(operation, manifest_after_failures(operation, failed_names))
+    if kind == "manifest":
+        return io.manifest(operation, operation["data"])
+    return getattr(io, kind)(operation)

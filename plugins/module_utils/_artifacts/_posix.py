@@ -47,8 +47,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     plain_name,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
+    OperationFailure,
     SyncEngine,
     check_run_ids,
+    perform_operations,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     MAX_JOURNAL_BYTES,
@@ -66,9 +68,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     ArtifactError,
     check_options,
     finish_host,  # noqa: F401  # callers and tests use _posix.finish_host
-    manifest_after_failures,
     observed_names,
-    operation_name,
     parse_manifest,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
@@ -801,123 +801,100 @@ def _os_message(exc):
     return str(exc)
 
 
+class PosixFolderIO:
+    """One folder's operations on POSIX (FolderIO of _engine): every change relative to the folder's descriptor,
+    each entry re-checked against its observed identity right before it changes."""
+
+    errors = (OSError, Refused, Changed)
+
+    def __init__(self, folder_path, expected_identity):
+        self.path = folder_path
+        self.expected_identity = expected_identity
+        self.dir_fd = None
+
+    def open(self):
+        try:
+            self.dir_fd, _anchor, missing = open_tree(self.path)
+        except Refused as exc:
+            return "managed folder %s refused: %s" % (self.path, exc)
+        st = os.fstat(self.dir_fd)
+        if missing or (self.expected_identity and [st.st_dev, st.st_ino] != list(self.expected_identity)):
+            return "managed folder %s changed since it was read; left for the next run" % self.path
+        return None
+
+    def close(self):
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
+
+    def failure(self, operation, exc):
+        kind, where = operation["op"], operation.get("to") or operation["path"]
+        if kind == "mkdir":
+            return OperationFailure("cannot create folder %s: %s" % (where, _os_message(exc)), True, False)
+        if kind == "journal":
+            # Before any file of the folder changes: no journal, no change (the run's way back).
+            message = "run journal %s not written (%s); nothing changed in %s" % (where, _os_message(exc), self.path)
+            return OperationFailure(message, True, False)
+        return OperationFailure("%s: %s %s" % (where, kind, _os_message(exc)))
+
+    def mkdir(self, operation, later):
+        _mkdir(operation["path"], operation["mode"], operation["uid"], operation["gid"])
+        return True
+
+    def write(self, op):
+        _write(self.dir_fd, posixpath.basename(op["path"]), op["data"], op["mode"], op["uid"], op["gid"], op["expect"])
+        return True
+
+    def attributes(self, op):
+        _attributes(self.dir_fd, posixpath.basename(op["path"]), op["mode"], op["uid"], op["gid"], op["expect"])
+        return True
+
+    def backup(self, op):
+        _backup(self.dir_fd, posixpath.basename(op["path"]), posixpath.basename(op["to"]), op["expect"])
+        return True
+
+    def remove(self, op):
+        _remove(self.dir_fd, posixpath.basename(op["path"]), op["expect"])
+        return True
+
+    def remove_backup(self, op):
+        relative = op["path"][len(self.path) + 1 :]
+        if "/" not in relative:
+            _remove(self.dir_fd, relative, None)
+            return True
+        backups_fd, problem = _open_backups(self.dir_fd)
+        if backups_fd is None:
+            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem or "is gone"))
+        try:
+            _remove(backups_fd, posixpath.basename(relative), None)
+        finally:
+            os.close(backups_fd)
+        return True
+
+    remove_temp = remove_backup
+
+    def journal(self, op):
+        backups_fd, problem = _open_backups(self.dir_fd, create=True)
+        if problem:
+            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem))
+        try:
+            st = os.fstat(backups_fd)
+            _write(
+                backups_fd, posixpath.basename(op["path"]), op["data"], op["mode"], st.st_uid, st.st_gid, op["expect"]
+            )
+        finally:
+            os.close(backups_fd)
+        return True
+
+    def manifest(self, op, data):
+        st = os.fstat(self.dir_fd)
+        _write(self.dir_fd, MANIFEST_NAME, data, op["mode"], st.st_uid, st.st_gid, op["expect"])
+        return True
+
+
 def apply_folder(folder_path, operations, expected_identity):
     """Perform one folder's operations in order. Returns {"done": [index], "errors": [...], "error": str|None}."""
-    outcome = {"done": [], "errors": [], "error": None}
-    failed_names = set()
-    dir_fd = None
-    try:
-        for index, operation in enumerate(operations):
-            kind = operation["op"]
-            path = operation["path"]
-            if kind == "mkdir":
-                try:
-                    _mkdir(path, operation["mode"], operation["uid"], operation["gid"])
-                    outcome["done"].append(index)
-                except (OSError, Refused) as exc:
-                    outcome["error"] = "cannot create folder %s: %s" % (path, _os_message(exc))
-                    return outcome
-                continue
-            if dir_fd is None:
-                try:
-                    dir_fd, _anchor, missing = open_tree(folder_path)
-                except Refused as exc:
-                    outcome["error"] = "managed folder %s refused: %s" % (folder_path, exc)
-                    return outcome
-                st = os.fstat(dir_fd)
-                if missing or (expected_identity and [st.st_dev, st.st_ino] != list(expected_identity)):
-                    outcome["error"] = (
-                        "managed folder %s changed since it was read; left for the next run" % folder_path
-                    )
-                    return outcome
-            name = operation_name(operation)
-            if name and name in failed_names:
-                continue
-            try:
-                if kind == "write":
-                    _write(
-                        dir_fd,
-                        posixpath.basename(path),
-                        operation["data"],
-                        operation["mode"],
-                        operation["uid"],
-                        operation["gid"],
-                        operation["expect"],
-                    )
-                elif kind == "attributes":
-                    _attributes(
-                        dir_fd,
-                        posixpath.basename(path),
-                        operation["mode"],
-                        operation["uid"],
-                        operation["gid"],
-                        operation["expect"],
-                    )
-                elif kind == "backup":
-                    _backup(dir_fd, posixpath.basename(path), posixpath.basename(operation["to"]), operation["expect"])
-                elif kind == "remove" and failed_names and "previous" in operation:
-                    # The manifest a rollback removes: kept for the files whose restore failed.
-                    st = os.fstat(dir_fd)
-                    data = manifest_after_failures(operation, failed_names)
-                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
-                elif kind == "remove":
-                    _remove(dir_fd, posixpath.basename(path), operation["expect"])
-                elif kind in ("remove_backup", "remove_temp"):
-                    relative = path[len(folder_path) + 1 :]
-                    if "/" in relative:
-                        backups_fd, problem = _open_backups(dir_fd)
-                        if backups_fd is None:
-                            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem or "is gone"))
-                        try:
-                            _remove(backups_fd, posixpath.basename(relative), None)
-                        finally:
-                            os.close(backups_fd)
-                    else:
-                        _remove(dir_fd, relative, None)
-                elif kind == "journal":
-                    # Before any file of the folder changes: no journal, no change (the run's way back).
-                    backups_fd, problem = _open_backups(dir_fd, create=True)
-                    if problem:
-                        raise Refused("%s %s" % (BACKUP_DIR_NAME, problem))
-                    try:
-                        st = os.fstat(backups_fd)
-                        name = posixpath.basename(path)
-                        _write(
-                            backups_fd,
-                            name,
-                            operation["data"],
-                            operation["mode"],
-                            st.st_uid,
-                            st.st_gid,
-                            operation["expect"],
-                        )
-                    finally:
-                        os.close(backups_fd)
-                elif kind == "manifest":
-                    data = operation["data"]
-                    if failed_names:
-                        data = manifest_after_failures(operation, failed_names)
-                    st = os.fstat(dir_fd)
-                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
-                outcome["done"].append(index)
-            except (OSError, Refused, Changed) as exc:
-                where = operation.get("to") if kind == "backup" else path
-                if kind == "journal":
-                    outcome["error"] = "run journal %s not written (%s); nothing changed in %s" % (
-                        where,
-                        _os_message(exc),
-                        folder_path,
-                    )
-                    return outcome
-                outcome["errors"].append(
-                    {"index": index, "path": where, "msg": "%s: %s %s" % (where, kind, _os_message(exc))}
-                )
-                if name:
-                    failed_names.add(name)
-    finally:
-        if dir_fd is not None:
-            os.close(dir_fd)
-    return outcome
+    return perform_operations(operations, PosixFolderIO(folder_path, expected_identity), posixpath)
 
 
 # ---------------------------------------------------------------------------------------------
