@@ -930,109 +930,115 @@ def operation_name(operation, paths=posixpath):
     return None
 
 
+# Result keys listing the paths a run wrote (or, in check mode, would), by the operation that writes them.
+_WRITTEN_KEYS = {
+    "mkdir": "created_dirs",
+    "backup": "backups",
+    "manifest": "manifests",
+    "remove_backup": "removed_backups",
+    "remove_temp": "removed_temp_files",
+    "journal": "journals",
+}
+# What a user controls can reach these keys: control characters escaped (terminal_safe).
+_SAFE_KEYS = (
+    "files",
+    "unmanaged",
+    "folders",
+    "backups",
+    "created_dirs",
+    "removed_backups",
+    "removed_temp_files",
+    "journals",
+)
+
+
 def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
     """Apply the transport's outcomes to the plan. ``outcomes`` is {folder path: {"done": [op index], "errors":
     [{"index", "path", "msg"}], "error": folder message or None}}; in check mode every operation counts as done.
 
     Returns the module result (without ``changed`` of host facts) and sets entries that failed to status error.
     """
-    result = {
-        "files": [],
-        "unmanaged": [dict(item) for item in plan["unmanaged"]],
-        "restart_needed": [],
-        "backups": [],
-        "manifests": [],
-        "created_dirs": [],
-        "removed_backups": [],
-        "removed_temp_files": [],
-        "journals": [],
-        "folders": [],
-        "changed": False,
-    }
+    result = {"files": [], "unmanaged": [dict(item) for item in plan["unmanaged"]], "restart_needed": []}
+    result.update({key: [] for key in ("backups", "manifests", *_WRITTEN_KEYS.values(), "folders")}, changed=False)
     restart = set()
     for folder_plan in plan["folders"]:
-        path = folder_plan["path"]
         operations = folder_plan["operations"]
         if check_mode:
             outcome = {"done": list(range(len(operations))), "errors": [], "error": None}
         else:
-            outcome = outcomes.get(path) or {"done": [], "errors": [], "error": None}
-        done = set(outcome.get("done") or [])
+            outcome = outcomes.get(folder_plan["path"]) or {"done": [], "errors": [], "error": None}
+        written = _record_written(result, operations, set(outcome.get("done") or []))
         errors = list(outcome.get("errors") or [])
-        failed_by_name = {}
-        for error in errors:
-            if error.get("index") is not None and error["index"] < len(operations):
-                name = operation_name(operations[error["index"]], paths)
-                if name:
-                    failed_by_name.setdefault(name, error["msg"])
-        folder_error = folder_plan["error"] or outcome.get("error")
-        written = []
-        for index, operation in enumerate(operations):
-            if index not in done:
-                continue
-            kind = operation["op"]
-            target = operation.get("to") if kind == "backup" else operation["path"]
-            written.append(target)
-            if kind == "mkdir":
-                result["created_dirs"].append(target)
-            elif kind == "backup":
-                result["backups"].append(target)
-            elif kind == "manifest":
-                result["manifests"].append(target)
-            elif kind == "remove_backup":
-                result["removed_backups"].append(target)
-            elif kind == "remove_temp":
-                result["removed_temp_files"].append(target)
-            elif kind == "journal":
-                result["journals"].append(target)
-        for entry in folder_plan["entries"]:
-            message = failed_by_name.get(entry["_name"])
-            if outcome.get("error") and entry["action"] != "none" and entry["status"] != "error":
-                message = message or outcome["error"]
-            if message and entry["status"] != "error":
-                entry["status"] = "error"
-                entry["differences"] = [
-                    *list(entry["differences"]),
-                    {"path": "file", "expected": "%s done" % entry["action"], "actual": message},
-                ]
-            elif entry["action"] != "none" and entry["status"] != "error":
-                restart.add(entry["application"])
-        messages = [error["msg"] for error in errors]
-        if folder_error:
-            messages.insert(0, folder_error)
-        if not folder_error:
-            messages += [
-                "%s: %s" % (entry["path"], entry["differences"][-1]["actual"])
-                for entry in folder_plan["entries"]
-                if entry["status"] == "error" and entry["path"] not in " ".join(messages)
-            ]
-        status = "error" if messages else ("changed" if written else "ok")
-        result["folders"].append(
-            {"path": path, "status": status, "error": "; ".join(messages) or None, "written": written}
-        )
-        if written:
-            result["changed"] = True
+        _mark_failed_entries(folder_plan, outcome, _failed_by_name(operations, errors, paths), restart)
+        result["folders"].append(_folder_result(folder_plan, outcome, errors, written))
+        result["changed"] = result["changed"] or bool(written)
     result["files"] = report_files(plan)
     result["restart_needed"] = sorted(restart)
-    for key in (
-        "files",
-        "unmanaged",
-        "folders",
-        "backups",
-        "created_dirs",
-        "removed_backups",
-        "removed_temp_files",
-        "journals",
-    ):
+    for key in _SAFE_KEYS:
         result[key] = terminal_safe(result[key])
-    errors = [folder for folder in result["folders"] if folder["status"] == "error"]
-    if errors:
+    failed = [folder for folder in result["folders"] if folder["status"] == "error"]
+    if failed:
         result["msg"] = "%d of %d managed folders failed: %s" % (
-            len(errors),
+            len(failed),
             len(result["folders"]),
-            "; ".join(folder["error"] for folder in errors),
+            "; ".join(folder["error"] for folder in failed),
         )
     return result
+
+
+def _record_written(result, operations, done):
+    """The paths the done operations wrote, in order; each also goes to its result key."""
+    written = []
+    for index, operation in enumerate(operations):
+        if index not in done:
+            continue
+        target = operation.get("to") if operation["op"] == "backup" else operation["path"]
+        written.append(target)
+        if operation["op"] in _WRITTEN_KEYS:
+            result[_WRITTEN_KEYS[operation["op"]]].append(target)
+    return written
+
+
+def _failed_by_name(operations, errors, paths):
+    failed = {}
+    for error in errors:
+        if error.get("index") is not None and error["index"] < len(operations):
+            name = operation_name(operations[error["index"]], paths)
+            if name:
+                failed.setdefault(name, error["msg"])
+    return failed
+
+
+def _mark_failed_entries(folder_plan, outcome, failed_by_name, restart):
+    """Entries whose operation failed (or whose folder failed) become errors; the others that change a file add
+    their application to ``restart``."""
+    for entry in folder_plan["entries"]:
+        message = failed_by_name.get(entry["_name"])
+        if outcome.get("error") and entry["action"] != "none" and entry["status"] != "error":
+            message = message or outcome["error"]
+        if message and entry["status"] != "error":
+            entry["status"] = "error"
+            entry["differences"] = [
+                *list(entry["differences"]),
+                {"path": "file", "expected": "%s done" % entry["action"], "actual": message},
+            ]
+        elif entry["action"] != "none" and entry["status"] != "error":
+            restart.add(entry["application"])
+
+
+def _folder_result(folder_plan, outcome, errors, written):
+    folder_error = folder_plan["error"] or outcome.get("error")
+    messages = [error["msg"] for error in errors]
+    if folder_error:
+        messages.insert(0, folder_error)
+    else:
+        messages += [
+            "%s: %s" % (entry["path"], entry["differences"][-1]["actual"])
+            for entry in folder_plan["entries"]
+            if entry["status"] == "error" and entry["path"] not in " ".join(messages)
+        ]
+    status = "error" if messages else ("changed" if written else "ok")
+    return {"path": folder_plan["path"], "status": status, "error": "; ".join(messages) or None, "written": written}
 
 
 def _mask_value(path, value):

@@ -133,28 +133,25 @@ DEADLINE_GRACE_SECONDS = 5
 # ---------------------------------------------------------------------------------------------
 
 
-def resolve_uid(owner, field):
-    if owner is None or owner == "":
+def _resolve_id(value, field, lookup, what):
+    """The id of a user or group given by name or number (None when not given)."""
+    if value is None or value == "":
         return None
-    text = str(owner)
+    text = str(value)
     if text.isdigit():
         return int(text)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return lookup(text)
     except KeyError:
-        raise ArtifactError("%s: user %r does not exist on this host" % (field, text)) from None
+        raise ArtifactError("%s: %s %r does not exist on this host" % (field, what, text)) from None
+
+
+def resolve_uid(owner, field):
+    return _resolve_id(owner, field, lambda name: pwd.getpwnam(name).pw_uid, "user")
 
 
 def resolve_gid(group, field):
-    if group is None or group == "":
-        return None
-    text = str(group)
-    if text.isdigit():
-        return int(text)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        raise ArtifactError("%s: group %r does not exist on this host" % (field, text)) from None
+    return _resolve_id(group, field, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 LOGIN_DEFS = "/etc/login.defs"
