@@ -824,38 +824,12 @@ def _guard_stale_removals(plan, observations):
     no backup, no delete, and it stays in the manifest, so the next run decides again.
     """
     for folder_plan in plan["folders"]:
-        observation = observations.get(folder_plan["path"]) or {}
-        manifest = observation.get("manifest") or {}
+        manifest = (observations.get(folder_plan["path"]) or {}).get("manifest") or {}
         try:
             recorded = _plan.parse_manifest(manifest["data"], folder_plan["path"]) if "data" in manifest else {}
         except _plan.ArtifactError:
             continue  # the planner already refused this folder
-        refused = set()
-        for entry in folder_plan["entries"]:
-            if entry["status"] != "stale" or entry["action"] != "remove":
-                continue
-            observed = entry["_observed"]
-            want = (recorded.get(entry["_name"]) or {}).get("sha256")
-            if observed.get("type") == "file" and observed.get("sha256") == want and want:
-                continue
-            if observed.get("type") == "symlink":
-                continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
-            unknown = observed.get("problem") == UNREADABLE
-            entry.update(
-                status="error",
-                action="none",
-                differences=[
-                    {
-                        "path": "file.sha256",
-                        "expected": "sha256 recorded in the manifest",
-                        "actual": "%s; not removed" % UNREADABLE
-                        if unknown
-                        else "content is not what this collection wrote (sha256 differs from the manifest); "
-                        "not removed",
-                    }
-                ],
-            )
-            refused.add(_key(entry["path"]))
+        refused = _refuse_unrecorded_removals(folder_plan["entries"], recorded)
         operations = []
         for op in folder_plan["operations"]:
             if op["op"] in ("backup", "remove") and _key(op["path"]) in refused:
@@ -865,23 +839,48 @@ def _guard_stale_removals(plan, observations):
             if op["op"] == "remove":
                 op = dict(op, sha256=(recorded.get(ntpath.basename(op["path"])) or {}).get("sha256"))
             operations.append(op)
-        if refused:
-            names = {ntpath.basename(path) for path in refused}
-            for index, op in enumerate(operations):
-                if op["op"] != "manifest":
-                    continue
-                files = dict(op["files"])
-                for name in recorded:
-                    if _key(name) in {_key(other) for other in names}:
-                        files[name] = dict(recorded[name])  # still owned: decided again next run
-                data = _plan.render_manifest(files).encode("ascii")
-                if data == manifest.get("data"):
-                    operations[index] = None
-                    folder_plan["manifest"], folder_plan["manifest_changed"] = None, False
-                else:
-                    operations[index] = dict(op, files=files, data=data)
-            operations = [op for op in operations if op is not None]
         folder_plan["operations"] = operations
+        if refused:
+            _keep_owned(folder_plan, {_key(ntpath.basename(path)) for path in refused}, recorded, manifest)
+
+
+def _refuse_unrecorded_removals(entries, recorded):
+    """The keys of the stale files whose removal is refused (each such entry becomes an error)."""
+    refused = set()
+    for entry in entries:
+        if entry["status"] != "stale" or entry["action"] != "remove":
+            continue
+        observed = entry["_observed"]
+        want = (recorded.get(entry["_name"]) or {}).get("sha256")
+        if observed.get("type") == "file" and observed.get("sha256") == want and want:
+            continue
+        if observed.get("type") == "symlink":
+            continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
+        if observed.get("problem") == UNREADABLE:
+            actual = "%s; not removed" % UNREADABLE
+        else:
+            actual = "content is not what this collection wrote (sha256 differs from the manifest); not removed"
+        difference = {"path": "file.sha256", "expected": "sha256 recorded in the manifest", "actual": actual}
+        entry.update(status="error", action="none", differences=[difference])
+        refused.add(_key(entry["path"]))
+    return refused
+
+
+def _keep_owned(folder_plan, refused_names, recorded, manifest):
+    """The files whose removal was refused stay in the manifest (still owned: decided again next run); a manifest
+    that then stays as it is, is not written."""
+    operations = []
+    for op in folder_plan["operations"]:
+        if op["op"] == "manifest":
+            files = dict(op["files"])
+            files.update({name: dict(recorded[name]) for name in recorded if _key(name) in refused_names})
+            data = _plan.render_manifest(files).encode("ascii")
+            if data == manifest.get("data"):
+                folder_plan["manifest"], folder_plan["manifest_changed"] = None, False
+                continue
+            op = dict(op, files=files, data=data)
+        operations.append(op)
+    folder_plan["operations"] = operations
 
 
 class WindowsTransport:
