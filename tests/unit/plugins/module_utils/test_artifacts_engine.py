@@ -9,9 +9,11 @@ run the same engine in test_artifacts*.py and test_windows*.py, and end to end i
 
 from __future__ import annotations
 
+import ast
 import datetime
 import hashlib
 import posixpath
+from pathlib import Path
 
 from test_artifacts_plan import oauth_xml
 
@@ -313,3 +315,30 @@ def test_the_engine_checks_its_options_before_any_host_call():
             raise AssertionError("accepted %r" % options)
     assert transport.calls == []
     assert _engine.check_run_ids(None, None) is None
+
+
+def test_production_code_never_loads_the_windows_test_double():
+    """The double (tests/unit/fixtures/windows) is injected by tests as a connection plugin; nothing under plugins/
+    imports from tests/ or names the double or its folder."""
+    plugins = Path(_engine.__file__).resolve().parents[2]
+    offenders = []
+    for source in sorted(plugins.rglob("*.py")):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [node.value] if "fixtures/windows" in node.value else []
+            offenders += [
+                "%s:%d %s" % (source.relative_to(plugins), node.lineno, name)
+                for name in names
+                if name.split(".")[0] in ("tests", "fakewin")
+                or "fixtures/windows" in name
+                or "windows_double" in name
+                or "fakewin" in name
+            ]
+    assert plugins.name == "plugins" and len(list(plugins.rglob("*.py"))) > 20
+    assert offenders == []
