@@ -504,38 +504,47 @@ def _read(host, path, size, limit=MAX_DOCUMENT_BYTES):
 BOOL_OPTIONS = {"backup": True, "list_runs": False, "rollback_force": False}
 
 
-def read_journals(host, folder, observation, run_id=None):
-    """Slurp the run journals of one observed folder into ``observation["journals"]`` (only ``run_id``'s when given;
-    for a rollback also the backups it names, into ``observation["backup_data"]``). Costs one slurp per journal, so
-    a rollout reads them only for a folder it changes."""
-    backups = ntpath.join(folder, BACKUP_DIR_NAME)
-    journals = observation.setdefault("journals", {})
+def _read_backups(host, folder, observation, names, limit):
+    """{name: (bytes, None) or (None, problem)} of files in the folder's .tabops-backups, within one budget of
+    MAX_JOURNALS_READ_BYTES for them all; never a link (slurp follows it)."""
     sizes = observation.get("backup_sizes") or {}
+    budget = MAX_JOURNALS_READ_BYTES
+    found = {}
+    for name in names:
+        size = sizes.get(name)
+        if name in (observation.get("backup_links") or []):
+            found[name] = None, "not read: it is a link or junction (not followed)"
+        elif size is None or int(size) > budget:
+            found[name] = (
+                None,
+                (
+                    "not read: its size is unknown or over what is left of %d MiB for the folder's journals"
+                    % (MAX_JOURNALS_READ_BYTES >> 20)
+                ),
+            )
+        else:
+            budget -= int(size)
+            found[name] = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), size, limit)
+    return found
+
+
+def read_journals(host, folder, observation, run_id=None):
+    """Slurp the run journals of one observed folder into ``observation["journals"]`` (only ``run_id``'s when
+    given). Costs one slurp per journal, so a rollout reads them only for a folder it changes."""
+    journals = observation.setdefault("journals", {})
     names = [
         name
         for name in observation.get("backups") or []
         if _journal.journal_run_id(name) and (run_id is None or name == _journal.journal_name(run_id))
     ]
-    budget = MAX_JOURNALS_READ_BYTES
-    for name in names:
-        size = sizes.get(name)
-        if name in (observation.get("backup_links") or []):
-            journals[name] = {"problem": "not read: it is a link or junction (not followed)"}
-            continue
-        if size is None or int(size) > budget:
-            journals[name] = {
-                "problem": "not read: its size is unknown or over what is left of %d MiB for the "
-                "folder's journals" % (MAX_JOURNALS_READ_BYTES >> 20)
-            }
-            continue
-        data, problem = _read(host, ntpath.join(backups, name), size, _journal.MAX_JOURNAL_BYTES)
-        budget -= int(size)
+    for name, (data, problem) in _read_backups(host, folder, observation, names, _journal.MAX_JOURNAL_BYTES).items():
         journals[name] = {"problem": problem} if problem else {"data": data, "identity": None}
     return journals
 
 
 def read_rollback_backups(host, folder, observation, run_id):
-    """The backups the journal of ``run_id`` names, into ``observation["backup_data"]`` (each read once)."""
+    """The backups the journal of ``run_id`` names, into ``observation["backup_data"]`` (each read once); one that
+    cannot be read is reported by the planner as a backup that could not be read."""
     found = _journal.observed_journals(dict(observation, path=folder), ntpath).get(run_id) or {}
     wanted = {
         record["before"].get("backup")
@@ -543,15 +552,7 @@ def read_rollback_backups(host, folder, observation, run_id):
         if record["before"].get("backup") in (observation.get("backups") or [])
     }
     data_by_name = observation.setdefault("backup_data", {})
-    sizes = observation.get("backup_sizes") or {}
-    budget = MAX_JOURNALS_READ_BYTES
-    for name in sorted(wanted):
-        if name in (observation.get("backup_links") or []):
-            continue  # a link is never read: reported by the planner as a backup that could not be read
-        if sizes.get(name) is None or int(sizes[name]) > budget:
-            continue  # reported by the planner as a backup that could not be read
-        budget -= int(sizes[name])
-        data, _problem = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), sizes[name])
+    for name, (data, _problem) in _read_backups(host, folder, observation, sorted(wanted), MAX_DOCUMENT_BYTES).items():
         if data is not None:
             data_by_name[name] = data
 

@@ -1343,38 +1343,20 @@ class PosixSync(SyncEngine):
         backup_keep=DEFAULT_BACKUP_KEEP,
         now=None,
         worker_timeout=WORKER_TIMEOUT,
-        run_id=None,
-        rollback_run_id=None,
-        rollback_force=False,
         run_log_dir=None,
-        rollback_skip_runs=(),
         run_timeout=DEFAULT_RUN_TIMEOUT,
         allow_system_users=False,
-        list_runs=False,
+        **options,
     ):
-        """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
-        ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
-        (``rollback_force``: hand edits too), except in folders holding a journal of a run of
-        ``rollback_skip_runs``. ``run_timeout``: seconds from now after which no folder is started and every
-        worker still running is killed (those folders fail, the others keep their results).
-        ``allow_system_users``: desktop and Prep folders may belong to root or a uid below UID_MIN."""
+        """``options``: the engine's (run_id, rollback_run_id, rollback_force, rollback_skip_runs, list_runs).
+        ``run_log_dir``: the root-only run log that records every run's folders. ``run_timeout``: seconds from now
+        after which no folder is started and every worker still running is killed (those folders fail, the others
+        keep their results). ``allow_system_users``: desktop and Prep folders may belong to root or a uid below
+        UID_MIN."""
         check_options(tdc_conflicts, backup_keep)
-        check_run_ids(run_id, rollback_run_id)
+        check_run_ids(options.get("run_id"), options.get("rollback_run_id"))
         transport = PosixTransport(worker_timeout, run_log_dir, backup_keep, run_timeout, allow_system_users)
-        super().__init__(
-            transport,
-            files,
-            managed_dirs,
-            tdc_conflicts=tdc_conflicts,
-            backup=backup,
-            backup_keep=backup_keep,
-            now=now,
-            run_id=run_id,
-            rollback_run_id=rollback_run_id,
-            rollback_force=rollback_force,
-            rollback_skip_runs=rollback_skip_runs,
-            list_runs=list_runs,
-        )
+        super().__init__(transport, files, managed_dirs, tdc_conflicts, backup, backup_keep, now, **options)
         self.workers = transport.workers
         self.deadline_alarm = transport.deadline_alarm
         self.remaining = transport.remaining
