@@ -563,7 +563,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts i
     PosixSync,
     RunDeadline,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import hand_edit_warning
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_facts import HostFactsError, host_facts
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import OdbcError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
@@ -701,6 +700,7 @@ def main():
             run_log_dir=params["run_log_dir"],
             run_timeout=params["run_timeout"],
             allow_system_users=params["allow_system_users"],
+            list_runs=params["list_runs"],
         )
     except ArtifactError as exc:
         # Bad input: nothing on the host was touched.
@@ -719,22 +719,17 @@ def main():
         # The lock is released whatever happens inside (the deadline too); workers never inherit it.
         with HostLock(params["lock_timeout"]), sync.deadline_alarm():
             if params["list_runs"]:
-                sync.observe()
-                result["runs"] = sync.runs()
+                result["runs"] = sync.list_runs()
             else:
                 result = sync.run(check_mode=module.check_mode, diff=module._diff)
     except (ArtifactError, RunDeadline) as exc:
         module.fail_json(msg=str(exc), **result)
     if params["list_runs"]:
         module.exit_json(**result)
-    warning = hand_edit_warning(result.get("rollback"))
-    if warning:
+    for warning in result.pop("warnings", []):
         module.warn(warning)
     if facts is not None:
         result["host_facts"] = facts
-    for item in result["unmanaged"]:
-        if item["reason"] == "tdc_conflict" and params["tdc_conflicts"] == "warn":
-            module.warn("TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"]))
     message = result.pop("msg", None)
     if message:
         # Every folder was processed; what was written is in the result and `changed` says so.

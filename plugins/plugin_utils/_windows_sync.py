@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import hashlib
 import json
 import ntpath
@@ -46,6 +45,12 @@ import re
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
+    DONE_WITH_NEXT,
+    OperationFailure,
+    SyncEngine,
+    perform_operations,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import as_bool
 
@@ -289,6 +294,26 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
     """
     folders = [d["path"] for d in managed_dirs]
     kinds = {_key(d["path"]): d.get("kind") for d in managed_dirs}
+    by_parent = _scan(host, folders)
+    observations = _folder_states(host, folders, by_parent)
+    reads = []
+    for folder in folders:
+        observation = observations[folder]
+        observation.update(backups=[], temp_files=[], entries={}, backups_problem=None)
+        if observation["state"] == "present":
+            desired = desired_files.get(_key(folder), {})
+            manifest_item = _sort_folder_items(observation, by_parent.get(_key(folder), []), desired)
+            _note_backups(observation, by_parent.get(_key(ntpath.join(folder, BACKUP_DIR_NAME)), []))
+            candidate = candidate_manifests.get(_key(folder))
+            reads += _reads_needed(folder, observation, manifest_item, candidate, desired, kinds.get(_key(folder)))
+    _read_all(host, observations, reads)
+    for folder in folders:
+        _take_manifest_names(observations[folder], desired_files.get(_key(folder), {}))
+    return observations
+
+
+def _scan(host, folders):
+    """One win_find over the parents of every folder: {parent key: [entries found in it]}."""
     parents = sorted({ntpath.dirname(path) for path in folders}, key=_key)
     found = _find(
         host,
@@ -303,103 +328,109 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
     by_parent = {}
     for item in found:
         by_parent.setdefault(_key(ntpath.dirname(item["path"])), []).append(item)
-    folder_items = {}
-    for parent in parents:
-        for item in by_parent.get(_key(parent), []):
-            folder_items[_key(item["path"])] = item
+    return by_parent
 
+
+def _kind_text(kind):
+    return "link or junction" if kind == "symlink" else kind
+
+
+def _folder_states(host, folders, by_parent):
+    """{folder: observation with its state}; an absent folder also lists the folders a real run creates."""
+    folder_items = {}
+    for folder in folders:
+        for item in by_parent.get(_key(ntpath.dirname(folder)), []):
+            folder_items[_key(item["path"])] = item
     observations = {}
-    absent = []
     for folder in folders:
         item = folder_items.get(_key(folder))
+        kind = None if item is None else _entry_type(item)
+        state, detail = "present", ""
         if item is None:
-            observations[folder] = {"state": "absent", "detail": "", "missing": [], "manifest": None}
-            absent.append(folder)
-            continue
-        kind = _entry_type(item)
-        if kind != "directory":
-            detail = "is a %s, not a real folder" % ("link or junction" if kind == "symlink" else kind)
-            observations[folder] = {"state": "refused", "detail": detail, "missing": [], "manifest": None}
-            continue
-        observations[folder] = {"state": "present", "detail": "", "missing": [], "manifest": None}
-
+            state = "absent"
+        elif kind != "directory":
+            state, detail = "refused", "is a %s, not a real folder" % _kind_text(kind)
+        observations[folder] = {"state": state, "detail": detail, "missing": [], "manifest": None}
+    absent = [folder for folder in folders if observations[folder]["state"] == "absent"]
     if absent:
-        existing = {_key(parent) for parent in parents if by_parent.get(_key(parent))}
-        existing |= {_key(path) for path in folder_items}
+        parents = {_key(ntpath.dirname(folder)) for folder in folders}
+        existing = {parent for parent in parents if by_parent.get(parent)} | set(folder_items)
         unknown = [folder for folder in absent if _key(ntpath.dirname(folder)) not in existing]
         if unknown:
             existing |= _probe_existing(host, [ntpath.dirname(folder) for folder in unknown])
         for folder in absent:
             observations[folder]["missing"] = _missing_folders(folder, existing)
+    return observations
 
-    reads = []
-    for folder in folders:
-        observation = observations[folder]
-        observation.update(backups=[], temp_files=[], entries={}, backups_problem=None)
-        if observation["state"] != "present":
-            continue
-        desired = desired_files.get(_key(folder), {})
-        desired_by_key = {ntpath.normcase(name): name for name in desired}
-        manifest_item = None
-        for item in by_parent.get(_key(folder), []):
-            name = ntpath.basename(plain_path(item["path"]))
-            if name.lower() == BACKUP_DIR_NAME:
-                if _entry_type(item) == "directory":
-                    observation["_backups_dir_real"] = True
-                else:
-                    # A link or junction here would send the backups (client secrets) somewhere else.
-                    observation["backups_problem"] = "is a %s, not a real folder (not followed)" % (
-                        "link or junction" if _entry_type(item) == "symlink" else _entry_type(item)
-                    )
-                continue
-            if name.lower() == MANIFEST_NAME:
-                manifest_item = item
-                continue
-            if name.startswith(TEMP_PREFIX):
-                observation["temp_files"].append(name)
-                continue
-            if re.search(r"\.(xml|tdc)$", name, re.IGNORECASE) is None:
-                continue
+
+def _sort_folder_items(observation, items, desired):
+    """Fill the observation's entries and temp files from what win_find found in the folder; returns the
+    manifest's win_find entry (None: no manifest)."""
+    desired_by_key = {ntpath.normcase(name): name for name in desired}
+    manifest_item = None
+    for item in items:
+        name = ntpath.basename(plain_path(item["path"]))
+        if name.lower() == BACKUP_DIR_NAME:
+            if _entry_type(item) == "directory":
+                observation["_backups_dir_real"] = True
+            else:
+                # A link or junction here would send the backups (client secrets) somewhere else.
+                observation["backups_problem"] = "is a %s, not a real folder (not followed)" % _kind_text(
+                    _entry_type(item)
+                )
+        elif name.lower() == MANIFEST_NAME:
+            manifest_item = item
+        elif name.startswith(TEMP_PREFIX):
+            observation["temp_files"].append(name)
+        elif re.search(r"\.(xml|tdc)$", name, re.IGNORECASE) is not None:
             # Report desired files under their declared spelling (NTFS is case-insensitive).
             name = desired_by_key.get(ntpath.normcase(name), name)
             observation["entries"][name] = _entry_observation(item)
-        for item in by_parent.get(_key(ntpath.join(folder, BACKUP_DIR_NAME)), []):
-            name = ntpath.basename(plain_path(item["path"]))
-            observation["backups"].append(name)
-            if _entry_type(item) != "file":
-                # slurp follows links: a link planted here is never read (nor a journal parsed from it).
-                observation.setdefault("backup_links", []).append(name)
-            # Sizes bound what a journal or backup read may cost (slurp returns it all, base64).
-            observation.setdefault("backup_sizes", {})[name] = item.get("size")
-        observation["backups"].sort()
-        observation["temp_files"].sort()
-        if manifest_item is not None:
-            manifest = _entry_observation(manifest_item)
-            candidate = candidate_manifests.get(_key(folder))
-            if manifest["type"] != "file":
-                observation["manifest"] = {"problem": "is not a regular file"}
-            elif candidate is not None and manifest["sha256"] == hashlib.sha256(candidate).hexdigest():
-                observation["manifest"] = {"data": candidate}
-            else:
-                reads.append((folder, None, manifest_item))
-        for name, data in desired.items():
-            entry = observation["entries"].get(name)
-            if entry is None:
-                observation["entries"][name] = _absent_entry()
-            elif (
-                entry["type"] == "file" and not entry["problem"] and entry["sha256"] != hashlib.sha256(data).hexdigest()
-            ):
-                reads.append((folder, name, None))
-        suffix = _plan.KIND_SUFFIX.get(kinds.get(_key(folder)), "")
-        for name, entry in observation["entries"].items():
-            if name in desired or entry["type"] != "file" or entry["problem"]:
-                continue
-            # Owned but no longer desired (backup and diff), or unmanaged of the folder's kind (conflict scan): read
-            # it. Other files a real repository keeps here (a Datasources folder full of .xml of other kinds) cost
-            # nothing: the planner looks only at the folder's own suffix.
-            if name.lower().endswith(suffix):
-                reads.append((folder, name, None))
+    observation["temp_files"].sort()
+    return manifest_item
 
+
+def _note_backups(observation, items):
+    """The names (and sizes) in the folder's .tabops-backups; links there are never read."""
+    for item in items:
+        name = ntpath.basename(plain_path(item["path"]))
+        observation["backups"].append(name)
+        if _entry_type(item) != "file":
+            # slurp follows links: a link planted here is never read (nor a journal parsed from it).
+            observation.setdefault("backup_links", []).append(name)
+        # Sizes bound what a journal or backup read may cost (slurp returns it all, base64).
+        observation.setdefault("backup_sizes", {})[name] = item.get("size")
+    observation["backups"].sort()
+
+
+def _reads_needed(folder, observation, manifest_item, candidate, desired, kind):
+    """The slurps this folder needs: [(folder, file name or None, manifest win_find entry or None)]."""
+    reads = []
+    if manifest_item is not None:
+        manifest = _entry_observation(manifest_item)
+        if manifest["type"] != "file":
+            observation["manifest"] = {"problem": "is not a regular file"}
+        elif candidate is not None and manifest["sha256"] == hashlib.sha256(candidate).hexdigest():
+            observation["manifest"] = {"data": candidate}
+        else:
+            reads.append((folder, None, manifest_item))
+    for name, data in desired.items():
+        entry = observation["entries"].get(name)
+        if entry is None:
+            observation["entries"][name] = _absent_entry()
+        elif entry["type"] == "file" and not entry["problem"] and entry["sha256"] != hashlib.sha256(data).hexdigest():
+            reads.append((folder, name, None))
+    suffix = _plan.KIND_SUFFIX.get(kind, "")
+    for name, entry in observation["entries"].items():
+        # Owned but no longer desired (backup and diff), or unmanaged of the folder's kind (conflict scan): read
+        # it. Other files a real repository keeps here (a Datasources folder full of .xml of other kinds) cost
+        # nothing: the planner looks only at the folder's own suffix.
+        if name not in desired and entry["type"] == "file" and not entry["problem"] and name.lower().endswith(suffix):
+            reads.append((folder, name, None))
+    return reads
+
+
+def _read_all(host, observations, reads):
     for folder, name, manifest_item in reads:
         observation = observations[folder]
         if manifest_item is not None:
@@ -409,21 +440,20 @@ def observe(host, managed_dirs, desired_files, candidate_manifests):
         entry = observation["entries"][name]
         entry["data"], entry["problem"] = _read(host, ntpath.join(folder, name), entry.get("size"))
 
-    # Names the manifest lists but the folder no longer has: the planner drops them from the manifest. A name whose
-    # case changed on disk (NTFS is case-insensitive) is the same file: it takes the manifest's spelling, so a stale
-    # owned file is still found and removed, and not reported as unmanaged.
-    for folder in folders:
-        observation = observations[folder]
-        desired_keys = {ntpath.normcase(name) for name in desired_files.get(_key(folder), {})}
-        for name in _manifest_names(observation.get("manifest")):
-            if name not in observation["entries"] and ntpath.normcase(name) not in desired_keys:
-                spelled = [other for other in observation["entries"] if ntpath.normcase(other) == ntpath.normcase(name)]
-                if len(spelled) == 1:
-                    observation["entries"][name] = observation["entries"].pop(spelled[0])
-            observation["entries"].setdefault(name, _absent_entry())
-        for entry in observation["entries"].values():
-            entry.pop("size", None)
-    return observations
+
+def _take_manifest_names(observation, desired):
+    """Names the manifest lists but the folder no longer has: the planner drops them from the manifest. A name whose
+    case changed on disk (NTFS is case-insensitive) is the same file: it takes the manifest's spelling, so a stale
+    owned file is still found and removed, and not reported as unmanaged."""
+    desired_keys = {ntpath.normcase(name) for name in desired}
+    for name in _manifest_names(observation.get("manifest")):
+        if name not in observation["entries"] and ntpath.normcase(name) not in desired_keys:
+            spelled = [other for other in observation["entries"] if ntpath.normcase(other) == ntpath.normcase(name)]
+            if len(spelled) == 1:
+                observation["entries"][name] = observation["entries"].pop(spelled[0])
+        observation["entries"].setdefault(name, _absent_entry())
+    for entry in observation["entries"].values():
+        entry.pop("size", None)
 
 
 def _absent_entry():
@@ -475,38 +505,47 @@ def _read(host, path, size, limit=MAX_DOCUMENT_BYTES):
 BOOL_OPTIONS = {"backup": True, "list_runs": False, "rollback_force": False}
 
 
-def read_journals(host, folder, observation, run_id=None):
-    """Slurp the run journals of one observed folder into ``observation["journals"]`` (only ``run_id``'s when given;
-    for a rollback also the backups it names, into ``observation["backup_data"]``). Costs one slurp per journal, so
-    a rollout reads them only for a folder it changes."""
-    backups = ntpath.join(folder, BACKUP_DIR_NAME)
-    journals = observation.setdefault("journals", {})
+def _read_backups(host, folder, observation, names, limit):
+    """{name: (bytes, None) or (None, problem)} of files in the folder's .tabops-backups, within one budget of
+    MAX_JOURNALS_READ_BYTES for them all; never a link (slurp follows it)."""
     sizes = observation.get("backup_sizes") or {}
+    budget = MAX_JOURNALS_READ_BYTES
+    found = {}
+    for name in names:
+        size = sizes.get(name)
+        if name in (observation.get("backup_links") or []):
+            found[name] = None, "not read: it is a link or junction (not followed)"
+        elif size is None or int(size) > budget:
+            found[name] = (
+                None,
+                (
+                    "not read: its size is unknown or over what is left of %d MiB for the folder's journals"
+                    % (MAX_JOURNALS_READ_BYTES >> 20)
+                ),
+            )
+        else:
+            budget -= int(size)
+            found[name] = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), size, limit)
+    return found
+
+
+def read_journals(host, folder, observation, run_id=None):
+    """Slurp the run journals of one observed folder into ``observation["journals"]`` (only ``run_id``'s when
+    given). Costs one slurp per journal, so a rollout reads them only for a folder it changes."""
+    journals = observation.setdefault("journals", {})
     names = [
         name
         for name in observation.get("backups") or []
         if _journal.journal_run_id(name) and (run_id is None or name == _journal.journal_name(run_id))
     ]
-    budget = MAX_JOURNALS_READ_BYTES
-    for name in names:
-        size = sizes.get(name)
-        if name in (observation.get("backup_links") or []):
-            journals[name] = {"problem": "not read: it is a link or junction (not followed)"}
-            continue
-        if size is None or int(size) > budget:
-            journals[name] = {
-                "problem": "not read: its size is unknown or over what is left of %d MiB for the "
-                "folder's journals" % (MAX_JOURNALS_READ_BYTES >> 20)
-            }
-            continue
-        data, problem = _read(host, ntpath.join(backups, name), size, _journal.MAX_JOURNAL_BYTES)
-        budget -= int(size)
+    for name, (data, problem) in _read_backups(host, folder, observation, names, _journal.MAX_JOURNAL_BYTES).items():
         journals[name] = {"problem": problem} if problem else {"data": data, "identity": None}
     return journals
 
 
 def read_rollback_backups(host, folder, observation, run_id):
-    """The backups the journal of ``run_id`` names, into ``observation["backup_data"]`` (each read once)."""
+    """The backups the journal of ``run_id`` names, into ``observation["backup_data"]`` (each read once); one that
+    cannot be read is reported by the planner as a backup that could not be read."""
     found = _journal.observed_journals(dict(observation, path=folder), ntpath).get(run_id) or {}
     wanted = {
         record["before"].get("backup")
@@ -514,15 +553,7 @@ def read_rollback_backups(host, folder, observation, run_id):
         if record["before"].get("backup") in (observation.get("backups") or [])
     }
     data_by_name = observation.setdefault("backup_data", {})
-    sizes = observation.get("backup_sizes") or {}
-    budget = MAX_JOURNALS_READ_BYTES
-    for name in sorted(wanted):
-        if name in (observation.get("backup_links") or []):
-            continue  # a link is never read: reported by the planner as a backup that could not be read
-        if sizes.get(name) is None or int(sizes[name]) > budget:
-            continue  # reported by the planner as a backup that could not be read
-        budget -= int(sizes[name])
-        data, _problem = _read(host, ntpath.join(folder, BACKUP_DIR_NAME, name), sizes[name])
+    for name, (data, _problem) in _read_backups(host, folder, observation, sorted(wanted), MAX_DOCUMENT_BYTES).items():
         if data is not None:
             data_by_name[name] = data
 
@@ -543,6 +574,7 @@ class Performer:
         self.links = set()
         self.present = set()
         self.rechecked = {}
+        self.folder, self.operations = None, []
         for folder, observation in observations.items():
             if observation.get("state") == "present":
                 self.known_dirs.add(_key(folder))
@@ -599,46 +631,43 @@ class Performer:
             self.rechecked[_key(ntpath.join(folder, name))] = items.get(_key(ntpath.join(folder, name)))
 
     def perform_folder(self, operations, outcome, folder=None):
-        """Perform one folder's operations in order; a failed one is recorded and its file is left alone.
+        """Perform one folder's operations in order (the engine's perform_operations, with this as its FolderIO);
+        a failed one is recorded and its file is left alone.
 
         Raises WindowsHostUnreachable (``outcome`` then holds what was done so far).
         """
-        if folder is not None and _key(folder) in self.present:
-            try:
-                self.recheck(folder, operations)
-            except WindowsModuleFailed as exc:
-                outcome["error"] = str(exc)
-                return
-        failed_names = set()
-        deferred_dirs = []
-        for index, op in enumerate(operations):
-            name = _plan.operation_name(op, ntpath)
-            if name is not None and name in failed_names:
-                # e.g. the backup of this file failed: it is not replaced (nothing may be lost).
-                continue
-            try:
-                if op["op"] == "mkdir":
-                    later = [other["path"] for other in operations[index + 1 :] if other["op"] == "mkdir"]
-                    if any(_key(other).startswith(_key(op["path"]) + "\\") for other in later):
-                        # win_file creates missing parents with the innermost folder: one call, not one per level.
-                        deferred_dirs.append(index)
-                        continue
-                    self._mkdir(op["path"])
-                    outcome["done"].extend(deferred_dirs)
-                    deferred_dirs = []
-                elif failed_names and (op["op"] == "manifest" or (op["op"] == "remove" and "previous" in op)):
-                    # A rollback's manifest removal too: the files whose restore failed stay owned.
-                    self._write(op["path"], _plan.manifest_after_failures(op, failed_names))
-                elif not getattr(self, "_op_" + op["op"])(op):
-                    continue
-                outcome["done"].append(index)
-            except WindowsModuleFailed as exc:
-                outcome["errors"].append({"index": index, "path": op.get("to") or op["path"], "msg": str(exc)})
-                if name is None:
-                    # A folder-level step failed (mkdir, manifest): the rest of this folder cannot follow.
-                    outcome["error"] = str(exc)
-                    return
-                failed_names.add(name)
+        self.folder, self.operations = folder, operations
+        perform_operations(operations, self, ntpath, outcome)
+
+    # FolderIO (module_utils/_artifacts/_engine.py)
+    errors = (WindowsModuleFailed,)
+
+    def open(self):
+        if self.folder is None or _key(self.folder) not in self.present:
+            return None
+        try:
+            self.recheck(self.folder, self.operations)
+        except WindowsModuleFailed as exc:
+            return str(exc)
+        return None
+
+    def close(self):
+        """Nothing held open: every call names its path."""
+
+    def failure(self, operation, exc):
+        # A folder-level step failed (mkdir, manifest, journal): the rest of this folder cannot follow.
+        return OperationFailure(str(exc), stops_folder=_plan.operation_name(operation, ntpath) is None)
+
+    def mkdir(self, op, later):
+        if any(_key(other["path"]).startswith(_key(op["path"]) + "\\") for other in later if other["op"] == "mkdir"):
+            # win_file creates missing parents with the innermost folder: one call, not one per level.
+            return DONE_WITH_NEXT
+        self._mkdir(op["path"])
+        return True
+
+    def manifest(self, op, data):
+        self._write(op["path"], data)
+        return True
 
     def _mkdir(self, path):
         if _key(path) in self.known_dirs:
@@ -669,7 +698,7 @@ class Performer:
         staged = self.host.stage(data)
         self._copy_remote(staged, path)
 
-    def _op_backup(self, op):
+    def backup(self, op):
         if op.get("type") == "symlink" or _key(op["path"]) in self.links:
             # win_copy would copy what the link points to; a link holds no document of ours worth keeping.
             return False
@@ -679,7 +708,7 @@ class Performer:
         self._copy_remote(op["path"], op["to"])
         return True
 
-    def _op_write(self, op):
+    def write(self, op):
         if _key(op["path"]) in self.links:
             # win_copy would write through a link (into the folder a directory link points to): the link goes
             # first (win_file removes the link itself, never what it points to), then the file is written.
@@ -687,17 +716,13 @@ class Performer:
         self._write(op["path"], op["data"])
         return True
 
-    def _op_manifest(self, op):
-        self._write(op["path"], op["data"])
-        return True
-
-    def _op_journal(self, op):
+    def journal(self, op):
         # Before any file of the folder changes; a failure stops the folder (perform_folder: no file name).
         self._mkdir(ntpath.dirname(op["path"]))
         self._write(op["path"], op["data"])
         return True
 
-    def _op_attributes(self, op):
+    def attributes(self, op):
         # Windows files carry ACLs inherited from the profile; no mode or POSIX owner is observed, so the
         # planner never plans this for Windows. Nothing to do if it ever does.
         return False
@@ -714,7 +739,7 @@ class Performer:
             )
         return True
 
-    def _op_remove(self, op):
+    def remove(self, op):
         # An owned file that is no longer desired: removed only while it still holds the bytes we wrote.
         expected = op.get("sha256")
         if _key(op["path"]) in self.rechecked:
@@ -728,10 +753,10 @@ class Performer:
                 )
         return self._remove(op["path"], link=_key(op["path"]) in self.links)
 
-    def _op_remove_backup(self, op):
+    def remove_backup(self, op):
         return self._remove(op["path"])
 
-    def _op_remove_temp(self, op):
+    def remove_temp(self, op):
         return self._remove(op["path"])
 
 
@@ -801,38 +826,12 @@ def _guard_stale_removals(plan, observations):
     no backup, no delete, and it stays in the manifest, so the next run decides again.
     """
     for folder_plan in plan["folders"]:
-        observation = observations.get(folder_plan["path"]) or {}
-        manifest = observation.get("manifest") or {}
+        manifest = (observations.get(folder_plan["path"]) or {}).get("manifest") or {}
         try:
             recorded = _plan.parse_manifest(manifest["data"], folder_plan["path"]) if "data" in manifest else {}
         except _plan.ArtifactError:
             continue  # the planner already refused this folder
-        refused = set()
-        for entry in folder_plan["entries"]:
-            if entry["status"] != "stale" or entry["action"] != "remove":
-                continue
-            observed = entry["_observed"]
-            want = (recorded.get(entry["_name"]) or {}).get("sha256")
-            if observed.get("type") == "file" and observed.get("sha256") == want and want:
-                continue
-            if observed.get("type") == "symlink":
-                continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
-            unknown = observed.get("problem") == UNREADABLE
-            entry.update(
-                status="error",
-                action="none",
-                differences=[
-                    {
-                        "path": "file.sha256",
-                        "expected": "sha256 recorded in the manifest",
-                        "actual": "%s; not removed" % UNREADABLE
-                        if unknown
-                        else "content is not what this collection wrote (sha256 differs from the manifest); "
-                        "not removed",
-                    }
-                ],
-            )
-            refused.add(_key(entry["path"]))
+        refused = _refuse_unrecorded_removals(folder_plan["entries"], recorded)
         operations = []
         for op in folder_plan["operations"]:
             if op["op"] in ("backup", "remove") and _key(op["path"]) in refused:
@@ -842,157 +841,169 @@ def _guard_stale_removals(plan, observations):
             if op["op"] == "remove":
                 op = dict(op, sha256=(recorded.get(ntpath.basename(op["path"])) or {}).get("sha256"))
             operations.append(op)
-        if refused:
-            names = {ntpath.basename(path) for path in refused}
-            for index, op in enumerate(operations):
-                if op["op"] != "manifest":
-                    continue
-                files = dict(op["files"])
-                for name in recorded:
-                    if _key(name) in {_key(other) for other in names}:
-                        files[name] = dict(recorded[name])  # still owned: decided again next run
-                data = _plan.render_manifest(files).encode("ascii")
-                if data == manifest.get("data"):
-                    operations[index] = None
-                    folder_plan["manifest"], folder_plan["manifest_changed"] = None, False
-                else:
-                    operations[index] = dict(op, files=files, data=data)
-            operations = [op for op in operations if op is not None]
         folder_plan["operations"] = operations
+        if refused:
+            _keep_owned(folder_plan, {_key(ntpath.basename(path)) for path in refused}, recorded, manifest)
 
 
-def sync(action, task_vars, module_args, now=None):
-    """The action's entry point: see :func:`sync_host`."""
-    return sync_host(action, task_vars, module_args, now)
-
-
-def sync_host(action, task_vars, module_args, now=None):
-    """Sync one Windows host's Tableau files; returns the result the POSIX module returns for a POSIX host.
-
-    ``module_args`` are the ``tableau_artifacts`` module options (``files``, ``managed_dirs`` with Windows
-    paths, ``tdc_conflicts``, ``backup``, ``backup_keep``); ``host_facts`` is not gathered on Windows.
-    Check mode and diff mode come from ``action._task``. A broken connection returns ``unreachable: true``
-    with what was written before it broke.
-    """
-    args = {"files": [], "tdc_conflicts": "fail", "backup": True, "backup_keep": _plan.DEFAULT_BACKUP_KEEP}
-    args.update({key: value for key, value in (module_args or {}).items() if value is not None})
-    run_id, rollback_run_id = args.get("run_id") or None, args.get("rollback_run_id") or None
-    try:
-        keep = args["backup_keep"]
-        if isinstance(keep, str) and keep.strip().isascii() and keep.strip().isdigit():
-            # As the POSIX module's int option: "3" given as text (-e tabops_backup_keep=3) is 3.
-            args["backup_keep"] = int(keep)
-        _plan.check_options(args["tdc_conflicts"], args["backup_keep"])
-        # As the POSIX module's bool options: "false" given as text (-e name=false) is false.
-        flags = {}
-        for name, default in BOOL_OPTIONS.items():
-            try:
-                flags[name] = as_bool(args.get(name, default))
-            except ValueError as exc:
-                raise _plan.ArtifactError("%s: %s" % (name, exc)) from None
-        list_runs, backup, force = flags["list_runs"], flags["backup"], flags["rollback_force"]
-        for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
-            if value is not None:
-                _journal.check_run_id(value, field)
-        skip_runs = _journal.check_skip_runs(args.get("rollback_skip_runs") or [], rollback_run_id)
-        files = [] if rollback_run_id or list_runs else args["files"]
-        desired, dirs = _plan.normalize_request(files, args.get("managed_dirs"), paths=ntpath)
-    except _plan.ArtifactError as exc:
-        # Bad input: nothing on the host was touched.
-        return dict(_empty_result(), failed=True, msg=str(exc))
-    collision = _case_collisions(desired, dirs)
-    if collision:
-        return dict(_empty_result(), failed=True, msg=collision)
-
-    host = WindowsHost(action, task_vars)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    desired_bytes = {}
-    for item in desired:
-        desired_bytes.setdefault(_key(item["dir"]), {})[item["name"]] = item["data"]
-    try:
-        observations = observe(host, dirs, desired_bytes, _candidate_manifests(desired, dirs))
-    except WindowsHostUnreachable as exc:
-        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
-    except WindowsModuleFailed as exc:
-        return dict(_empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
-
-    stamp = _plan.utc_stamp(now)
-    present = [d["path"] for d in dirs if observations[d["path"]].get("state") == "present"]
-    try:
-        if list_runs or rollback_run_id:
-            for folder in present:
-                read_journals(host, folder, observations[folder], rollback_run_id)
-                if rollback_run_id:
-                    read_rollback_backups(host, folder, observations[folder], rollback_run_id)
-        if list_runs:
-            return dict(_empty_result(), runs=_journal.runs_of(observations, ntpath))
-        if rollback_run_id:
-            plan = _journal.plan_rollback(
-                dirs,
-                observations,
-                rollback_run_id,
-                stamp,
-                force=force,
-                backup=backup,
-                paths=ntpath,
-                skip_runs=skip_runs,
-            )
+def _refuse_unrecorded_removals(entries, recorded):
+    """The keys of the stale files whose removal is refused (each such entry becomes an error)."""
+    refused = set()
+    for entry in entries:
+        if entry["status"] != "stale" or entry["action"] != "remove":
+            continue
+        observed = entry["_observed"]
+        want = (recorded.get(entry["_name"]) or {}).get("sha256")
+        if observed.get("type") == "file" and observed.get("sha256") == want and want:
+            continue
+        if observed.get("type") == "symlink":
+            continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
+        if observed.get("problem") == UNREADABLE:
+            actual = "%s; not removed" % UNREADABLE
         else:
-            plan = _plan.plan_host(
-                desired,
-                dirs,
-                observations,
-                stamp,
-                tdc_conflicts=args["tdc_conflicts"],
-                backup=backup,
-                backup_keep=args["backup_keep"],
-                paths=ntpath,
-            )
-            _guard_stale_removals(plan, observations)
-            for folder_plan in plan["folders"]:
-                # A folder with nothing to do costs no read; one with anything to do (backup pruning too) reads its
-                # journals: they name the backups that must stay and the journals to prune.
-                if folder_plan["operations"] and folder_plan["path"] in present:
-                    read_journals(host, folder_plan["path"], observations[folder_plan["path"]])
-                _journal.journal_folder(
-                    folder_plan, observations[folder_plan["path"]], run_id, stamp, args["backup_keep"], ntpath
-                )
-    except WindowsHostUnreachable as exc:
-        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
-    diff = _plan.report_diff(plan) if getattr(action._task, "diff", False) else []
+            actual = "content is not what this collection wrote (sha256 differs from the manifest); not removed"
+        difference = {"path": "file.sha256", "expected": "sha256 recorded in the manifest", "actual": actual}
+        entry.update(status="error", action="none", differences=[difference])
+        refused.add(_key(entry["path"]))
+    return refused
 
-    outcomes = {}
-    unreachable = None
-    if not host.check_mode:
-        performer = Performer(host, observations)
+
+def _keep_owned(folder_plan, refused_names, recorded, manifest):
+    """The files whose removal was refused stay in the manifest (still owned: decided again next run); a manifest
+    that then stays as it is, is not written."""
+    operations = []
+    for op in folder_plan["operations"]:
+        if op["op"] == "manifest":
+            files = dict(op["files"])
+            files.update({name: dict(recorded[name]) for name in recorded if _key(name) in refused_names})
+            data = _plan.render_manifest(files).encode("ascii")
+            if data == manifest.get("data"):
+                folder_plan["manifest"], folder_plan["manifest_changed"] = None, False
+                continue
+            op = dict(op, files=files, data=data)
+        operations.append(op)
+    folder_plan["operations"] = operations
+
+
+class WindowsTransport:
+    """The Windows transport of the sync engine (module_utils/_artifacts/_engine.py): every host call is a module
+    of ``ansible.windows`` run from the action. ``unreachable`` says why the host went away while writing."""
+
+    paths = ntpath
+    # Windows files carry ACLs inherited from the profile folder, not POSIX owners: owners are not resolved.
+    resolve_user = None
+    resolve_group = None
+
+    def __init__(self, host, read_all_journals=False):
+        self.host = host
+        self.read_all_journals = read_all_journals
+        self.unreachable = None
+
+    def accept(self, desired, dirs):
+        collision = _case_collisions(desired, dirs)
+        if collision:
+            raise _plan.ArtifactError(collision)
+
+    def observe(self, dirs, desired, rollback_run_id):
+        desired_bytes = {}
+        for item in desired:
+            desired_bytes.setdefault(_key(item["dir"]), {})[item["name"]] = item["data"]
+        observations = observe(self.host, dirs, desired_bytes, _candidate_manifests(desired, dirs))
+        if self.read_all_journals or rollback_run_id:
+            for folder, observation in observations.items():
+                if observation.get("state") == "present":
+                    read_journals(self.host, folder, observation, rollback_run_id)
+                    if rollback_run_id:
+                        read_rollback_backups(self.host, folder, observation, rollback_run_id)
+        return observations
+
+    def read_journals(self, path, observation):
+        # A folder with nothing to do costs no read.
+        if observation.get("state") == "present":
+            read_journals(self.host, path, observation)
+
+    def guard_operations(self, plan, observations):
+        _guard_stale_removals(plan, observations)
+
+    def trusted_runs(self):
+        return []  # no log only an administrator can write: every run is known from a folder's journal
+
+    def record_run(self, run_id, stamp, folders, check_mode):
+        """No root-only run log on Windows: the folders' journals are the record."""
+
+    def sync_folders(self, plan, observations):
+        outcomes = {}
+        performer = Performer(self.host, observations)
         try:
             for folder_plan in plan["folders"]:
                 if folder_plan["operations"]:
                     outcome = outcomes[folder_plan["path"]] = {"done": [], "errors": [], "error": None}
                     performer.perform_folder(folder_plan["operations"], outcome, folder_plan["path"])
         except WindowsHostUnreachable as exc:
-            unreachable = str(exc)
+            # Folders not reached count as not done: their entries are reported as planned, nothing written there.
+            self.unreachable = str(exc)
         finally:
-            host.cleanup()
-    # Folders not reached count as not done: their entries are reported as planned, nothing written there.
-    result = _plan.finish_host(plan, outcomes, check_mode=host.check_mode, paths=ntpath)
-    result["runs"] = _journal.runs_of(observations, ntpath) if rollback_run_id else []
-    if rollback_run_id:
-        result["rollback"] = _journal.rollback_summary(plan, rollback_run_id)
-    warnings = [
-        "TDC conflict (tdc_conflicts=warn): %s: %s" % (item["path"], item["detail"])
-        for item in result["unmanaged"]
-        if item["reason"] == "tdc_conflict" and args["tdc_conflicts"] == "warn"
-    ]
-    warning = _journal.hand_edit_warning(result.get("rollback")) if rollback_run_id else None
-    if warning:
-        warnings.append(warning)
-    if warnings:
-        result["warnings"] = warnings
-    if unreachable is not None:
-        result.update(unreachable=True, msg="host became unreachable while writing: %s" % unreachable)
+            self.host.cleanup()
+        return outcomes
+
+
+def _options(module_args):
+    """The module options as the POSIX module's AnsibleModule takes them: defaults, and "3" or "false" given as
+    text (-e tabops_backup_keep=3) as the int or bool they mean."""
+    args = {"files": [], "tdc_conflicts": "fail", "backup_keep": _plan.DEFAULT_BACKUP_KEEP, "rollback_skip_runs": []}
+    args.update({key: value for key, value in (module_args or {}).items() if value is not None})
+    keep = args["backup_keep"]
+    if isinstance(keep, str) and keep.strip().isascii() and keep.strip().isdigit():
+        args["backup_keep"] = int(keep)
+    for name, default in BOOL_OPTIONS.items():
+        try:
+            args[name] = as_bool(args.get(name, default))
+        except ValueError as exc:
+            raise _plan.ArtifactError("%s: %s" % (name, exc)) from None
+    return args
+
+
+def sync(action, task_vars, module_args, now=None):
+    """Sync one Windows host's Tableau files (the action's entry point); returns the result the POSIX module returns
+    for a POSIX host.
+
+    ``module_args`` are the ``tableau_artifacts`` module options (``files``, ``managed_dirs`` with Windows
+    paths, ``tdc_conflicts``, ``backup``, ``backup_keep``, run journal options); ``host_facts`` is not gathered on
+    Windows. Check mode and diff mode come from ``action._task``. A broken connection returns ``unreachable: true``
+    with what was written before it broke.
+    """
+    host = WindowsHost(action, task_vars)
+    try:
+        args = _options(module_args)
+        transport = WindowsTransport(host, read_all_journals=args["list_runs"])
+        engine = SyncEngine(
+            transport,
+            args["files"],
+            args.get("managed_dirs"),
+            tdc_conflicts=args["tdc_conflicts"],
+            backup=args["backup"],
+            backup_keep=args["backup_keep"],
+            now=now,
+            run_id=args.get("run_id") or None,
+            rollback_run_id=args.get("rollback_run_id") or None,
+            rollback_force=args["rollback_force"],
+            rollback_skip_runs=args["rollback_skip_runs"],
+            list_runs=args["list_runs"],
+        )
+    except _plan.ArtifactError as exc:
+        # Bad input: nothing on the host was touched.
+        return dict(_empty_result(), failed=True, msg=str(exc))
+    try:
+        if args["list_runs"]:
+            return dict(_empty_result(), runs=engine.list_runs())
+        engine.make_plan()
+    except WindowsHostUnreachable as exc:
+        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
+    except WindowsModuleFailed as exc:
+        return dict(_empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
+    result = engine.execute(check_mode=host.check_mode, diff=bool(getattr(action._task, "diff", False)))
+    if transport.unreachable is not None:
+        result.update(unreachable=True, msg="host became unreachable while writing: %s" % transport.unreachable)
     elif result.get("msg"):
         result["failed"] = True
-    if diff:
-        result["diff"] = diff
     return result

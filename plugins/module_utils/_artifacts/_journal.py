@@ -24,14 +24,15 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     MANIFEST_MODE,
     MANIFEST_NAME,
     ArtifactError,
-    backup_target,
+    add_backup_operation,
+    add_manifest_operation,
     check_options,
     is_run_id,
     is_sha256,
     is_stamp,
+    manifest_state,
     new_folder_plan,
     parse_manifest,
-    plan_host,
     render_manifest,
     sha256_bytes,
     terminal_safe,
@@ -282,182 +283,187 @@ def _state_text(state):
     return "file" if state["mode"] is None else "file, mode %04o" % state["mode"]
 
 
-def plan_rollback_folder(directory, observation, run_id, stamp, force=False, backup=True, paths=posixpath):
-    """Plan the rollback of run ``run_id`` in one folder: a folder plan like ``_plan.plan_folder``'s."""
-    path = directory["path"]
-    folder_plan = new_folder_plan(directory)
+def _rollback_journal(folder_plan, observation, run_id, paths):
+    """The folder's journal of ``run_id`` (None: nothing to roll back here, or ``folder_plan["error"]`` says why
+    not)."""
+    path = folder_plan["path"]
     state = observation.get("state")
     if state == "absent":
-        return folder_plan
+        return None
     if state != "present":
         folder_plan["error"] = "managed folder %s refused: %s" % (path, observation.get("detail") or "not a folder")
-        return folder_plan
+        return None
     if observation.get("backups_problem"):
         # The journals are in there: a folder whose journal cannot be read is not "nothing to roll back".
         folder_plan["error"] = "%s %s; its run journals cannot be read" % (
             paths.join(path, BACKUP_DIR_NAME),
             observation["backups_problem"],
         )
-        return folder_plan
+        return None
     journal = observed_journals(dict(observation, path=path), paths).get(run_id)
+    if journal is not None and "problem" in journal:
+        folder_plan["error"] = journal["problem"]
+        return None
+    return journal
+
+
+class _Rollback:
+    """What the rollback of one folder works with (plan_rollback_folder)."""
+
+    def __init__(self, folder_plan, observation, run_id, stamp, force, backup, paths):
+        directory = folder_plan["directory"]
+        self.folder_plan, self.observation, self.run_id, self.stamp = folder_plan, observation, run_id, stamp
+        self.force, self.backup, self.paths = force, backup, paths
+        self.backups_seen = observation.get("backup_data") or {}
+        self.backup_texts = observation.get("backup_text") or {}
+        self.existing_backups = set(observation.get("backups") or [])
+        self.suffix = KIND_SUFFIX[directory["kind"]]
+        # Whoever can write the journal (the folder's owner) may not hand files to anyone else: owners from it are
+        # kept only when they are the folder's (declared or observed) or root's.
+        self.allowed_uids = {0, directory.get("uid"), observation.get("uid")} - {None}
+        self.allowed_gids = {0, directory.get("gid"), observation.get("gid")} - {None}
+
+    def before(self, record):
+        before = record["before"]
+        if before["state"] != "file":
+            return before
+        # An owner the journal may not hand out is not restored, so it is not compared either (else the file, put
+        # back as the folder's, would look hand-edited to the next rollback).
+        uid = before["uid"] if before["uid"] in self.allowed_uids else None
+        gid = before["gid"] if before["gid"] in self.allowed_gids else None
+        return dict(before, uid=uid, gid=gid)
+
+
+def plan_rollback_folder(directory, observation, run_id, stamp, force=False, backup=True, paths=posixpath):
+    """Plan the rollback of run ``run_id`` in one folder: a folder plan like ``_plan.plan_folder``'s."""
+    path = directory["path"]
+    folder_plan = new_folder_plan(directory)
+    journal = _rollback_journal(folder_plan, observation, run_id, paths)
     if journal is None:
         return folder_plan
-    if "problem" in journal:
-        folder_plan["error"] = journal["problem"]
-        return folder_plan
     folder_plan["journal"] = paths.join(path, BACKUP_DIR_NAME, journal_name(run_id))
-    manifest_observed = observation.get("manifest")
-    manifest, manifest_before = {}, None
-    if isinstance(manifest_observed, dict) and manifest_observed.get("problem"):
-        folder_plan["error"] = "manifest %s %s; fix or remove it" % (
-            paths.join(path, MANIFEST_NAME),
-            manifest_observed["problem"],
-        )
+    manifest, manifest_before, problem = manifest_state(observation, path, paths)
+    if problem:
+        folder_plan["error"] = problem
         return folder_plan
-    if isinstance(manifest_observed, dict):
-        if manifest_observed.get("error"):
-            folder_plan["error"] = manifest_observed["error"]
-            return folder_plan
-        manifest = manifest_observed.get("files") or {}
-        manifest_before = manifest_observed.get("sha256")
-    backup_dir = paths.join(path, BACKUP_DIR_NAME)
-    backups_seen = observation.get("backup_data") or {}
-    backup_texts = observation.get("backup_text") or {}
-    existing_backups = set(observation.get("backups") or [])
-    operations = folder_plan["operations"]
+    rollback = _Rollback(folder_plan, observation, run_id, stamp, force, backup, paths)
     new_manifest = dict(manifest)
-    suffix = KIND_SUFFIX[directory["kind"]]
-
-    # Whoever can write the journal (the folder's owner) may not hand files to anyone else: owners from it are kept
-    # only when they are the folder's (declared or observed) or root's.
-    allowed_uids = {0, directory.get("uid"), observation.get("uid")} - {None}
-    allowed_gids = {0, directory.get("gid"), observation.get("gid")} - {None}
-
-    def owner(value, allowed):
-        return value if value in allowed else None
-
     for name, record in sorted(journal["files"].items()):
-        observed = (observation.get("entries") or {}).get(name, {"type": "absent"})
-        manifest_entry = record["manifest_before"] or manifest.get(name) or {}
-        entry = {
-            "path": paths.join(path, name),
-            "artifact": manifest_entry.get("artifact") or name,
-            "application": directory["application"],
-            "kind": manifest_entry.get("kind") or directory["kind"],
-            "status": "compliant",
-            "action": "none",
-            "differences": [],
-            "_name": name,
-            "_observed": observed,
-            "_before_text": "",
-            "_after_text": "",
-        }
-        folder_plan["entries"].append(entry)
-        before, after = record["before"], record["after"]
-        if before["state"] == "file":
-            # An owner the journal may not hand out is not restored, so it is not compared either (else the file, put
-            # back as the folder's, would look hand-edited to the next rollback).
-            before = dict(before, uid=owner(before["uid"], allowed_uids), gid=owner(before["gid"], allowed_gids))
-        if observed.get("document"):
-            entry["_before_text"] = observed["document"]["text"] or ""
-        if not name.lower().endswith(suffix):
-            entry.update(status="error", differences=[{"path": "file", "expected": suffix, "actual": name}])
-            continue
-        if before["state"] == "not_restorable":
-            entry.update(
-                status="error",
-                differences=[{"path": "file", "expected": "restorable", "actual": before.get("detail")}],
-            )
-            continue
-        if _matches(observed, before):
-            # Already as before the run (rolled back, or the run's change failed): only ownership goes back.
+        if _plan_rollback_file(rollback, name, record, manifest):
             _restore_manifest_entry(new_manifest, name, record)
-            continue
-        if not force and not _matches(observed, after):
-            entry.update(
-                status="hand_edited",
-                differences=[
-                    {
-                        "path": "file",
-                        "expected": "as run %s left it (%s)" % (run_id, _state_text(after)),
-                        "actual": "changed since (kept; rollback_force to restore anyway)",
-                    }
-                ],
-            )
-            continue
-        entry["differences"] = [
-            {"path": "file", "expected": _state_text(before), "actual": _state_text(_state_of(observed))}
-        ]
-        kind = observed.get("type", "absent")
-        if kind == "directory" or (kind == "file" and observed.get("nlink", 1) > 1):
-            entry.update(
-                status="error", differences=[{"path": "file.type", "expected": "regular file", "actual": kind}]
-            )
-            continue
-        expect = observed.get("identity")
-        if before["state"] == "absent":
-            entry.update(status="drift", action="remove")
-            # sha256: the transport that cannot hold the file open (Windows) removes it only with these bytes.
-            change = {"op": "remove", "path": entry["path"], "expect": expect, "sha256": _state_of(observed)["sha256"]}
-        elif kind == "file" and _matches(observed, before, attributes=False):
-            entry.update(status="drift", action="restore")
-            change = {
-                "op": "attributes",
-                "path": entry["path"],
-                "mode": before["mode"],
-                "uid": before["uid"],
-                "gid": before["gid"],
-                "expect": expect,
-            }
-        else:
-            data = backups_seen.get(before["backup"]) if before["backup"] else None
-            if data is None or sha256_bytes(data) != before["sha256"]:
-                if not before["backup"] or before["backup"] not in existing_backups:
-                    problem = "is gone"
-                else:
-                    problem = "could not be read" if data is None else "does not hold the bytes the journal names"
-                entry.update(
-                    status="error",
-                    differences=[
-                        {
-                            "path": "backup",
-                            "expected": "the content before run %s" % run_id,
-                            "actual": "backup %s %s" % (before["backup"] or "(none kept)", problem),
-                        }
-                    ],
-                )
-                continue
-            entry.update(status="drift", action="restore", _after_text=backup_texts.get(before["backup"]) or "")
-            change = {
-                "op": "write",
-                "path": entry["path"],
-                "data": data,
-                "mode": 0o644 if before["mode"] is None else before["mode"],
-                "uid": before["uid"],
-                "gid": before["gid"],
-                "expect": expect if kind != "absent" else None,
-            }
-        if change["op"] != "attributes" and kind != "absent" and backup:
-            # What the rollback replaces or removes is kept too (a forced hand edit above all).
-            target = backup_target(name, stamp, existing_backups)
-            operations.append(
-                {
-                    "op": "backup",
-                    "path": entry["path"],
-                    "to": paths.join(backup_dir, target),
-                    "expect": expect,
-                    "type": kind,
-                }
-            )
-            folder_plan["backups"].append(paths.join(backup_dir, target))
-        operations.append(change)
-        _restore_manifest_entry(new_manifest, name, record)
+    _plan_rollback_manifest(folder_plan, observation.get("manifest"), manifest, manifest_before, new_manifest, paths)
+    return folder_plan
 
-    rendered = render_manifest(new_manifest)
+
+def _rollback_entry(rollback, name, record, manifest, observed):
+    directory = rollback.folder_plan["directory"]
+    manifest_entry = record["manifest_before"] or manifest.get(name) or {}
+    entry = {
+        "path": rollback.paths.join(directory["path"], name),
+        "artifact": manifest_entry.get("artifact") or name,
+        "application": directory["application"],
+        "kind": manifest_entry.get("kind") or directory["kind"],
+        "status": "compliant",
+        "action": "none",
+        "differences": [],
+        "_name": name,
+        "_observed": observed,
+        "_before_text": (observed["document"]["text"] or "") if observed.get("document") else "",
+        "_after_text": "",
+    }
+    rollback.folder_plan["entries"].append(entry)
+    return entry
+
+
+def _plan_rollback_file(rollback, name, record, manifest):
+    """Plan putting one journaled file back; True when its manifest entry goes back to before the run too."""
+    observed = (rollback.observation.get("entries") or {}).get(name, {"type": "absent"})
+    entry = _rollback_entry(rollback, name, record, manifest, observed)
+    before, after = rollback.before(record), record["after"]
+    if not name.lower().endswith(rollback.suffix):
+        entry.update(status="error", differences=[{"path": "file", "expected": rollback.suffix, "actual": name}])
+        return False
+    if before["state"] == "not_restorable":
+        entry.update(
+            status="error",
+            differences=[{"path": "file", "expected": "restorable", "actual": before.get("detail")}],
+        )
+        return False
+    if _matches(observed, before):
+        # Already as before the run (rolled back, or the run's change failed): only ownership goes back.
+        return True
+    if not rollback.force and not _matches(observed, after):
+        entry.update(
+            status="hand_edited",
+            differences=[
+                {
+                    "path": "file",
+                    "expected": "as run %s left it (%s)" % (rollback.run_id, _state_text(after)),
+                    "actual": "changed since (kept; rollback_force to restore anyway)",
+                }
+            ],
+        )
+        return False
+    entry["differences"] = [
+        {"path": "file", "expected": _state_text(before), "actual": _state_text(_state_of(observed))}
+    ]
+    kind = observed.get("type", "absent")
+    if kind == "directory" or (kind == "file" and observed.get("nlink", 1) > 1):
+        entry.update(status="error", differences=[{"path": "file.type", "expected": "regular file", "actual": kind}])
+        return False
+    change = _rollback_change(rollback, entry, before, observed)
+    if change is None:
+        return False
+    if change["op"] != "attributes" and kind != "absent" and rollback.backup:
+        # What the rollback replaces or removes is kept too (a forced hand edit above all).
+        add_backup_operation(
+            rollback.folder_plan,
+            entry["path"],
+            name,
+            rollback.stamp,
+            rollback.existing_backups,
+            observed,
+            rollback.paths,
+        )
+    rollback.folder_plan["operations"].append(change)
+    return True
+
+
+def _rollback_change(rollback, entry, before, observed):
+    """The operation that puts one file back (None: it cannot, and the entry says why)."""
+    kind = observed.get("type", "absent")
+    expect = observed.get("identity")
+    if before["state"] == "absent":
+        entry.update(status="drift", action="remove")
+        # sha256: the transport that cannot hold the file open (Windows) removes it only with these bytes.
+        return {"op": "remove", "path": entry["path"], "expect": expect, "sha256": _state_of(observed)["sha256"]}
+    owners = {"uid": before["uid"], "gid": before["gid"]}
+    if kind == "file" and _matches(observed, before, attributes=False):
+        entry.update(status="drift", action="restore")
+        return dict(owners, op="attributes", path=entry["path"], mode=before["mode"], expect=expect)
+    data = rollback.backups_seen.get(before["backup"]) if before["backup"] else None
+    if data is None or sha256_bytes(data) != before["sha256"]:
+        if not before["backup"] or before["backup"] not in rollback.existing_backups:
+            problem = "is gone"
+        else:
+            problem = "could not be read" if data is None else "does not hold the bytes the journal names"
+        expected = "the content before run %s" % rollback.run_id
+        actual = "backup %s %s" % (before["backup"] or "(none kept)", problem)
+        entry.update(status="error", differences=[{"path": "backup", "expected": expected, "actual": actual}])
+        return None
+    entry.update(status="drift", action="restore", _after_text=rollback.backup_texts.get(before["backup"]) or "")
+    mode = 0o644 if before["mode"] is None else before["mode"]
+    return dict(
+        owners, op="write", path=entry["path"], data=data, mode=mode, expect=expect if kind != "absent" else None
+    )
+
+
+def _plan_rollback_manifest(folder_plan, manifest_observed, manifest, manifest_before, new_manifest, paths):
+    path = folder_plan["path"]
     if manifest_before is not None and not new_manifest:
-        # Nothing owned any more: no manifest, as before the collection's first run here. Should a file's restore fail,
-        # the transports write the manifest instead (``manifest_after_failures``): that file stays owned.
-        operations.append(
+        # Nothing owned any more: no manifest, as before the collection's first run here. Should a file's restore
+        # fail, the transports write the manifest instead (``manifest_after_failures``): that file stays owned.
+        folder_plan["operations"].append(
             {
                 "op": "remove",
                 "path": paths.join(path, MANIFEST_NAME),
@@ -470,21 +476,10 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
         )
         folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
         folder_plan["manifest_changed"] = True
-    elif (manifest_before is not None or new_manifest) and manifest_before != sha256_bytes(rendered.encode("ascii")):
-        operations.append(
-            {
-                "op": "manifest",
-                "path": paths.join(path, MANIFEST_NAME),
-                "data": rendered.encode("ascii"),
-                "files": new_manifest,
-                "previous": manifest,
-                "mode": MANIFEST_MODE,
-                "expect": (manifest_observed or {}).get("identity"),
-            }
-        )
-        folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
-        folder_plan["manifest_changed"] = True
-    return folder_plan
+    elif (manifest_before is not None or new_manifest) and manifest_before != sha256_bytes(
+        render_manifest(new_manifest).encode("ascii")
+    ):
+        add_manifest_operation(folder_plan, new_manifest, manifest, manifest_observed, paths)
 
 
 def _restore_manifest_entry(manifest, name, record):
@@ -616,17 +611,6 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
             operations.append({"op": "remove_backup", "path": target})
             folder_plan["removed_backups"].append(target)
     return folder_plan
-
-
-def plan_rollout(desired, dirs, observations, stamp, run_id=None, paths=posixpath, **options):
-    """``_plan.plan_host`` plus the run journal of every folder it changes."""
-    observations = _digested(observations, desired=desired, paths=paths)
-    plan = plan_host(desired, dirs, observations, stamp, paths=paths, **options)
-    keep = options.get("backup_keep", DEFAULT_BACKUP_KEEP)
-    for folder_plan in plan["folders"]:
-        observation = observations.get(folder_plan["path"]) or {}
-        journal_folder(folder_plan, observation, run_id, stamp, keep, paths)
-    return plan
 
 
 def check_skip_runs(skip_runs, run_id):

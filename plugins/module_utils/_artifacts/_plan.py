@@ -169,123 +169,130 @@ def normalize_request(files, managed_dirs, paths=posixpath, resolve_user=None, r
     ``resolve_user(owner, field)`` / ``resolve_group`` map names to ids (raising ArtifactError for unknown ones);
     without them only numeric ids resolve.
     """
-    resolve_user = resolve_user or _no_resolver
-    resolve_group = resolve_group or _no_resolver
+    resolvers = (resolve_user or _no_resolver, resolve_group or _no_resolver)
     if not isinstance(managed_dirs, list) or not managed_dirs:
         raise ArtifactError("managed_dirs: at least one managed folder is required")
-    dirs = []
     dir_by_path = {}
     for index, item in enumerate(managed_dirs):
-        field = "managed_dirs[%d]" % index
-        if not isinstance(item, dict):
-            raise ArtifactError("%s: must be a dict" % field)
-        path = _norm_abs_path(item.get("path"), field + ".path", paths)
-        kind = item.get("kind")
-        if kind not in KINDS:
-            raise ArtifactError("%s.kind: %r is not one of %s (folder %s)" % (field, kind, ", ".join(KINDS), path))
-        application = item.get("application")
-        if application not in APPLICATIONS:
-            raise ArtifactError(
-                "%s.application: %r is not one of %s (folder %s)" % (field, application, ", ".join(APPLICATIONS), path)
-            )
-        if path in dir_by_path:
-            raise ArtifactError("%s.path: folder %s is listed twice" % (field, path))
-        entry = {
-            "path": path,
-            "kind": kind,
-            "application": application,
-            "owner": item.get("owner") or None,
-            "group": item.get("group") or None,
-            "uid": resolve_user(item.get("owner"), field + ".owner (folder %s)" % path),
-            "gid": resolve_group(item.get("group"), field + ".group (folder %s)" % path),
-            "mode": parse_mode(item.get("mode") or DEFAULT_DIR_MODE, field + ".mode (folder %s)" % path),
-        }
-        dirs.append(entry)
-        dir_by_path[path] = entry
-
-    desired = []
+        directory = _normalize_dir("managed_dirs[%d]" % index, item, paths, resolvers)
+        if directory["path"] in dir_by_path:
+            raise ArtifactError("managed_dirs[%d].path: folder %s is listed twice" % (index, directory["path"]))
+        dir_by_path[directory["path"]] = directory
     seen_paths = {}
-    for index, item in enumerate(files or []):
-        field = "files[%d]" % index
-        if not isinstance(item, dict):
-            raise ArtifactError("%s: must be a dict" % field)
-        path = _norm_abs_path(item.get("path"), field + ".path", paths)
-        where = " (file %s)" % path
-        if path in seen_paths:
-            raise ArtifactError("%s.path: %s is also declared by files[%d]" % (field, path, seen_paths[path]))
-        seen_paths[path] = index
-        name = paths.basename(path)
-        if name.startswith(".") or name == MANIFEST_NAME:
-            raise ArtifactError("%s.path: hidden file names are reserved for the collection%s" % (field, where))
-        kind = item.get("kind")
-        if kind not in KINDS:
-            raise ArtifactError("%s.kind: %r is not one of %s%s" % (field, kind, ", ".join(KINDS), where))
-        if not name.endswith(KIND_SUFFIX[kind]):
-            raise ArtifactError(
-                "%s.path: a %s file must end with %s or Tableau will not load it%s"
-                % (field, kind, KIND_SUFFIX[kind], where)
-            )
-        parent = paths.dirname(path)
-        managed = dir_by_path.get(parent)
-        if managed is None:
-            raise ArtifactError(
-                "%s.path: parent folder %s is not one of managed_dirs (%s)%s"
-                % (field, parent, ", ".join(sorted(dir_by_path)), where)
-            )
-        if managed["kind"] != kind:
-            raise ArtifactError(
-                "%s.kind: %s does not match the kind %s of managed folder %s%s"
-                % (field, kind, managed["kind"], parent, where)
-            )
-        application = item.get("application") or managed["application"]
-        if application not in APPLICATIONS:
-            raise ArtifactError(
-                "%s.application: %r is not one of %s%s" % (field, application, ", ".join(APPLICATIONS), where)
-            )
-        content = item.get("content")
-        if not isinstance(content, str) or not content.strip():
-            raise ArtifactError("%s.content: rendered document text is required%s" % (field, where))
-        artifact = item.get("artifact") or name
-        encoded = content.encode("utf-8")
-        if len(encoded) > MAX_DOCUMENT_BYTES:
-            raise ArtifactError(
-                "%s.content: %d bytes is over Tableau's %d KiB limit (artifact %s)%s"
-                % (field, len(encoded), MAX_DOCUMENT_BYTES // 1024, artifact, where)
-            )
-        try:
-            actual_kind = document_kind(content)
-            parsed = parse_tdc(content) if kind == "tdc" else parse_oauth_config(content)
-        except TableauXmlError as exc:
-            raise ArtifactError(
-                "%s.content: artifact %s is not a valid %s document: %s%s"
-                % (field, artifact, kind, problem_text(exc), where)
-            ) from None
-        if actual_kind != kind:
-            raise ArtifactError(
-                "%s.content: artifact %s is a %s document but kind is %s%s"
-                % (field, artifact, actual_kind, kind, where)
-            )
-        desired.append(
-            {
-                "index": index,
-                "path": path,
-                "name": name,
-                "dir": parent,
-                "kind": kind,
-                "application": application,
-                "artifact": str(artifact),
-                "content": content,
-                "data": encoded,
-                "parsed": parsed,
-                "owner": item.get("owner") or None,
-                "group": item.get("group") or None,
-                "uid": resolve_user(item.get("owner"), field + ".owner" + where),
-                "gid": resolve_group(item.get("group"), field + ".group" + where),
-                "mode": parse_mode(item.get("mode") or DEFAULT_FILE_MODE, field + ".mode" + where),
-            }
-        )
+    desired = [
+        _normalize_file(index, item, dir_by_path, seen_paths, paths, resolvers)
+        for index, item in enumerate(files or [])
+    ]
+    _check_tdc_classes(desired)
+    return desired, list(dir_by_path.values())
 
-    # Two desired TDCs of one class in one folder: Tableau would apply only one of them.
+
+def _ownership(item, field, where, resolvers, default_mode):
+    """The owner, group and mode of a folder or file as given, with the ids they resolve to."""
+    resolve_user, resolve_group = resolvers
+    return {
+        "owner": item.get("owner") or None,
+        "group": item.get("group") or None,
+        "uid": resolve_user(item.get("owner"), field + ".owner" + where),
+        "gid": resolve_group(item.get("group"), field + ".group" + where),
+        "mode": parse_mode(item.get("mode") or default_mode, field + ".mode" + where),
+    }
+
+
+def _choice(value, choices, field, where):
+    if value not in choices:
+        raise ArtifactError("%s: %r is not one of %s%s" % (field, value, ", ".join(choices), where))
+    return value
+
+
+def _normalize_dir(field, item, paths, resolvers):
+    if not isinstance(item, dict):
+        raise ArtifactError("%s: must be a dict" % field)
+    path = _norm_abs_path(item.get("path"), field + ".path", paths)
+    where = " (folder %s)" % path
+    return dict(
+        path=path,
+        kind=_choice(item.get("kind"), KINDS, field + ".kind", where),
+        application=_choice(item.get("application"), APPLICATIONS, field + ".application", where),
+        **_ownership(item, field, where, resolvers, DEFAULT_DIR_MODE),
+    )
+
+
+def _normalize_file(index, item, dir_by_path, seen_paths, paths, resolvers):
+    field = "files[%d]" % index
+    if not isinstance(item, dict):
+        raise ArtifactError("%s: must be a dict" % field)
+    path = _norm_abs_path(item.get("path"), field + ".path", paths)
+    where = " (file %s)" % path
+    if path in seen_paths:
+        raise ArtifactError("%s.path: %s is also declared by files[%d]" % (field, path, seen_paths[path]))
+    seen_paths[path] = index
+    name = paths.basename(path)
+    if name.startswith(".") or name == MANIFEST_NAME:
+        raise ArtifactError("%s.path: hidden file names are reserved for the collection%s" % (field, where))
+    kind = _choice(item.get("kind"), KINDS, field + ".kind", where)
+    if not name.endswith(KIND_SUFFIX[kind]):
+        raise ArtifactError(
+            "%s.path: a %s file must end with %s or Tableau will not load it%s"
+            % (field, kind, KIND_SUFFIX[kind], where)
+        )
+    parent = paths.dirname(path)
+    managed = dir_by_path.get(parent)
+    if managed is None:
+        raise ArtifactError(
+            "%s.path: parent folder %s is not one of managed_dirs (%s)%s"
+            % (field, parent, ", ".join(sorted(dir_by_path)), where)
+        )
+    if managed["kind"] != kind:
+        raise ArtifactError(
+            "%s.kind: %s does not match the kind %s of managed folder %s%s"
+            % (field, kind, managed["kind"], parent, where)
+        )
+    application = _choice(
+        item.get("application") or managed["application"], APPLICATIONS, field + ".application", where
+    )
+    content = item.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise ArtifactError("%s.content: rendered document text is required%s" % (field, where))
+    artifact = str(item.get("artifact") or name)
+    encoded, parsed = _checked_document(content, kind, field + ".content", "artifact %s" % artifact, where)
+    return dict(
+        index=index,
+        path=path,
+        name=name,
+        dir=parent,
+        kind=kind,
+        application=application,
+        artifact=artifact,
+        content=content,
+        data=encoded,
+        parsed=parsed,
+        **_ownership(item, field, where, resolvers, DEFAULT_FILE_MODE),
+    )
+
+
+def _checked_document(content, kind, field, what, where):
+    """(UTF-8 bytes, parsed document) of a rendered document of ``kind``, within Tableau's size limit."""
+    encoded = content.encode("utf-8")
+    if len(encoded) > MAX_DOCUMENT_BYTES:
+        raise ArtifactError(
+            "%s: %d bytes is over Tableau's %d KiB limit (%s)%s"
+            % (field, len(encoded), MAX_DOCUMENT_BYTES // 1024, what, where)
+        )
+    try:
+        actual_kind = document_kind(content)
+        parsed = parse_tdc(content) if kind == "tdc" else parse_oauth_config(content)
+    except TableauXmlError as exc:
+        raise ArtifactError(
+            "%s: %s is not a valid %s document: %s%s" % (field, what, kind, problem_text(exc), where)
+        ) from None
+    if actual_kind != kind:
+        raise ArtifactError("%s: %s is a %s document but kind is %s%s" % (field, what, actual_kind, kind, where))
+    return encoded, parsed
+
+
+def _check_tdc_classes(desired):
+    """Two desired TDCs of one class in one folder: Tableau would apply only one of them."""
     classes = {}
     for item in desired:
         if item["kind"] != "tdc":
@@ -297,7 +304,6 @@ def normalize_request(files, managed_dirs, paths=posixpath, resolve_user=None, r
                 % (item["index"], item["path"], key[1], classes[key])
             )
         classes[key] = item["path"]
-    return desired, dirs
 
 
 def check_options(tdc_conflicts="fail", backup_keep=DEFAULT_BACKUP_KEEP):
@@ -666,26 +672,80 @@ def new_folder_plan(directory):
     }
 
 
+def manifest_state(observation, path, paths=posixpath):
+    """(files, sha256 or None, problem or None) of a folder's observed manifest: parsed where it was read, its
+    entries or why it cannot be trusted (the entries still name what the collection owned); the bytes are known by
+    their hash."""
+    manifest_observed = observation.get("manifest")
+    if not isinstance(manifest_observed, dict):
+        return {}, None, None
+    if manifest_observed.get("problem"):
+        return (
+            {},
+            None,
+            "manifest %s %s; fix or remove it" % (paths.join(path, MANIFEST_NAME), manifest_observed["problem"]),
+        )
+    return manifest_observed.get("files") or {}, manifest_observed.get("sha256"), manifest_observed.get("error")
+
+
+def add_backup_operation(folder_plan, entry_path, name, stamp, existing_backups, observed, paths=posixpath):
+    """Plan the backup of ``entry_path`` (file ``name``) before it changes; returns the backup's name."""
+    backup_dir = paths.join(folder_plan["path"], BACKUP_DIR_NAME)
+    target = backup_target(name, stamp, existing_backups)
+    folder_plan["operations"].append(
+        {
+            "op": "backup",
+            "path": entry_path,
+            "to": paths.join(backup_dir, target),
+            "expect": observed.get("identity"),
+            "type": observed.get("type"),
+        }
+    )
+    folder_plan["backups"].append(paths.join(backup_dir, target))
+    return target
+
+
+def add_manifest_operation(folder_plan, files, previous, manifest_observed, paths=posixpath):
+    """Plan writing the folder's manifest with ``files`` (``previous``: what failed operations keep)."""
+    path = paths.join(folder_plan["path"], MANIFEST_NAME)
+    folder_plan["operations"].append(
+        {
+            "op": "manifest",
+            "path": path,
+            "data": render_manifest(files).encode("ascii"),
+            "files": files,
+            "previous": previous,
+            "mode": MANIFEST_MODE,
+            "expect": (manifest_observed if isinstance(manifest_observed, dict) else {}).get("identity"),
+        }
+    )
+    folder_plan["manifest"] = path
+    folder_plan["manifest_changed"] = True
+
+
+class _FolderBackups:
+    """What a folder's backups allow: where they go, which names exist, which this run adds."""
+
+    def __init__(self, observation, stamp, enabled):
+        self.problem = observation.get("backups_problem")
+        self.existing = set(observation.get("backups") or [])
+        self.stamp = stamp
+        self.enabled = enabled
+        self.new = {}
+
+
 def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep=DEFAULT_BACKUP_KEEP, paths=posixpath):
     """Plan one managed folder from its observation. Never raises for host state: problems become errors."""
     path = directory["path"]
     mine = [item for item in desired if item["dir"] == path]
     folder_plan = new_folder_plan(directory)
     state = observation.get("state")
-    entries_seen = observation.get("entries") or {}
-    manifest_observed = observation.get("manifest")
-    manifest = {}
-    manifest_before = None
-    problem = None
     if state == "refused":
+        manifest, manifest_before = {}, None
         problem = "managed folder %s refused: %s" % (path, observation.get("detail") or "not a real folder")
-    elif isinstance(manifest_observed, dict) and manifest_observed.get("problem"):
-        problem = "manifest %s %s; fix or remove it" % (paths.join(path, MANIFEST_NAME), manifest_observed["problem"])
-    elif isinstance(manifest_observed, dict):
-        # Parsed where it was read: its entries, or why it cannot be trusted; the bytes are known by their hash.
-        problem = manifest_observed.get("error")
-        manifest = manifest_observed.get("files") or {}
-        manifest_before = manifest_observed.get("sha256")
+    else:
+        manifest, manifest_before, problem = manifest_state(observation, path, paths)
+    entries_seen = observation.get("entries") or {}
     desired_names = {item["name"] for item in mine}
     for item in mine:
         observed = entries_seen.get(item["name"], {"type": "absent"})
@@ -698,11 +758,22 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
 
     tdc_classes = {item["parsed"].get("class"): item["path"] for item in mine if item["kind"] == "tdc"}
     folder_plan["unmanaged"] = _scan_unmanaged(directory, observation, set(manifest), desired_names, tdc_classes, paths)
+    _plan_folder_setup(folder_plan, observation, paths)
+    backups = _FolderBackups(observation, stamp, backup and backup_keep > 0)
+    for entry in folder_plan["entries"]:
+        _plan_change(folder_plan, entry, backups, paths)
+    if not backups.problem:
+        _plan_retention(folder_plan, backups, backup_keep, paths)
+    _plan_manifest(folder_plan, manifest, manifest_before, observation.get("manifest"), paths)
+    return folder_plan
 
-    operations = folder_plan["operations"]
-    if state == "absent":
+
+def _plan_folder_setup(folder_plan, observation, paths):
+    """The missing folders to create (outermost first) and the temp files an interrupted run left."""
+    directory, path = folder_plan["directory"], folder_plan["path"]
+    if observation.get("state") == "absent":
         for folder in observation.get("missing") or [path]:
-            operations.append(
+            folder_plan["operations"].append(
                 {
                     "op": "mkdir",
                     "path": folder,
@@ -713,92 +784,68 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
             )
             folder_plan["created_dirs"].append(folder)
     for temp_name in observation.get("temp_files") or []:
-        operations.append({"op": "remove_temp", "path": paths.join(path, temp_name)})
+        folder_plan["operations"].append({"op": "remove_temp", "path": paths.join(path, temp_name)})
         folder_plan["removed_temp_files"].append(paths.join(path, temp_name))
 
-    backups_problem = observation.get("backups_problem")
-    backup_dir = paths.join(path, BACKUP_DIR_NAME)
-    existing_backups = set(observation.get("backups") or [])
-    make_backups = backup and backup_keep > 0
-    new_backups = {}
 
-    def plan_backup(entry):
-        observed = entry["_observed"]
-        if not make_backups or observed.get("type") not in ("file", "symlink"):
-            return True
-        if backups_problem:
-            _error(
-                entry, "backup", "%s refused: %s; not replaced (nothing may be lost)" % (backup_dir, backups_problem)
-            )
-            entry["differences"][0]["expected"] = "usable backup folder"
-            return False
-        target = backup_target(entry["_name"], stamp, existing_backups)
-        entry["_backup_name"] = target
-        new_backups.setdefault(entry["_name"], []).append(target)
-        operations.append(
-            {
-                "op": "backup",
-                "path": entry["path"],
-                "to": paths.join(backup_dir, target),
-                "expect": observed.get("identity"),
-                "type": observed.get("type"),
-            }
-        )
-        folder_plan["backups"].append(paths.join(backup_dir, target))
+def _plan_backup(folder_plan, entry, backups, paths):
+    """Plan the backup of an entry about to be replaced or removed; False when it cannot be kept (then the entry
+    is an error and is not changed: nothing may be lost)."""
+    observed = entry["_observed"]
+    if not backups.enabled or observed.get("type") not in ("file", "symlink"):
         return True
+    if backups.problem:
+        backup_dir = paths.join(folder_plan["path"], BACKUP_DIR_NAME)
+        _error(entry, "backup", "%s refused: %s; not replaced (nothing may be lost)" % (backup_dir, backups.problem))
+        entry["differences"][0]["expected"] = "usable backup folder"
+        return False
+    target = add_backup_operation(
+        folder_plan, entry["path"], entry["_name"], backups.stamp, backups.existing, observed, paths
+    )
+    entry["_backup_name"] = target
+    backups.new.setdefault(entry["_name"], []).append(target)
+    return True
 
-    for entry in folder_plan["entries"]:
-        if entry["action"] == "none":
-            continue
-        observed = entry["_observed"]
-        if entry["action"] == "remove":
-            if plan_backup(entry):
-                operations.append({"op": "remove", "path": entry["path"], "expect": observed.get("identity")})
-            continue
-        item = entry["_item"]
-        if entry["_rewrite"]:
-            if entry["_exists"] and not plan_backup(entry):
+
+def _plan_change(folder_plan, entry, backups, paths):
+    """The operations of one entry's action (remove, write or attributes), after its backup."""
+    if entry["action"] == "none":
+        return
+    operations = folder_plan["operations"]
+    observed = entry["_observed"]
+    if entry["action"] == "remove":
+        if _plan_backup(folder_plan, entry, backups, paths):
+            operations.append({"op": "remove", "path": entry["path"], "expect": observed.get("identity")})
+        return
+    item = entry["_item"]
+    change = {"path": item["path"], "mode": item["mode"], "uid": item["uid"], "gid": item["gid"]}
+    if not entry["_rewrite"]:
+        operations.append(dict(change, op="attributes", expect=observed.get("identity")))
+        return
+    if entry["_exists"] and not _plan_backup(folder_plan, entry, backups, paths):
+        return
+    expect = observed.get("identity") if entry["_exists"] else None
+    operations.append(dict(change, op="write", data=item["data"], expect=expect))
+
+
+def _plan_retention(folder_plan, backups, backup_keep, paths):
+    """Per file name, the newest backup_keep backups (this run's included) stay, oldest go first."""
+    backup_dir = paths.join(folder_plan["path"], BACKUP_DIR_NAME)
+    for name in sorted({entry["_name"] for entry in folder_plan["entries"]}):
+        keyed = sorted(
+            (key, backup_name)
+            for backup_name in backups.existing
+            for key in [_backup_key(backup_name, name)]
+            if key is not None
+        )
+        for _key, backup_name in keyed[: max(len(keyed) - backup_keep, 0)]:
+            if backup_name in backups.new.get(name, []):
                 continue
-            operations.append(
-                {
-                    "op": "write",
-                    "path": item["path"],
-                    "data": item["data"],
-                    "mode": item["mode"],
-                    "uid": item["uid"],
-                    "gid": item["gid"],
-                    "expect": observed.get("identity") if entry["_exists"] else None,
-                }
-            )
-        else:
-            operations.append(
-                {
-                    "op": "attributes",
-                    "path": item["path"],
-                    "mode": item["mode"],
-                    "uid": item["uid"],
-                    "gid": item["gid"],
-                    "expect": observed.get("identity"),
-                }
-            )
+            folder_plan["operations"].append({"op": "remove_backup", "path": paths.join(backup_dir, backup_name)})
+            folder_plan["removed_backups"].append(paths.join(backup_dir, backup_name))
 
-    # Retention: per file name, the newest backup_keep backups (this run's included) stay, oldest go first.
-    if not backups_problem:
-        names = {entry["_name"] for entry in folder_plan["entries"]}
-        for name in sorted(names):
-            keyed = sorted(
-                (key, backup_name)
-                for backup_name in existing_backups
-                for key in [_backup_key(backup_name, name)]
-                if key is not None
-            )
-            excess = len(keyed) - backup_keep
-            for _key, backup_name in keyed[: max(excess, 0)]:
-                if backup_name in new_backups.get(name, []):
-                    continue
-                operations.append({"op": "remove_backup", "path": paths.join(backup_dir, backup_name)})
-                folder_plan["removed_backups"].append(paths.join(backup_dir, backup_name))
 
+def _plan_manifest(folder_plan, manifest, manifest_before, manifest_observed, paths):
     new_manifest = _next_manifest(folder_plan["entries"], manifest)
     rendered = render_manifest(new_manifest)
     # A manifest left readable to others by an older version is rewritten private (where the mode is observed).
@@ -807,21 +854,7 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
     if not (manifest_before is None and not new_manifest) and (
         manifest_before != sha256_bytes(rendered.encode("ascii")) or manifest_mode_drift
     ):
-        manifest_observed_entry = manifest_observed if isinstance(manifest_observed, dict) else {}
-        operations.append(
-            {
-                "op": "manifest",
-                "path": paths.join(path, MANIFEST_NAME),
-                "data": rendered.encode("ascii"),
-                "files": new_manifest,
-                "previous": manifest,
-                "mode": MANIFEST_MODE,
-                "expect": manifest_observed_entry.get("identity"),
-            }
-        )
-        folder_plan["manifest"] = paths.join(path, MANIFEST_NAME)
-        folder_plan["manifest_changed"] = True
-    return folder_plan
+        add_manifest_operation(folder_plan, new_manifest, manifest, manifest_observed, paths)
 
 
 def manifest_after_failures(operation, failed_names):
@@ -898,109 +931,115 @@ def operation_name(operation, paths=posixpath):
     return None
 
 
+# Result keys listing the paths a run wrote (or, in check mode, would), by the operation that writes them.
+_WRITTEN_KEYS = {
+    "mkdir": "created_dirs",
+    "backup": "backups",
+    "manifest": "manifests",
+    "remove_backup": "removed_backups",
+    "remove_temp": "removed_temp_files",
+    "journal": "journals",
+}
+# What a user controls can reach these keys: control characters escaped (terminal_safe).
+_SAFE_KEYS = (
+    "files",
+    "unmanaged",
+    "folders",
+    "backups",
+    "created_dirs",
+    "removed_backups",
+    "removed_temp_files",
+    "journals",
+)
+
+
 def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
     """Apply the transport's outcomes to the plan. ``outcomes`` is {folder path: {"done": [op index], "errors":
     [{"index", "path", "msg"}], "error": folder message or None}}; in check mode every operation counts as done.
 
     Returns the module result (without ``changed`` of host facts) and sets entries that failed to status error.
     """
-    result = {
-        "files": [],
-        "unmanaged": [dict(item) for item in plan["unmanaged"]],
-        "restart_needed": [],
-        "backups": [],
-        "manifests": [],
-        "created_dirs": [],
-        "removed_backups": [],
-        "removed_temp_files": [],
-        "journals": [],
-        "folders": [],
-        "changed": False,
-    }
+    result = {"files": [], "unmanaged": [dict(item) for item in plan["unmanaged"]], "restart_needed": []}
+    result.update({key: [] for key in ("backups", "manifests", *_WRITTEN_KEYS.values(), "folders")}, changed=False)
     restart = set()
     for folder_plan in plan["folders"]:
-        path = folder_plan["path"]
         operations = folder_plan["operations"]
         if check_mode:
             outcome = {"done": list(range(len(operations))), "errors": [], "error": None}
         else:
-            outcome = outcomes.get(path) or {"done": [], "errors": [], "error": None}
-        done = set(outcome.get("done") or [])
+            outcome = outcomes.get(folder_plan["path"]) or {"done": [], "errors": [], "error": None}
+        written = _record_written(result, operations, set(outcome.get("done") or []))
         errors = list(outcome.get("errors") or [])
-        failed_by_name = {}
-        for error in errors:
-            if error.get("index") is not None and error["index"] < len(operations):
-                name = operation_name(operations[error["index"]], paths)
-                if name:
-                    failed_by_name.setdefault(name, error["msg"])
-        folder_error = folder_plan["error"] or outcome.get("error")
-        written = []
-        for index, operation in enumerate(operations):
-            if index not in done:
-                continue
-            kind = operation["op"]
-            target = operation.get("to") if kind == "backup" else operation["path"]
-            written.append(target)
-            if kind == "mkdir":
-                result["created_dirs"].append(target)
-            elif kind == "backup":
-                result["backups"].append(target)
-            elif kind == "manifest":
-                result["manifests"].append(target)
-            elif kind == "remove_backup":
-                result["removed_backups"].append(target)
-            elif kind == "remove_temp":
-                result["removed_temp_files"].append(target)
-            elif kind == "journal":
-                result["journals"].append(target)
-        for entry in folder_plan["entries"]:
-            message = failed_by_name.get(entry["_name"])
-            if outcome.get("error") and entry["action"] != "none" and entry["status"] != "error":
-                message = message or outcome["error"]
-            if message and entry["status"] != "error":
-                entry["status"] = "error"
-                entry["differences"] = [
-                    *list(entry["differences"]),
-                    {"path": "file", "expected": "%s done" % entry["action"], "actual": message},
-                ]
-            elif entry["action"] != "none" and entry["status"] != "error":
-                restart.add(entry["application"])
-        messages = [error["msg"] for error in errors]
-        if folder_error:
-            messages.insert(0, folder_error)
-        if not folder_error:
-            messages += [
-                "%s: %s" % (entry["path"], entry["differences"][-1]["actual"])
-                for entry in folder_plan["entries"]
-                if entry["status"] == "error" and entry["path"] not in " ".join(messages)
-            ]
-        status = "error" if messages else ("changed" if written else "ok")
-        result["folders"].append(
-            {"path": path, "status": status, "error": "; ".join(messages) or None, "written": written}
-        )
-        if written:
-            result["changed"] = True
+        _mark_failed_entries(folder_plan, outcome, _failed_by_name(operations, errors, paths), restart)
+        result["folders"].append(_folder_result(folder_plan, outcome, errors, written))
+        result["changed"] = result["changed"] or bool(written)
     result["files"] = report_files(plan)
     result["restart_needed"] = sorted(restart)
-    for key in (
-        "files",
-        "unmanaged",
-        "folders",
-        "backups",
-        "created_dirs",
-        "removed_backups",
-        "removed_temp_files",
-        "journals",
-    ):
+    for key in _SAFE_KEYS:
         result[key] = terminal_safe(result[key])
-    errors = [folder for folder in result["folders"] if folder["status"] == "error"]
-    if errors:
+    failed = [folder for folder in result["folders"] if folder["status"] == "error"]
+    if failed:
         result["msg"] = "%d of %d managed folders failed: %s" % (
-            len(errors),
+            len(failed),
             len(result["folders"]),
-            "; ".join(folder["error"] for folder in errors),
+            "; ".join(folder["error"] for folder in failed),
         )
     return result
+
+
+def _record_written(result, operations, done):
+    """The paths the done operations wrote, in order; each also goes to its result key."""
+    written = []
+    for index, operation in enumerate(operations):
+        if index not in done:
+            continue
+        target = operation.get("to") if operation["op"] == "backup" else operation["path"]
+        written.append(target)
+        if operation["op"] in _WRITTEN_KEYS:
+            result[_WRITTEN_KEYS[operation["op"]]].append(target)
+    return written
+
+
+def _failed_by_name(operations, errors, paths):
+    failed = {}
+    for error in errors:
+        if error.get("index") is not None and error["index"] < len(operations):
+            name = operation_name(operations[error["index"]], paths)
+            if name:
+                failed.setdefault(name, error["msg"])
+    return failed
+
+
+def _mark_failed_entries(folder_plan, outcome, failed_by_name, restart):
+    """Entries whose operation failed (or whose folder failed) become errors; the others that change a file add
+    their application to ``restart``."""
+    for entry in folder_plan["entries"]:
+        message = failed_by_name.get(entry["_name"])
+        if outcome.get("error") and entry["action"] != "none" and entry["status"] != "error":
+            message = message or outcome["error"]
+        if message and entry["status"] != "error":
+            entry["status"] = "error"
+            entry["differences"] = [
+                *list(entry["differences"]),
+                {"path": "file", "expected": "%s done" % entry["action"], "actual": message},
+            ]
+        elif entry["action"] != "none" and entry["status"] != "error":
+            restart.add(entry["application"])
+
+
+def _folder_result(folder_plan, outcome, errors, written):
+    folder_error = folder_plan["error"] or outcome.get("error")
+    messages = [error["msg"] for error in errors]
+    if folder_error:
+        messages.insert(0, folder_error)
+    else:
+        messages += [
+            "%s: %s" % (entry["path"], entry["differences"][-1]["actual"])
+            for entry in folder_plan["entries"]
+            if entry["status"] == "error" and entry["path"] not in " ".join(messages)
+        ]
+    status = "error" if messages else ("changed" if written else "ok")
+    return {"path": folder_plan["path"], "status": status, "error": "; ".join(messages) or None, "written": written}
 
 
 def _mask_value(path, value):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import datetime
 import errno
 import fcntl
 import gc
@@ -47,17 +46,17 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     escape_name,
     plain_name,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
+    OperationFailure,
+    SyncEngine,
+    check_run_ids,
+    perform_operations,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
     MAX_JOURNAL_BYTES,
-    check_run_id,
-    check_skip_runs,
     journal_name,
     journal_run_id,
     parse_journal,
-    plan_rollback,
-    plan_rollout,
-    rollback_summary,
-    runs_of,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
     BACKUP_DIR_MODE,
@@ -68,14 +67,9 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     TEMP_PREFIX,
     ArtifactError,
     check_options,
-    finish_host,
-    manifest_after_failures,
-    normalize_request,
+    finish_host,  # noqa: F401  # callers and tests use _posix.finish_host
     observed_names,
-    operation_name,
     parse_manifest,
-    report_diff,
-    utc_stamp,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
@@ -140,28 +134,25 @@ DEADLINE_GRACE_SECONDS = 5
 # ---------------------------------------------------------------------------------------------
 
 
-def resolve_uid(owner, field):
-    if owner is None or owner == "":
+def _resolve_id(value, field, lookup, what):
+    """The id of a user or group given by name or number (None when not given)."""
+    if value is None or value == "":
         return None
-    text = str(owner)
+    text = str(value)
     if text.isdigit():
         return int(text)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return lookup(text)
     except KeyError:
-        raise ArtifactError("%s: user %r does not exist on this host" % (field, text)) from None
+        raise ArtifactError("%s: %s %r does not exist on this host" % (field, what, text)) from None
+
+
+def resolve_uid(owner, field):
+    return _resolve_id(owner, field, lambda name: pwd.getpwnam(name).pw_uid, "user")
 
 
 def resolve_gid(group, field):
-    if group is None or group == "":
-        return None
-    text = str(group)
-    if text.isdigit():
-        return int(text)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        raise ArtifactError("%s: group %r does not exist on this host" % (field, text)) from None
+    return _resolve_id(group, field, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 LOGIN_DEFS = "/etc/login.defs"
@@ -808,123 +799,100 @@ def _os_message(exc):
     return str(exc)
 
 
+class PosixFolderIO:
+    """One folder's operations on POSIX (FolderIO of _engine): every change relative to the folder's descriptor,
+    each entry re-checked against its observed identity right before it changes."""
+
+    errors = (OSError, Refused, Changed)
+
+    def __init__(self, folder_path, expected_identity):
+        self.path = folder_path
+        self.expected_identity = expected_identity
+        self.dir_fd = None
+
+    def open(self):
+        try:
+            self.dir_fd, _anchor, missing = open_tree(self.path)
+        except Refused as exc:
+            return "managed folder %s refused: %s" % (self.path, exc)
+        st = os.fstat(self.dir_fd)
+        if missing or (self.expected_identity and [st.st_dev, st.st_ino] != list(self.expected_identity)):
+            return "managed folder %s changed since it was read; left for the next run" % self.path
+        return None
+
+    def close(self):
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
+
+    def failure(self, operation, exc):
+        kind, where = operation["op"], operation.get("to") or operation["path"]
+        if kind == "mkdir":
+            return OperationFailure("cannot create folder %s: %s" % (where, _os_message(exc)), True, False)
+        if kind == "journal":
+            # Before any file of the folder changes: no journal, no change (the run's way back).
+            message = "run journal %s not written (%s); nothing changed in %s" % (where, _os_message(exc), self.path)
+            return OperationFailure(message, True, False)
+        return OperationFailure("%s: %s %s" % (where, kind, _os_message(exc)))
+
+    def mkdir(self, operation, later):
+        _mkdir(operation["path"], operation["mode"], operation["uid"], operation["gid"])
+        return True
+
+    def write(self, op):
+        _write(self.dir_fd, posixpath.basename(op["path"]), op["data"], op["mode"], op["uid"], op["gid"], op["expect"])
+        return True
+
+    def attributes(self, op):
+        _attributes(self.dir_fd, posixpath.basename(op["path"]), op["mode"], op["uid"], op["gid"], op["expect"])
+        return True
+
+    def backup(self, op):
+        _backup(self.dir_fd, posixpath.basename(op["path"]), posixpath.basename(op["to"]), op["expect"])
+        return True
+
+    def remove(self, op):
+        _remove(self.dir_fd, posixpath.basename(op["path"]), op["expect"])
+        return True
+
+    def remove_backup(self, op):
+        relative = op["path"][len(self.path) + 1 :]
+        if "/" not in relative:
+            _remove(self.dir_fd, relative, None)
+            return True
+        backups_fd, problem = _open_backups(self.dir_fd)
+        if backups_fd is None:
+            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem or "is gone"))
+        try:
+            _remove(backups_fd, posixpath.basename(relative), None)
+        finally:
+            os.close(backups_fd)
+        return True
+
+    remove_temp = remove_backup
+
+    def journal(self, op):
+        backups_fd, problem = _open_backups(self.dir_fd, create=True)
+        if problem:
+            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem))
+        try:
+            st = os.fstat(backups_fd)
+            _write(
+                backups_fd, posixpath.basename(op["path"]), op["data"], op["mode"], st.st_uid, st.st_gid, op["expect"]
+            )
+        finally:
+            os.close(backups_fd)
+        return True
+
+    def manifest(self, op, data):
+        st = os.fstat(self.dir_fd)
+        _write(self.dir_fd, MANIFEST_NAME, data, op["mode"], st.st_uid, st.st_gid, op["expect"])
+        return True
+
+
 def apply_folder(folder_path, operations, expected_identity):
     """Perform one folder's operations in order. Returns {"done": [index], "errors": [...], "error": str|None}."""
-    outcome = {"done": [], "errors": [], "error": None}
-    failed_names = set()
-    dir_fd = None
-    try:
-        for index, operation in enumerate(operations):
-            kind = operation["op"]
-            path = operation["path"]
-            if kind == "mkdir":
-                try:
-                    _mkdir(path, operation["mode"], operation["uid"], operation["gid"])
-                    outcome["done"].append(index)
-                except (OSError, Refused) as exc:
-                    outcome["error"] = "cannot create folder %s: %s" % (path, _os_message(exc))
-                    return outcome
-                continue
-            if dir_fd is None:
-                try:
-                    dir_fd, _anchor, missing = open_tree(folder_path)
-                except Refused as exc:
-                    outcome["error"] = "managed folder %s refused: %s" % (folder_path, exc)
-                    return outcome
-                st = os.fstat(dir_fd)
-                if missing or (expected_identity and [st.st_dev, st.st_ino] != list(expected_identity)):
-                    outcome["error"] = (
-                        "managed folder %s changed since it was read; left for the next run" % folder_path
-                    )
-                    return outcome
-            name = operation_name(operation)
-            if name and name in failed_names:
-                continue
-            try:
-                if kind == "write":
-                    _write(
-                        dir_fd,
-                        posixpath.basename(path),
-                        operation["data"],
-                        operation["mode"],
-                        operation["uid"],
-                        operation["gid"],
-                        operation["expect"],
-                    )
-                elif kind == "attributes":
-                    _attributes(
-                        dir_fd,
-                        posixpath.basename(path),
-                        operation["mode"],
-                        operation["uid"],
-                        operation["gid"],
-                        operation["expect"],
-                    )
-                elif kind == "backup":
-                    _backup(dir_fd, posixpath.basename(path), posixpath.basename(operation["to"]), operation["expect"])
-                elif kind == "remove" and failed_names and "previous" in operation:
-                    # The manifest a rollback removes: kept for the files whose restore failed.
-                    st = os.fstat(dir_fd)
-                    data = manifest_after_failures(operation, failed_names)
-                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
-                elif kind == "remove":
-                    _remove(dir_fd, posixpath.basename(path), operation["expect"])
-                elif kind in ("remove_backup", "remove_temp"):
-                    relative = path[len(folder_path) + 1 :]
-                    if "/" in relative:
-                        backups_fd, problem = _open_backups(dir_fd)
-                        if backups_fd is None:
-                            raise Refused("%s %s" % (BACKUP_DIR_NAME, problem or "is gone"))
-                        try:
-                            _remove(backups_fd, posixpath.basename(relative), None)
-                        finally:
-                            os.close(backups_fd)
-                    else:
-                        _remove(dir_fd, relative, None)
-                elif kind == "journal":
-                    # Before any file of the folder changes: no journal, no change (the run's way back).
-                    backups_fd, problem = _open_backups(dir_fd, create=True)
-                    if problem:
-                        raise Refused("%s %s" % (BACKUP_DIR_NAME, problem))
-                    try:
-                        st = os.fstat(backups_fd)
-                        name = posixpath.basename(path)
-                        _write(
-                            backups_fd,
-                            name,
-                            operation["data"],
-                            operation["mode"],
-                            st.st_uid,
-                            st.st_gid,
-                            operation["expect"],
-                        )
-                    finally:
-                        os.close(backups_fd)
-                elif kind == "manifest":
-                    data = operation["data"]
-                    if failed_names:
-                        data = manifest_after_failures(operation, failed_names)
-                    st = os.fstat(dir_fd)
-                    _write(dir_fd, MANIFEST_NAME, data, operation["mode"], st.st_uid, st.st_gid, operation["expect"])
-                outcome["done"].append(index)
-            except (OSError, Refused, Changed) as exc:
-                where = operation.get("to") if kind == "backup" else path
-                if kind == "journal":
-                    outcome["error"] = "run journal %s not written (%s); nothing changed in %s" % (
-                        where,
-                        _os_message(exc),
-                        folder_path,
-                    )
-                    return outcome
-                outcome["errors"].append(
-                    {"index": index, "path": where, "msg": "%s: %s %s" % (where, kind, _os_message(exc))}
-                )
-                if name:
-                    failed_names.add(name)
-    finally:
-        if dir_fd is not None:
-            os.close(dir_fd)
-    return outcome
+    return perform_operations(operations, PosixFolderIO(folder_path, expected_identity), posixpath)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1121,71 +1089,52 @@ def _apply_many(jobs):
     return {path: apply_folder(path, operations, expected) for path, operations, expected in jobs}
 
 
-class PosixSync:
-    """One host's sync: plan (observe as the right user, decide), then apply (as the right user), then report."""
+class PosixTransport:
+    """The POSIX transport of the sync engine (_engine): each folder observed and written by the worker of the user
+    that owns its tree (root's own folders in this process), every answer checked before root takes it."""
+
+    paths = posixpath
 
     def __init__(
         self,
-        files,
-        managed_dirs,
-        tdc_conflicts="fail",
-        backup=True,
-        backup_keep=DEFAULT_BACKUP_KEEP,
-        now=None,
         worker_timeout=WORKER_TIMEOUT,
-        run_id=None,
-        rollback_run_id=None,
-        rollback_force=False,
         run_log_dir=None,
-        rollback_skip_runs=(),
+        backup_keep=DEFAULT_BACKUP_KEEP,
         run_timeout=DEFAULT_RUN_TIMEOUT,
         allow_system_users=False,
     ):
-        """``run_id``: journal this run's changes under it (in each folder, and in the root-only run log
-        ``run_log_dir``). ``rollback_run_id``: instead of syncing ``files``, put back what that run changed
-        (``rollback_force``: hand edits too), except in folders holding a journal of a run of
-        ``rollback_skip_runs``. ``run_timeout``: seconds from now after which no folder is started and every
-        worker still running is killed (those folders fail, the others keep their results).
-        ``allow_system_users``: desktop and Prep folders may belong to root or a uid below UID_MIN."""
-        check_options(tdc_conflicts, backup_keep)
-        for value, field in ((run_id, "run_id"), (rollback_run_id, "rollback_run_id")):
-            if value is not None:
-                check_run_id(value, field)
         if isinstance(run_timeout, bool) or not isinstance(run_timeout, int) or run_timeout <= 0:
             raise ArtifactError("run_timeout: %r must be a positive number of seconds" % (run_timeout,))
         self.run_timeout = run_timeout
         self.deadline = time.monotonic() + run_timeout
         self.worker_timeout = worker_timeout
-        self.run_id, self.rollback_run_id, self.rollback_force = run_id, rollback_run_id, rollback_force
-        self.rollback_skip_runs = check_skip_runs(rollback_skip_runs, rollback_run_id)
+        self.allow_system_users = allow_system_users
         default_log = DARWIN_RUN_LOG_DIR if sys.platform == "darwin" else DEFAULT_RUN_LOG_DIR
         try:
             self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
         except RootJournalError as exc:
             raise ArtifactError("run_log_dir: %s" % exc) from None
-        users = UserProblems()
-        self.desired, self.dirs = normalize_request(
-            [] if rollback_run_id else files, managed_dirs, posixpath, users.uid, users.gid
-        )
-        self.refusals = self._user_refusals(users, allow_system_users)
-        self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
-        self.stamp = utc_stamp(now or datetime.datetime.now(datetime.timezone.utc))
+        self.users = UserProblems()
+        self.resolve_user, self.resolve_group = self.users.uid, self.users.gid
+        self.desired, self.dirs, self.refusals = [], [], {}
         self.workers = {}
-        self.observations = {}
-        self.plan = None
 
-    def _user_refusals(self, users, allow_system_users):
+    def accept(self, desired, dirs):
+        self.desired, self.dirs = desired, dirs
+        self.refusals = self._user_refusals()
+
+    def _user_refusals(self):
         """{folder path: why} for the folders whose owner (or a file's) does not exist here, or is root or a system
         account where a desktop user belongs: only those folders fail."""
         refusals = {}
-        lowest = None if allow_system_users else uid_min()
+        lowest = None if self.allow_system_users else uid_min()
         for index, directory in enumerate(self.dirs):
-            problems = users.of("managed_dirs[%d]." % index)
+            problems = self.users.of("managed_dirs[%d]." % index)
             problems += [
                 problem
                 for item in self.desired
                 if item["dir"] == directory["path"]
-                for problem in users.of("files[%d]." % item["index"])
+                for problem in self.users.of("files[%d]." % item["index"])
             ]
             uid = directory["uid"]
             desktop = directory["application"] in DESKTOP_APPLICATIONS
@@ -1203,133 +1152,108 @@ class PosixSync:
         """Seconds left before the run's deadline (run_timeout)."""
         return self.deadline - time.monotonic()
 
+    def _worker_timeout(self):
+        return min(self.worker_timeout, max(self.remaining(), 0))
+
     def _deadline_text(self, what):
         return "%s: the run's deadline (run_timeout %ds) passed first; left for the next run" % (
             what,
             self.run_timeout,
         )
 
-    def _groups(self):
-        groups = {}
-        for directory in self.dirs:
-            uid = self.workers[directory["path"]][0]
-            groups.setdefault(uid, []).append(directory)
-        return groups
-
     def _batches(self):
         """(uid, folders) in the order of work: one worker per user; root's own folders one by one (what the
         deadline interrupts in this process then fails that folder only)."""
-        for uid, dirs in self._groups().items():
+        groups = {}
+        for directory in self.dirs:
+            groups.setdefault(self.workers[directory["path"]][0], []).append(directory)
+        for uid, dirs in groups.items():
             if uid is None:
                 for directory in dirs:
                     yield uid, [directory]
             else:
                 yield uid, dirs
 
-    def observe(self):
+    def observe(self, dirs, desired, rollback_run_id):
         """Observe every managed folder, each as the user that owns it."""
-        for directory in self.dirs:
+        observations = {}
+        for directory in dirs:
             refusal = self.refusals.get(directory["path"])
             self.workers[directory["path"]] = (None, refusal) if refusal else worker_for(directory)
             refusal = self.workers[directory["path"]][1]
             if refusal:
-                self.observations[directory["path"]] = {"state": "refused", "detail": refusal}
-        for uid, dirs in self._batches():
-            dirs = [d for d in dirs if d["path"] not in self.observations]
-            if not dirs:
-                continue
-            if self.remaining() <= 0:
-                for directory in dirs:
-                    self.observations[directory["path"]] = {
-                        "state": "refused",
-                        "detail": self._deadline_text("not read"),
-                    }
-                continue
-            answer, failure = {}, "the worker gave no usable answer for this folder"
-            try:
-                answer = run_as(
-                    uid,
-                    _observe_many,
-                    dirs,
-                    self.desired,
-                    self.rollback_run_id,
-                    timeout=min(self.worker_timeout, max(self.remaining(), 0)),
-                    max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
-                )
-            except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
-                failure = _failure_text(exc)
-            for directory in dirs:
-                observation = answer.get(directory["path"]) if isinstance(answer, dict) else None
-                self.observations[directory["path"]] = _checked(observation, failure)
-        return self.observations
+                observations[directory["path"]] = {"state": "refused", "detail": refusal}
+        for uid, batch in self._batches():
+            batch = [d for d in batch if d["path"] not in observations]
+            if batch:
+                observations.update(self._observe_batch(uid, batch, desired, rollback_run_id))
+        return observations
 
-    def make_plan(self):
-        self.observe()
-        if self.rollback_run_id:
-            self.plan = plan_rollback(
-                self.dirs,
-                self.observations,
-                self.rollback_run_id,
-                self.stamp,
-                force=self.rollback_force,
-                backup=self.options["backup"],
-                skip_runs=self.rollback_skip_runs,
+    def _observe_batch(self, uid, dirs, desired, rollback_run_id):
+        if self.remaining() <= 0:
+            return {d["path"]: {"state": "refused", "detail": self._deadline_text("not read")} for d in dirs}
+        answer, failure = {}, "the worker gave no usable answer for this folder"
+        try:
+            answer = run_as(
+                uid,
+                _observe_many,
+                dirs,
+                desired,
+                rollback_run_id,
+                timeout=self._worker_timeout(),
+                max_bytes=len(dirs) * _MAX_FOLDER_ANSWER_BYTES,
             )
-        else:
-            self.plan = plan_rollout(
-                self.desired, self.dirs, self.observations, self.stamp, run_id=self.run_id, **self.options
-            )
-        return self.plan
+        except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
+            failure = _failure_text(exc)
+        answer = answer if isinstance(answer, dict) else {}
+        return {d["path"]: _checked(answer.get(d["path"]), failure) for d in dirs}
 
-    def runs(self):
-        """The runs journaled here, newest first (after ``observe``): those of the root-only run log are trusted."""
+    def read_journals(self, path, observation):
+        """The workers read every folder's journals with the folder (bounded, as its owner)."""
+
+    def guard_operations(self, plan, observations):
+        """Every operation is re-checked by identity in the worker, right before it is performed."""
+
+    def trusted_runs(self):
         if os.geteuid() != ROOT:
-            trusted = []  # not root: nobody's log to trust
-        else:
-            try:
-                trusted = self.run_log.runs()
-            except RootJournalError as exc:
-                raise ArtifactError(str(exc)) from None
-        return runs_of(self.observations, trusted_runs=trusted)
+            return []  # not root: nobody's log to trust
+        try:
+            return self.run_log.runs()
+        except RootJournalError as exc:
+            raise ArtifactError(str(exc)) from None
 
-    def _log_run(self, check_mode=False):
-        """Before any folder changes: the run log records which folders get this run's journal (root writes it). In
-        check mode only whether it could: a run log folder the real run would refuse fails the check run too."""
-        folders = [folder_plan["path"] for folder_plan in self.plan["folders"] if folder_plan.get("journal")]
-        if not (self.run_id and folders) or os.geteuid() != ROOT:
+    def record_run(self, run_id, stamp, folders, check_mode):
+        """The root-only run log records which folders get this run's journal (root writes it). In check mode only
+        whether it could: a run log folder the real run would refuse fails the check run too."""
+        if os.geteuid() != ROOT:
             return
         try:
             if check_mode:
                 self.run_log.check()
             else:
-                self.run_log.write(self.run_id, self.stamp, {"folders": folders})
+                self.run_log.write(run_id, stamp, {"folders": folders})
         except (RootJournalError, OSError) as exc:
             raise ArtifactError(
                 "run log %s not written (%s); nothing changed on this host" % (self.run_log.path, exc)
             ) from None
 
-    def apply(self):
-        self._log_run()
+    def sync_folders(self, plan, observations):
         outcomes = {}
-        by_path = {folder_plan["path"]: folder_plan for folder_plan in self.plan["folders"]}
+        by_path = {folder_plan["path"]: folder_plan for folder_plan in plan["folders"]}
         for uid, dirs in self._batches():
             jobs = [
-                (d["path"], by_path[d["path"]]["operations"], self.observations[d["path"]].get("identity"))
+                (d["path"], by_path[d["path"]]["operations"], observations[d["path"]].get("identity"))
                 for d in dirs
                 if by_path[d["path"]]["operations"]
             ]
-            if not jobs:
-                continue
             if uid is None:
                 # A user's tree that does not exist yet (a home before the first login): root makes only its first
                 # folder, owned by the user; that user's child does the rest.
                 future = [job for job in jobs if self._future_owner(job[0], job[1]) is not None]
-                for job in future:
-                    outcomes[job[0]] = self._apply_for_future_owner(job)
+                outcomes.update({job[0]: self._apply_for_future_owner(job) for job in future})
                 jobs = [job for job in jobs if job not in future]
-                if not jobs:
-                    continue
-            outcomes.update(self._apply_jobs(uid, jobs))
+            if jobs:
+                outcomes.update(self._apply_jobs(uid, jobs))
         return outcomes
 
     def _apply_jobs(self, uid, jobs, offset=0):
@@ -1338,7 +1262,7 @@ class PosixSync:
         if self.remaining() <= 0:
             return {job[0]: {"done": [], "errors": [], "error": self._deadline_text("nothing changed")} for job in jobs}
         try:
-            answer = run_as(uid, _apply_many, jobs, timeout=min(self.worker_timeout, max(self.remaining(), 0)))
+            answer = run_as(uid, _apply_many, jobs, timeout=self._worker_timeout())
         except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
             failure = _failure_text(exc)
         outcomes = {}
@@ -1407,21 +1331,36 @@ class PosixSync:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
-    def run(self, check_mode=False, diff=False):
-        """The module result of a whole sync (plan, then apply unless in check mode)."""
-        self.make_plan()
-        if check_mode:
-            self._log_run(check_mode=True)
-        outcomes = {} if check_mode else self.apply()
-        result = finish_host(self.plan, outcomes, check_mode=check_mode)
-        result["runs"] = self.runs() if self.rollback_run_id else []
-        if self.rollback_run_id:
-            result["rollback"] = rollback_summary(self.plan, self.rollback_run_id)
-        if diff:
-            entries = report_diff(self.plan)
-            if entries:
-                result["diff"] = entries
-        return result
+
+class PosixSync(SyncEngine):
+    """One POSIX host's sync: the sync engine over the POSIX transport (what the host module runs)."""
+
+    def __init__(
+        self,
+        files,
+        managed_dirs,
+        tdc_conflicts="fail",
+        backup=True,
+        backup_keep=DEFAULT_BACKUP_KEEP,
+        now=None,
+        worker_timeout=WORKER_TIMEOUT,
+        run_log_dir=None,
+        run_timeout=DEFAULT_RUN_TIMEOUT,
+        allow_system_users=False,
+        **options,
+    ):
+        """``options``: the engine's (run_id, rollback_run_id, rollback_force, rollback_skip_runs, list_runs).
+        ``run_log_dir``: the root-only run log that records every run's folders. ``run_timeout``: seconds from now
+        after which no folder is started and every worker still running is killed (those folders fail, the others
+        keep their results). ``allow_system_users``: desktop and Prep folders may belong to root or a uid below
+        UID_MIN."""
+        check_options(tdc_conflicts, backup_keep)
+        check_run_ids(options.get("run_id"), options.get("rollback_run_id"))
+        transport = PosixTransport(worker_timeout, run_log_dir, backup_keep, run_timeout, allow_system_users)
+        super().__init__(transport, files, managed_dirs, tdc_conflicts, backup, backup_keep, now, **options)
+        self.workers = transport.workers
+        self.deadline_alarm = transport.deadline_alarm
+        self.remaining = transport.remaining
 
 
 # ---------------------------------------------------------------------------------------------
