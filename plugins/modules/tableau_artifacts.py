@@ -558,6 +558,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts i
     DEFAULT_BACKUP_KEEP,
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_RUN_TIMEOUT,
+    KINDS,
     ArtifactError,
     HostLock,
     PosixSync,
@@ -597,7 +598,7 @@ def argument_spec():
             "options": {
                 "path": {"type": "path", "required": True},
                 "content": {"type": "str", "required": True, "no_log": False},
-                "kind": {"type": "str", "required": True, "choices": ["oauth_config", "tdc"]},
+                "kind": {"type": "str", "required": True, "choices": list(KINDS)},
                 "owner": {"type": "str"},
                 "group": {"type": "str"},
                 "mode": {"type": "str", "default": "0644"},
@@ -611,7 +612,7 @@ def argument_spec():
             "required": True,
             "options": {
                 "path": {"type": "path", "required": True},
-                "kind": {"type": "str", "required": True, "choices": ["oauth_config", "tdc"]},
+                "kind": {"type": "str", "required": True, "choices": list(KINDS)},
                 "application": {"type": "str", "required": True, "choices": ["desktop", "prep", "bridge", "server"]},
                 "owner": {"type": "str"},
                 "group": {"type": "str"},

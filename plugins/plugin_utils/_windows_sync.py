@@ -52,6 +52,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     perform_operations,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._name_collisions import collisions, ntfs_fold
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import as_bool
 
 WIN_FIND = "ansible.windows.win_find"
@@ -124,7 +125,7 @@ def regex_literal(name):
 
 def _key(path):
     # NTFS names are case-insensitive: OAuthConfigs\Custom.XML is the file desired as custom.xml.
-    return ntpath.normcase(plain_path(path))
+    return ntfs_fold(plain_path(path))
 
 
 class WindowsHost:
@@ -806,16 +807,17 @@ def _case_collisions(desired, dirs):
     """The problem when two desired files (or managed folders) differ only by case: on NTFS they are one file."""
     problems = []
     for what, items, label in (("files", desired, "files[%d].path"), ("managed_dirs", dirs, None)):
-        seen = {}
-        for position, item in enumerate(items):
-            name = label % item["index"] if label and "index" in item else "%s[%d].path" % (what, position)
-            first = seen.setdefault(_key(item["path"]), (name, item["path"]))
-            if first[0] != name:
-                problems.append(
-                    "%s %s and %s %s differ only by case; Windows file names are case-insensitive, so they are the "
-                    "same %s: give them names that differ by more than case"
-                    % (first[0], first[1], name, item["path"], "file" if what == "files" else "folder")
-                )
+        names = [
+            label % item["index"] if label and "index" in item else "%s[%d].path" % (what, position)
+            for position, item in enumerate(items)
+        ]
+        paths = [item["path"] for item in items]
+        problems.extend(
+            "%s %s and %s %s differ only by case; Windows file names are case-insensitive, so they are the "
+            "same %s: give them names that differ by more than case"
+            % (names[first], paths[first], names[later], paths[later], "file" if what == "files" else "folder")
+            for first, later in collisions(paths, _key)
+        )
     return "; ".join(problems) or None
 
 

@@ -34,7 +34,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     report_files,
     restart_needed,
     sha256_bytes,
-    utc_stamp,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._posix import (  # noqa: F401
     DEFAULT_LOCK_TIMEOUT,
@@ -49,6 +48,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     run_as,
     worker_for,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp  # noqa: F401 (re-exported)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (  # noqa: F401
     REDACTED,
     content_secrets,

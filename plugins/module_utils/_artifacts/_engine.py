@@ -37,8 +37,8 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     operation_name,
     plan_host,
     report_diff,
-    utc_stamp,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp
 
 Observations = dict  # {folder path: FolderObservation} (docs/design.md)
 Outcomes = dict  # {folder path: {"done": [op index], "errors": [...], "error": str | None}}

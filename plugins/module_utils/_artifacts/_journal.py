@@ -27,9 +27,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     add_backup_operation,
     add_manifest_operation,
     check_options,
-    is_run_id,
     is_sha256,
-    is_stamp,
     manifest_state,
     new_folder_plan,
     parse_manifest,
@@ -37,6 +35,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     sha256_bytes,
     terminal_safe,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp, run_id_problem
 
 JOURNAL_PREFIX = "tabops-run-"
 JOURNAL_SUFFIX = ".json"
@@ -57,10 +56,7 @@ def _digested(observations, **options):
 
 def check_run_id(value, field="run_id"):
     if not is_run_id(value):
-        raise ArtifactError(
-            "%s: %r is not a run id (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
-            % (field, value)
-        )
+        raise ArtifactError(run_id_problem(field, value))
     return value
 
 

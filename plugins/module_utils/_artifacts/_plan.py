@@ -16,11 +16,13 @@ import posixpath
 import re
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_stamp
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
     mask_xml_secrets,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
+    KINDS,
     MAX_DOCUMENT_BYTES,
     TableauXmlError,
     document_kind,
@@ -32,7 +34,6 @@ MANAGED_BY = "tabops.redshift_oauth"
 MANIFEST_NAME = ".tabops-managed.json"
 BACKUP_DIR_NAME = ".tabops-backups"
 TEMP_PREFIX = ".tabops-tmp-"
-KINDS = ("oauth_config", "tdc")
 APPLICATIONS = ("desktop", "prep", "bridge", "server")
 KIND_SUFFIX = {"oauth_config": ".xml", "tdc": ".tdc"}
 DEFAULT_FILE_MODE = "0644"
@@ -49,27 +50,10 @@ _MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 # no regular expression (and no "$" that lets a trailing newline through).
 _DIGITS = frozenset("0123456789")
 _HEX = frozenset("0123456789abcdef")
-_RUN_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-
-
-def is_stamp(value):
-    """A UTC stamp like 20261202T101500Z."""
-    return (
-        isinstance(value, str)
-        and len(value) == 16
-        and value[8] == "T"
-        and value[15] == "Z"
-        and set(value[:8] + value[9:15]) <= _DIGITS
-    )
 
 
 def is_sha256(value):
     return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
-
-
-def is_run_id(value):
-    """1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."""
-    return isinstance(value, str) and 1 <= len(value) <= 64 and set(value) <= _RUN_ID_CHARS and value[0] not in "._-"
 
 
 class ArtifactError(TabopsError, ValueError):
@@ -83,11 +67,6 @@ class ArtifactError(TabopsError, ValueError):
 
 def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def utc_stamp(now):
-    """Backup suffix from an aware datetime (the caller reads the clock)."""
-    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 def parse_mode(value, field):

@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _run_id
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _plan
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
     RootJournalError,
     check_run_id,
@@ -39,12 +39,15 @@ STAMPS = ["20261202T101500Z", "20261202T101500Z\n", "2026120\uff12T101500Z", "20
 
 @pytest.mark.parametrize("value", RUN_IDS)
 def test_the_engine_and_the_root_journals_read_run_ids_alike(value):
-    assert _run_id.is_run_id(value) == _plan.is_run_id(value)
+    assert _journal.is_run_id is _run_id.is_run_id  # the engine's journals use the one rule
     if _run_id.is_run_id(value):
+        assert _journal.check_run_id(value) == value
         assert check_run_id(value, "run_id") == value
     else:
         with pytest.raises(RootJournalError, match=r"^run_id: .* is not a run id \(1 to 64 letters"):
             check_run_id(value, "run_id")
+        with pytest.raises(ValueError, match=r"^run_id: .* is not a run id \(1 to 64 letters"):
+            _journal.check_run_id(value)
 
 
 @pytest.mark.parametrize("value", STAMPS)
@@ -55,7 +58,7 @@ def test_stamps_are_ascii_digits_only(value):
 def test_the_rollback_choice_lists_only_runs_the_modules_accept():
     listing = {"runs": [{"run_id": run_id, "stamp": "20261202T101500Z", "folders": []} for run_id in RUN_IDS]}
     listing["runs"].append({"run_id": "ok", "stamp": "20261202T101500Z\n", "folders": []})
-    assert [run["run_id"] for run in _runs(listing)] == [value for value in RUN_IDS if _plan.is_run_id(value)]
+    assert [run["run_id"] for run in _runs(listing)] == [value for value in RUN_IDS if _run_id.is_run_id(value)]
 
 
 def test_utc_stamp_is_the_stamp_format():
