@@ -67,7 +67,6 @@ VENV_BIN = REPO / ".venv" / "bin"
 NEWEST_ONLY = frozenset(
     {
         "tests/unit/plugins/action/test_compliance_report.py",
-        "tests/unit/plugins/action/test_tableau_artifacts_action.py",
         "tests/unit/plugins/modules/test_odbc_modules.py",
         "tests/unit/plugins/modules/test_tableau_artifacts.py",
         "tests/unit/plugins/modules/test_tsm_pending_changes.py",
