@@ -18,6 +18,12 @@ it imports (``ansible_collections.tabops.redshift_oauth...``, relative imports i
 with the tests (``localplay``, ``labfleet``, ``fakewin``: any ``<name>.py`` under tests/) and the programs of scripts/
 it names (``scripts/compliance`` runs ansible-playbook). A module may also say ``pytestmark = pytest.mark.core``.
 When in doubt the rule says "core": a test wrongly in costs seconds, a test wrongly out hides a break.
+
+Some ``core`` modules run ansible-core only as the programs of .venv (``.venv/bin/ansible-playbook``, its python):
+the newest release, whatever interpreter runs pytest. On an older release they would re-run the newest one, so they
+are listed in :data:`NEWEST_ONLY`, tests/conftest.py adds the marker ``newest_core``, scripts/core-matrix leaves them
+out, and the watch fails such a test if it runs any other ansible-core (in its own process, or a program from
+elsewhere).
 """
 
 from __future__ import annotations
@@ -53,6 +59,27 @@ NOT_MODULE_NAMES = {"ansible.cfg"}
 # The start of a computed module name, ``import_module(f"ansible_collections.tabops.redshift_oauth.plugins.{name}")``:
 # it reaches every module of that package.
 PACKAGE_PREFIX = re.compile(r"^((?:ansible|ansible_collections|ansible_test)(?:\.\w+)*)\.$")
+# The programs of .venv: the newest ansible-core release, whichever interpreter runs pytest.
+VENV_BIN = REPO / ".venv" / "bin"
+# Test modules whose every use of ansible-core is a program of VENV_BIN (checked: tests/unit/test_core_marker.py
+# statically, the watch at run time). Pointing one at the interpreter's own programs (Path(sys.executable).parent)
+# instead would make the older releases run it for real: then take it out of this list.
+NEWEST_ONLY = frozenset(
+    {
+        "tests/unit/plugins/action/test_compliance_report.py",
+        "tests/unit/plugins/modules/test_odbc_modules.py",
+        "tests/unit/plugins/modules/test_tableau_artifacts.py",
+        "tests/unit/plugins/modules/test_tsm_pending_changes.py",
+        "tests/unit/plugins/modules/test_tsm_settings.py",
+        "tests/unit/plugins/plugin_utils/test_windows_double_connection.py",
+        "tests/unit/test_pre_commit.py",
+    }
+)
+
+
+def newest_only(path: Path) -> bool:
+    """Whether the test module at ``path`` runs ansible-core only as .venv's programs (:data:`NEWEST_ONLY`)."""
+    return _shown(Path(path).resolve()) in NEWEST_ONLY
 
 
 def core_use(path: Path) -> str | None:
@@ -214,6 +241,7 @@ class CoreWatch:
     def __init__(self) -> None:
         self.found: list[str] = []
         self._watching = False
+        self._venv_programs_allowed = False
         self._roots = _ansible_roots()
         # What ansible-core leaves behind in a process that imported it once (an earlier test): its patches of
         # sys.intern/socket/dataclasses and its collection finder on sys.meta_path run for every later caller.
@@ -233,9 +261,11 @@ class CoreWatch:
         sys.addaudithook(self._on_audit)
 
     @contextlib.contextmanager
-    def watching(self):
-        """Watch the ``with`` body; yields the list that collects what it found (one line each)."""
+    def watching(self, venv_programs_allowed: bool = False):
+        """Watch the ``with`` body; yields the list that collects what it found (one line each). With
+        ``venv_programs_allowed``, programs started from VENV_BIN are not reported (a ``newest_core`` test)."""
         self.found = []
+        self._venv_programs_allowed = venv_programs_allowed
         self._watching = True
         if self._monitoring is not None:
             self._monitoring.set_events(self.TOOL_ID, self._monitoring.events.PY_START)
@@ -263,6 +293,8 @@ class CoreWatch:
 
     def _check_started(self, argv) -> None:
         argv = [argv] if isinstance(argv, (str, bytes, os.PathLike)) else list(argv or ())
+        if self._venv_programs_allowed and argv and _in_venv_bin(argv[0]):
+            return
         for argument in (os.fsdecode(value) for value in argv if isinstance(value, (str, bytes, os.PathLike))):
             program = PROGRAM_IN_STRING.match(argument)
             reason = f"runs {program.group(1)}" if program else _checkout_program_use(argument)
@@ -275,6 +307,14 @@ class CoreWatch:
 def core_watch() -> CoreWatch:
     """The process's one CoreWatch (sys.monitoring gives a tool one slot per process)."""
     return CoreWatch()
+
+
+def _in_venv_bin(program) -> bool:
+    """Whether ``program`` (a started program's path) is one of .venv's, named by its path in the checkout."""
+    if not isinstance(program, (str, bytes, os.PathLike)):
+        return False
+    path = Path(os.path.normpath(os.fsdecode(program)))
+    return path.is_absolute() and path.parent == VENV_BIN
 
 
 def _checkout_program_use(argument: str) -> str | None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible_core_use import core_use, core_watch
+from ansible_core_use import NEWEST_ONLY, VENV_BIN, core_use, core_watch
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
@@ -146,3 +146,52 @@ def test_the_watch_catches_an_ansible_core_program_started_by_the_test(tmp_path)
     with watch.watching() as found:
         subprocess.run(["true"], check=True)
     assert found == []
+
+
+def local_sources(path: Path) -> str:
+    """The source of a test module and of the test modules and helpers next to it that it imports by name."""
+    text = path.read_text()
+    for name in re.findall(r"^from (\w+) import", text, re.M):
+        text += "".join(helper.read_text() for helper in path.parent.glob(f"{name}.py"))
+    return text
+
+
+@pytest.mark.parametrize("name", sorted(NEWEST_ONLY))
+def test_a_newest_only_module_runs_venv_programs_and_nothing_else(name):
+    """NEWEST_ONLY lists modules whose every ansible-core use is a program of .venv: they are ``core``, name .venv's
+    bin folder (here or in the helper they import), and never the interpreter's own programs (which would make the
+    older releases run them for real). The watch checks the rest when they run (tests/conftest.py)."""
+    path = REPO / name
+    assert path.is_file(), name
+    assert core_use(path) is not None, name
+    source = local_sources(path)
+    assert '".venv"' in source, name
+    assert "sys.executable" not in source, name
+
+
+def test_newest_only_tests_are_marked_and_the_matrix_leaves_them_out(request):
+    marked = {
+        str(item.path.relative_to(REPO)) for item in request.session.items if item.get_closest_marker("newest_core")
+    }
+    collected = {str(item.path.relative_to(REPO)) for item in request.session.items}
+    assert marked == NEWEST_ONLY & collected
+    assert '-m "core and not newest_core"' in (REPO / "scripts" / "core-matrix").read_text()
+
+
+def test_a_newest_core_test_may_start_venv_programs_and_nothing_else(tmp_path):
+    watch = core_watch()
+    playbook = VENV_BIN / "ansible-playbook"
+    if not playbook.exists():
+        pytest.skip("no .venv: run scripts/bootstrap")
+    with watch.watching(venv_programs_allowed=True) as found:
+        subprocess.run([str(playbook), "--version"], check=True, capture_output=True)
+    assert found == []
+    elsewhere = tmp_path / "ansible-playbook"
+    elsewhere.write_text("#!/bin/sh\nexit 0\n")
+    elsewhere.chmod(0o755)
+    with watch.watching(venv_programs_allowed=True) as found:
+        subprocess.run([str(elsewhere), "--version"], check=True)
+    assert found and "runs ansible-playbook" in found[0], found
+    with watch.watching() as found:
+        subprocess.run([str(playbook), "--version"], check=True, capture_output=True)
+    assert found and "runs ansible-playbook" in found[0], found
