@@ -11,7 +11,7 @@ Per size and repeat, on a fresh lab fleet (servers:bridges:desktops 3:2:2, round
 `ansible all -m ping` warm (the baseline every ratio is against, measured in the same process), `site.yml`
 no-change, `site.yml --check`, `scripts/compliance`, the same two in realistic My Tableau Repository folders
 (`--repository-datasources`), `site.yml` with 8 OAuth configs instead of 2 (a converge run,
-then its no-change run: growth in artifacts), the naive builtin playbook benchmarks/naive_rollout.yml (converge,
+then its no-change run: growth in Tableau files), the naive builtin playbook benchmarks/naive_rollout.yml (converge,
 then no-change); then on a second fresh fleet `ansible all -m ping` cold and `site.yml` first run WARM (SSH
 sessions open). The fleet is stopped at the end, also on an error or Ctrl-C.
 
@@ -76,7 +76,7 @@ IDEMPOTENT_RUNS = (
 )
 HOST_TYPES = (("server", "tsnode"), ("bridge", "bridge"), ("desktop", "desktop"))
 PROPORTIONS = (3, 2, 2)  # servers : bridges : desktops, as the default lab fleet (3/2/2)
-ARTIFACTS = "tabops.redshift_oauth.tableau_artifacts"
+TABLEAU_FILES = "tabops.redshift_oauth.tableau_files"
 # tsm_probe: the read-only check of what tsm shows, before any host is changed (one get, once per cluster).
 TSM_MODULES = (
     "tabops.redshift_oauth.tsm_probe",
@@ -176,16 +176,16 @@ def failed_total(document):
 
 
 def check_lines(run_name, per_host, initial_node):
-    """(lines, ok) for the design claim: exactly one host-contacting call (tableau_artifacts: files + facts) per
+    """(lines, ok) for the design claim: exactly one host-contacting call (tableau_files: files + facts) per
     Tableau host, at most MAX_CONTROLLER_ACTIONS controller-side actions per host, tsm modules once per cluster on
     the initial node; any other host-contacting module is a violation."""
     lines, ok = [], True
-    artifacts = {host: counts["contact"].get(ARTIFACTS, 0) for host, counts in per_host.items()}
-    values = sorted(set(artifacts.values()))
+    calls = {host: counts["contact"].get(TABLEAU_FILES, 0) for host, counts in per_host.items()}
+    values = sorted(set(calls.values()))
     good = values == [1]
     ok &= good
     shown = values[0] if len(values) == 1 else f"{values[0]}..{values[-1]}"
-    lines.append(f"{run_name}: tableau_artifacts per host: {shown} {'✓' if good else '✗'} ({len(artifacts)} hosts)")
+    lines.append(f"{run_name}: tableau_files per host: {shown} {'✓' if good else '✗'} ({len(calls)} hosts)")
     controller = {host: sum(counts["controller"].values()) for host, counts in per_host.items()}
     worst = max(controller.values(), default=0)
     good = worst <= MAX_CONTROLLER_ACTIONS
@@ -204,7 +204,7 @@ def check_lines(run_name, per_host, initial_node):
     others = {}
     for host, counts in per_host.items():
         for action, count in counts["contact"].items():
-            if action != ARTIFACTS:
+            if action != TABLEAU_FILES:
                 others.setdefault(action, {})[host] = count
     for action in sorted(others):
         ran = others[action]

@@ -68,7 +68,7 @@ NEWEST_ONLY = frozenset(
     {
         "tests/unit/plugins/action/test_compliance_report.py",
         "tests/unit/plugins/modules/test_odbc_modules.py",
-        "tests/unit/plugins/modules/test_tableau_artifacts.py",
+        "tests/unit/plugins/modules/test_tableau_files.py",
         "tests/unit/plugins/modules/test_tsm_pending_changes.py",
         "tests/unit/plugins/modules/test_tsm_settings.py",
         "tests/unit/plugins/plugin_utils/test_windows_double_connection.py",

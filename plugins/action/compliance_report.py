@@ -78,7 +78,7 @@ class ActionModule(ActionBase):
         )
         findings = compliance.run_findings(
             checked,
-            {host: registered(host, compliance.ARTIFACTS_RESULT_VAR) for host in checked},
+            {host: registered(host, compliance.FILES_RESULT_VAR) for host in checked},
             tsm_node=tsm_node,
             tsm_settings_result=registered(tsm_node, compliance.TSM_SETTINGS_RESULT_VAR) if tsm_node else None,
             tsm_apply_result=registered(tsm_node, compliance.TSM_APPLY_RESULT_VAR) if tsm_node else None,

@@ -71,7 +71,7 @@ def _actions(name):
     return frozenset({f"tabops.redshift_oauth.{name}", name})
 
 
-ARTIFACTS_ACTIONS = _actions("tableau_artifacts")
+FILES_ACTIONS = _actions("tableau_files") | _actions("tableau_artifacts")  # deprecated name (2.0.0)
 TSM_SETTINGS_ACTIONS = _actions("tsm_settings")
 TSM_APPLY_ACTIONS = _actions("tsm_pending_changes")
 REPORT_ACTIONS = _actions("compliance_report")
@@ -88,7 +88,7 @@ class CallbackModule(AggregateCallback):
         super().__init__()
         self._start = datetime.now(timezone.utc)
         self._checked = None
-        self._artifacts = {}
+        self._files_results = {}
         self._tsm = {}
         self._tsm_node = None
         self._failures = {}
@@ -123,8 +123,8 @@ class CallbackModule(AggregateCallback):
         values = dict(result._result, **outcome)
         if action in REPORT_ACTIONS:
             self._report_ran = True
-        elif action in ARTIFACTS_ACTIONS:
-            self._artifacts[result._host.get_name()] = values
+        elif action in FILES_ACTIONS:
+            self._files_results[result._host.get_name()] = values
         elif action in TSM_SETTINGS_ACTIONS | TSM_APPLY_ACTIONS:
             self._tsm_node = self._host_of(result)
             self._tsm[compliance.TSM_SETTINGS_RESULT_VAR if action in TSM_SETTINGS_ACTIONS else "apply"] = values
@@ -163,7 +163,7 @@ class CallbackModule(AggregateCallback):
         checked = self._checked or []
         findings = compliance.run_findings(
             checked,
-            self._artifacts,
+            self._files_results,
             tsm_node=self._tsm_node,
             tsm_settings_result=self._tsm.get(compliance.TSM_SETTINGS_RESULT_VAR),
             tsm_apply_result=self._tsm.get("apply"),

@@ -9,7 +9,7 @@ version_added: 0.1.0
 description:
   - Counts, for every host, how many times each action ran (one per host and task, one per loop item),
     split into actions that contact the host (a module shipped and run there, for example
-    C(tabops.redshift_oauth.tableau_artifacts) or C(ansible.builtin.ping)) and actions that run only on the
+    C(tabops.redshift_oauth.tableau_files) or C(ansible.builtin.ping)) and actions that run only on the
     controller (C(set_fact), C(assert), C(debug), C(validate_argument_spec), ...).
   - A delegated task is counted for the host it ran on (C(delegate_to)), not for the host it ran for.
     Skipped tasks are not counted (nothing ran); failed and unreachable ones are, with their status.

@@ -13,7 +13,7 @@ description:
   - It also checks the preflight role's argument spec (roles/preflight/meta/argument_specs.yml, ansible-core's
     validator) instead of a C(validate_argument_spec) task per host. Hosts with the same variables (the usual
     group_vars fleet) are checked, profiled and laid out once per distinct set of values.
-  - The C(tabops.redshift_oauth.tableau_artifacts) action of each host looks its entry up in the result (published
+  - The C(tabops.redshift_oauth.tableau_files) action of each host looks its entry up in the result (published
     with C(set_fact) as C(tabops_fleet_plan)) instead of rendering them again.
   - Variables a host does not set take the data model's defaults (the roles' defaults hold the same values).
   - The result holds rendered documents, which may hold client secrets; publish it with C(no_log).
@@ -71,7 +71,7 @@ _value:
       description:
         - Per host its entry, C(profile) (what it runs, its folders), C(inputs) (digest of what the plan was made
           from), C(files) (as the module's C(files), with C(sha256) instead of C(content)), C(module_args) (the
-          module's other arguments, that is C(managed_dirs), the options read from the host's variables and the
+          module's other arguments, that is C(folders), the options read from the host's variables and the
           C(host_facts) request) and C(checks) (the options of the preflight rules over the facts the host returns).
         - A host whose variables have errors has its C(profile) only; one that runs no Tableau application or whose
           data cannot be laid out has no C(files) and no C(module_args).

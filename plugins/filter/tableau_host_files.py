@@ -11,7 +11,7 @@ description:
   - Renders every declared OAuth config and TDC file that applies to a host and
     says where each goes, for the applications the host runs (Tableau Server,
     Desktop, Prep, Bridge), for each managed user, with per-OS path defaults.
-  - The result is the input of the C(tabops.redshift_oauth.tableau_artifacts)
+  - The result is the input of the C(tabops.redshift_oauth.tableau_files)
     module, which syncs a host's whole set of files in one call.
   - All problems in the data are reported together, each naming the config or
     TDC entry it came from.
@@ -85,8 +85,12 @@ _value:
       description: One entry per file, C(path), C(content), C(kind), C(owner), C(group), C(mode), C(application), C(artifact).
       type: list
       elements: dict
-    managed_dirs:
+    folders:
       description: The folders the collection manages on the host, each C(path), C(kind), C(application), C(owner), C(group), C(mode).
+      type: list
+      elements: dict
+    managed_dirs:  # deprecated
+      description: The deprecated name of C(folders) (the same list), removed in release 2.0.0.
       type: list
       elements: dict
 """
@@ -99,7 +103,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files
 )
 
 
-def tableau_host_files(_input, applications, oauth_configs=None, tdc_files=None, **kwargs):
+def _planned_host_files(_input, applications, oauth_configs=None, tdc_files=None, **kwargs):
     host = f"host {_input}: " if isinstance(_input, str) and _input else ""
     try:
         return plan_host_files(
@@ -112,6 +116,16 @@ def tableau_host_files(_input, applications, oauth_configs=None, tdc_files=None,
         raise AnsibleFilterError(host + "; ".join(exc.problems)) from exc
     except TypeError as exc:
         raise AnsibleFilterError(f"{host}tableau_host_files: {exc}") from exc
+
+
+# The old name of the folders key, kept until 2.0.0: deprecated (a filter cannot warn per read).
+DEPRECATED_FOLDERS_KEY = "managed_dirs"
+
+
+def tableau_host_files(_input, *args, **kwargs):
+    """The planned files and folders, and the folders again under their deprecated key."""
+    planned = _planned_host_files(_input, *args, **kwargs)
+    return dict(planned, **{DEPRECATED_FOLDERS_KEY: planned["folders"]})
 
 
 class FilterModule:

@@ -11,7 +11,7 @@ description:
     C(os_family) fact, else Windows for winrm/psrp/powershell connections, else Linux), the users, the folders the
     collection manages, whether the host is a Tableau Server node and whether it is the tsm node
     (C(tabops_tsm_node), else the first host of C(tableau_server_initial)).
-  - The same function the C(tableau_artifacts) action, the preflight's fleet plan and compliance use.
+  - The same function the C(tableau_files) action, the preflight's fleet plan and compliance use.
 positional: _input
 options:
   _input:
@@ -69,7 +69,7 @@ _value:
       description: Whether this host is it.
       type: bool
     folders:
-      description: The folders the collection manages on the host (the module's C(managed_dirs)).
+      description: The folders the collection manages on the host (the module's C(folders)).
       type: list
       elements: dict
     problems:

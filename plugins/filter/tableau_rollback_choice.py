@@ -27,7 +27,7 @@ options:
     type: raw
     required: true
   runs_var:
-    description: The variable each host registered its C(tableau_artifacts) C(list_runs) result in.
+    description: The variable each host registered its C(tableau_files) C(list_runs) result in.
     type: str
     default: tabops_rollback_host_runs
   tsm_runs:
@@ -77,7 +77,7 @@ _value:
       description: Whether the run was given by id.
       type: bool
     skip_runs:
-      description: The newer runs only journals in users' folders name (the C(rollback_skip_runs) option of M(tabops.redshift_oauth.tableau_artifacts)).
+      description: The newer runs only journals in users' folders name (the C(rollback_skip_runs) option of M(tabops.redshift_oauth.tableau_files)).
       type: list
       elements: str
     error:

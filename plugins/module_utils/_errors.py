@@ -10,7 +10,7 @@ When to raise what:
 - Bad input (a variable, an option, a document, an ARN): the subject's own error, which also derives from
   ``ValueError`` so callers that caught ``ValueError`` before the hierarchy existed still do (``ArnError``,
   ``IamPolicyError``, ``TableauXmlError``, ``OdbcError``, ``HostFactsError``, ``HostLayoutError``,
-  ``ServerClientError``, ``ArtifactError``, ``SchemaError``). The message names the field and the host or file.
+  ``ServerClientError``, ``SyncError``, ``SchemaError``). The message names the field and the host or file.
 - A host state or a tool the collection refuses to act on or could not use: ``TsmError`` (and
   ``TsmUnknownKeyError``, ``TsmLockError``), ``RootJournalError``, ``WindowsModuleFailed``,
   ``WindowsHostUnreachable``. The message is safe to show (secrets masked).

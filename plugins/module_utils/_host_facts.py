@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """What a host has that preflight needs: Redshift ODBC drivers, Tableau Server build, OS.
 
-One function, ``host_facts``, used by ``redshift_odbc_facts`` (alone) and by ``tableau_artifacts`` (in the same
+One function, ``host_facts``, used by ``redshift_odbc_facts`` (alone) and by ``tableau_files`` (in the same
 round trip as the file sync), so both return exactly the same facts. Standard library only.
 """
 
@@ -19,7 +19,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
 VERSION_SOURCES = ("package", "version_file", "library")
 DEFAULT_TSM_PACKAGES_DIR = "/opt/tableau/tableau_server/packages"
 DEFAULT_OS_RELEASE_PATH = "/etc/os-release"
-# Options of redshift_odbc_facts, with their defaults; tableau_artifacts' host_facts takes the same keys.
+# Options of redshift_odbc_facts, with their defaults; tableau_files' host_facts takes the same keys.
 DEFAULTS = {
     "drivers": {},
     "version_sources": list(VERSION_SOURCES),

@@ -16,7 +16,7 @@ description:
     C(localhost). It reads the registered results of every host the compliance play checked (C(tabops_artifacts_result)
     on each Tableau host, C(tabops_tsm_settings_result) and C(tabops_tsm_apply_result) on the tsm node), including
     their failed and unreachable results, and turns them into findings (C(compliant), C(drift), C(missing),
-    C(unmanaged_conflict), C(unreachable), C(error)) per host and artifact.
+    C(unmanaged_conflict), C(unreachable), C(error)) per host and Tableau file.
   - Only the hosts checked (O(hosts)) get findings; other inventory hosts are not findings. A checked host without
     a result was not reached (an error).
   - Writes C(<report_dir>/<UTC run start>/) whole (C(compliance.json), C(junit.xml), C(report.html),

@@ -44,7 +44,7 @@ LATEST = "latest"
 
 # The hosts a compliance run checks (the play of playbooks/compliance.yml) and what they register.
 TABLEAU_HOSTS_PATTERN = "tableau_server:tableau_bridge:tableau_desktop"
-ARTIFACTS_RESULT_VAR = "tabops_artifacts_result"
+FILES_RESULT_VAR = "tabops_artifacts_result"
 TSM_SETTINGS_RESULT_VAR = "tabops_tsm_settings_result"
 TSM_APPLY_RESULT_VAR = "tabops_tsm_apply_result"
 
@@ -232,8 +232,8 @@ def _short_failure_items(result, problems):
     return by_artifact
 
 
-def artifact_findings(host, result):
-    """(findings, problems) of one ``tableau_artifacts`` result: one finding per artifact, plus stray files.
+def file_findings(host, result):
+    """(findings, problems) of one ``tableau_files`` result: one finding per Tableau file, plus stray files.
 
     ``problems``: why parts of the result could not be read (a malformed entry); the caller makes them an error
     finding for the host, so one host's odd result never stops the report of the others.
@@ -266,9 +266,9 @@ def artifact_findings(host, result):
     return findings, [f"malformed result: {problem}" for problem in problems]
 
 
-def findings_from_artifacts(host, result):
-    """Findings of one ``tableau_artifacts`` result (malformed parts: see :func:`artifact_findings`)."""
-    return artifact_findings(host, result)[0]
+def findings_from_files(host, result):
+    """Findings of one ``tableau_files`` result (malformed parts: see :func:`file_findings`)."""
+    return file_findings(host, result)[0]
 
 
 def findings_from_tsm_settings(host, result):
@@ -356,7 +356,7 @@ def _ran(result):
 
 def run_findings(
     checked_hosts,
-    artifacts_results,
+    files_results,
     tsm_node=None,
     tsm_settings_result=None,
     tsm_apply_result=None,
@@ -365,8 +365,8 @@ def run_findings(
     """The findings of one run: the one place results become findings (action and callback).
 
     ``checked_hosts``: the hosts the run checks (the Tableau groups, narrowed by ``--limit``); only
-    these get findings, whatever else the inventory holds. ``artifacts_results``: host -> its
-    ``tableau_artifacts`` result (as registered). ``tsm_*_result``: the tsm node's results.
+    these get findings, whatever else the inventory holds. ``files_results``: host -> its
+    ``tableau_files`` result (as registered). ``tsm_*_result``: the tsm node's results.
     ``failures``: host -> [failure] seen outside those results (the callback's view of other tasks).
     A checked host with neither a result nor a failure was not reached: an error, never silence.
     """
@@ -379,15 +379,15 @@ def run_findings(
         "",
     )
     for host in checked:
-        result = artifacts_results.get(host)
+        result = files_results.get(host)
         host_failures = list(failures.get(host) or [])
-        failure = failure_of(result, "tableau_artifacts")
+        failure = failure_of(result, "tableau_files")
         if failure:
             host_failures.insert(0, failure)
         if _ran(result) and not result.get("unreachable"):
-            found, problems = artifact_findings(host, result)
+            found, problems = file_findings(host, result)
             findings.extend(found)
-            host_failures.extend({"task": "tableau_artifacts", "message": p, "unreachable": False} for p in problems)
+            host_failures.extend({"task": "tableau_files", "message": p, "unreachable": False} for p in problems)
         if host_failures:
             first = host_failures[0]
             finding = finding_for_failure(host, first["task"], first["message"], first["unreachable"])
@@ -552,7 +552,7 @@ def _xml_text(value):
 
 
 def render_junit(report):
-    """JUnit XML: one testcase per host x artifact; drift is a failure, error/unreachable an error."""
+    """JUnit XML: one testcase per host x Tableau file; drift is a failure, error/unreachable an error."""
     findings = report["findings"]
 
     def counts(group):
@@ -639,7 +639,7 @@ def render_prometheus(report):
         "# HELP tabops_compliance_hosts Hosts of the last compliance run, by status.",
         "# TYPE tabops_compliance_hosts gauge",
         *(f'tabops_compliance_hosts{{status="{status}"}} {run["hosts"][status]}' for status in STATUSES),
-        "# HELP tabops_compliance_findings Findings (host x artifact) of the last compliance run, by status.",
+        "# HELP tabops_compliance_findings Findings (host x Tableau file) of the last compliance run, by status.",
         "# TYPE tabops_compliance_findings gauge",
         *(f'tabops_compliance_findings{{status="{status}"}} {run["findings"][status]}' for status in STATUSES),
         "# HELP tabops_compliance_last_run_timestamp_seconds When the last compliance run ended (Unix time).",

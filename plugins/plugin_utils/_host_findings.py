@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Findings over the facts ONE host returned: its Redshift ODBC drivers, Tableau Server version and OS.
 
-The rules the preflight (over every host's registered redshift_odbc_facts result) and the ``tableau_artifacts``
+The rules the preflight (over every host's registered redshift_odbc_facts result) and the ``tableau_files``
 action (over the host facts a sync returns) share, and the finding shape of every preflight rule. Kept apart from
 the fleet-wide rules of :mod:`._preflight`: the action imports this in every worker, once per host, so it imports
 only what these rules need.

@@ -3,10 +3,10 @@
 """What a person reads of a sync: why a host failed, as a short cause id, and hosts grouped by cause (controller
 side only, standard library only: scripts/compliance loads it by path).
 
-The ``tableau_artifacts`` action's result as a person reads it (:func:`presented_result`): check-mode words, a
+The ``tableau_files`` action's result as a person reads it (:func:`presented_result`): check-mode words, a
 failed host's short lines, its details with -v.
 
-One place for the words a person reads at 3 a.m.: the ``tableau_artifacts`` action names the causes of a failed
+One place for the words a person reads at 3 a.m.: the ``tableau_files`` action names the causes of a failed
 host (``causes``), and the rollout, rollback and compliance summaries group failed and unreachable hosts by them
 (``driver-missing: 7 hosts (tsnode1, tsnode2, tsnode3, tsnode4, tsnode5, +2 more)``), one line per cause, so a
 summary stays one screen at 1,000 hosts.
@@ -198,8 +198,8 @@ def failure_causes(result, reasons):
     return list(dict.fromkeys(causes))
 
 
-def artifact_statuses(result):
-    """{"kind/artifact": status}: each artifact's most telling file status, for the report of a failed host."""
+def file_statuses(result):
+    """{"kind/artifact": status}: each Tableau file's most telling status, for the report of a failed host."""
     statuses = {}
     for entry in result.get("files") or []:
         if not isinstance(entry, dict):
@@ -214,13 +214,13 @@ def artifact_statuses(result):
 
 
 def short_failure(result, verbose):
-    """A failed host's result: ``msg`` (one reason a line), ``causes``, the artifacts' statuses; details with -v."""
+    """A failed host's result: ``msg`` (one reason a line), ``causes``, the Tableau files' statuses; details with -v."""
     reasons = failure_reasons(result)
     short = {key: value for key, value in result.items() if key not in DETAIL_KEYS}
     short["msg"] = "\n".join(reasons)
     short["causes"] = failure_causes(result, reasons)
     if result.get("files") or result.get("unmanaged"):
-        short["artifacts"] = artifact_statuses(result)
+        short["artifacts"] = file_statuses(result)
     if verbose:
         short[DETAILS] = {key: result[key] for key in DETAIL_KEYS if key in result}
     return short

@@ -82,7 +82,7 @@ def left_alone_text(runs, inventories=None):
 def choose_run(listings, tsm_runs=None, missed=None, run_id=None, force=False, inventories=None):
     """The rollback's choice: {"run_id", "given", "skip_runs", "error", "message"}.
 
-    ``listings``: {host: its tableau_artifacts list_runs result}; ``tsm_runs``: the tsm node's runs (all trusted);
+    ``listings``: {host: its tableau_files list_runs result}; ``tsm_runs``: the tsm node's runs (all trusted);
     ``missed``: the hosts that failed or were unreachable while the runs were listed; ``run_id``: the run given.
     ``error`` is the one-line reason the rollback cannot choose (empty when it can)."""
     forced = ", forced: hand edits too" if force else ""

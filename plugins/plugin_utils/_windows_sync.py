@@ -1,10 +1,10 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""Windows host side of the ``tableau_artifacts`` action, through ``ansible.windows`` modules only.
+"""Windows host side of the ``tableau_files`` action, through ``ansible.windows`` modules only.
 
 The action plugin calls :func:`sync` for a Windows host instead of the POSIX module. The decisions
 (what is compliant, what drifted, what is owned, stale or in conflict, which operations to run) are made
-by the same pure planner as on Linux and macOS (``plugins/module_utils/_artifacts/_plan.py``); this file
+by the same pure planner as on Linux and macOS (``plugins/module_utils/_sync/_plan.py``); this file
 only observes the host, hands the observations to the planner and performs the operations it returns.
 
 Round trips (each one ``action._execute_module`` call):
@@ -20,7 +20,7 @@ Round trips (each one ``action._execute_module`` call):
    first write (the folder is still a real folder, the owned files to remove still have the sha256 the manifest
    recorded), then ``win_file`` (mkdir, remove) and ``win_copy`` (backup, write, manifest) per planned operation.
    Check mode issues none of them.
-4. run journals (``_artifacts/_journal.py``): a rollout slurps a folder's ``tabops-run-*.json`` only when it changes
+4. run journals (``_sync/_journal.py``): a rollout slurps a folder's ``tabops-run-*.json`` only when it changes
    that folder (a run that changes nothing stays one ``win_find``) and writes this run's journal with ``win_copy``
    before the folder's first file operation; a rollback slurps its run's journal and the backups it names.
 
@@ -44,14 +44,14 @@ import re
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _journal, _plan
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._engine import (
     DONE_WITH_NEXT,
     OperationFailure,
     SyncEngine,
     perform_operations,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._name_collisions import collisions, ntfs_fold
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import as_bool
 
@@ -286,15 +286,15 @@ def _probe_existing(host, folders):
     return existing
 
 
-def observe(host, managed_dirs, desired_files, candidate_manifests):
+def observe(host, declared_folders, desired_files, candidate_manifests):
     """One FolderObservation per managed folder (see docs/design.md), from win_find and slurp results.
 
     ``desired_files``: ``{folder key: {name: desired bytes}}``; ``candidate_manifests``: ``{folder key:
     bytes}``, the manifest the planner writes when everything already matches (a manifest with that
     checksum needs no read).
     """
-    folders = [d["path"] for d in managed_dirs]
-    kinds = {_key(d["path"]): d.get("kind") for d in managed_dirs}
+    folders = [d["path"] for d in declared_folders]
+    kinds = {_key(d["path"]): d.get("kind") for d in declared_folders}
     by_parent = _scan(host, folders)
     observations = _folder_states(host, folders, by_parent)
     reads = []
@@ -640,7 +640,7 @@ class Performer:
         self.folder, self.operations = folder, operations
         perform_operations(operations, self, ntpath, outcome)
 
-    # FolderIO (module_utils/_artifacts/_engine.py)
+    # FolderIO (module_utils/_sync/_engine.py)
     errors = (WindowsModuleFailed,)
 
     def open(self):
@@ -806,7 +806,7 @@ def _candidate_manifests(desired, dirs):
 def _case_collisions(desired, dirs):
     """The problem when two desired files (or managed folders) differ only by case: on NTFS they are one file."""
     problems = []
-    for what, items, label in (("files", desired, "files[%d].path"), ("managed_dirs", dirs, None)):
+    for what, items, label in (("files", desired, "files[%d].path"), ("folders", dirs, None)):
         names = [
             label % item["index"] if label and "index" in item else "%s[%d].path" % (what, position)
             for position, item in enumerate(items)
@@ -831,7 +831,7 @@ def _guard_stale_removals(plan, observations):
         manifest = (observations.get(folder_plan["path"]) or {}).get("manifest") or {}
         try:
             recorded = _plan.parse_manifest(manifest["data"], folder_plan["path"]) if "data" in manifest else {}
-        except _plan.ArtifactError:
+        except _plan.SyncError:
             continue  # the planner already refused this folder
         refused = _refuse_unrecorded_removals(folder_plan["entries"], recorded)
         operations = []
@@ -888,7 +888,7 @@ def _keep_owned(folder_plan, refused_names, recorded, manifest):
 
 
 class WindowsTransport:
-    """The Windows transport of the sync engine (module_utils/_artifacts/_engine.py): every host call is a module
+    """The Windows transport of the sync engine (module_utils/_sync/_engine.py): every host call is a module
     of ``ansible.windows`` run from the action. ``unreachable`` says why the host went away while writing."""
 
     paths = ntpath
@@ -904,7 +904,7 @@ class WindowsTransport:
     def accept(self, desired, dirs):
         collision = _case_collisions(desired, dirs)
         if collision:
-            raise _plan.ArtifactError(collision)
+            raise _plan.SyncError(collision)
 
     def observe(self, dirs, desired, rollback_run_id):
         desired_bytes = {}
@@ -961,7 +961,7 @@ def _options(module_args):
         try:
             args[name] = as_bool(args.get(name, default))
         except ValueError as exc:
-            raise _plan.ArtifactError("%s: %s" % (name, exc)) from None
+            raise _plan.SyncError("%s: %s" % (name, exc)) from None
     return args
 
 
@@ -969,7 +969,7 @@ def sync(action, task_vars, module_args, now=None):
     """Sync one Windows host's Tableau files (the action's entry point); returns the result the POSIX module returns
     for a POSIX host.
 
-    ``module_args`` are the ``tableau_artifacts`` module options (``files``, ``managed_dirs`` with Windows
+    ``module_args`` are the ``tableau_files`` module options (``files``, ``folders`` with Windows
     paths, ``tdc_conflicts``, ``backup``, ``backup_keep``, run journal options); ``host_facts`` is not gathered on
     Windows. Check mode and diff mode come from ``action._task``. A broken connection returns ``unreachable: true``
     with what was written before it broke.
@@ -981,7 +981,7 @@ def sync(action, task_vars, module_args, now=None):
         engine = SyncEngine(
             transport,
             args["files"],
-            args.get("managed_dirs"),
+            args.get("folders"),
             tdc_conflicts=args["tdc_conflicts"],
             backup=args["backup"],
             backup_keep=args["backup_keep"],
@@ -992,7 +992,7 @@ def sync(action, task_vars, module_args, now=None):
             rollback_skip_runs=args["rollback_skip_runs"],
             list_runs=args["list_runs"],
         )
-    except _plan.ArtifactError as exc:
+    except _plan.SyncError as exc:
         # Bad input: nothing on the host was touched.
         return dict(_empty_result(), failed=True, msg=str(exc))
     try:

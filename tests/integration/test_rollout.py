@@ -17,7 +17,7 @@ LAB_DATA = yaml.safe_load((LAB_GROUP_VARS / "all" / "tabops.yml").read_text())
 
 
 def sync_results(run):
-    """{host: tableau_artifacts result} of the one sync task per host."""
+    """{host: tableau_files result} of the one sync task per host."""
     found = run.host_results("Sync this host's Tableau files in one call")
     assert all(len(results) == 1 for results in found.values()), found
     return {host: results[0] for host, results in found.items()}

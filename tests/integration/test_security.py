@@ -96,18 +96,18 @@ PLAYBOOK = """
   gather_facts: false
   tasks:
     - name: sync under attack (once)
-      tabops.redshift_oauth.tableau_artifacts:
+      tabops.redshift_oauth.tableau_files:
         files: "{{{{ sync_variants[0] }}}}"
-        managed_dirs: "{{{{ sync_dirs }}}}"
+        folders: "{{{{ sync_dirs }}}}"
         backup_keep: "{{{{ sync_backup_keep }}}}"
         lock_timeout: 60
       when: sync_runs == 1
       ignore_errors: true
 
     - name: sync under attack (repeated)
-      tabops.redshift_oauth.tableau_artifacts:
+      tabops.redshift_oauth.tableau_files:
         files: "{{{{ sync_variants[item % (sync_variants | length)] }}}}"
-        managed_dirs: "{{{{ sync_dirs }}}}"
+        folders: "{{{{ sync_dirs }}}}"
         backup_keep: "{{{{ sync_backup_keep }}}}"
         lock_timeout: 60
       loop: "{{{{ range(sync_runs) | list }}}}"
@@ -250,7 +250,7 @@ def test_backups_folder_swapped_for_a_symlink_to_a_root_only_folder(lab):
 # The attack counts, from inotify events on the managed folder, the swaps that landed between the sync's read and
 # its write. Each run opens the folder itself twice before it reads the manifest (root's tree_owner walk, then the
 # worker's observation; the attacker works by path and never opens the folder or reads the manifest), and once more
-# after it to apply the plan (apply_folder's walk, right before the identity checks and writes). A window opens at
+# after it to apply the plan (sync_folder's walk, right before the identity checks and writes). A window opens at
 # the manifest read and closes at the next open of the folder when that open was the apply's: the next run's
 # manifest read comes two opens after it (one open after it: that run applied nothing, the window is dropped).
 # Closes are watched too: inotify merges two identical events in a row, and a close between two opens keeps them two.

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """One table of sync scenarios, two transports, identical findings.
 
-- POSIX: the ``tableau_artifacts`` module on a real lab Linux desktop, over SSH, through the action
-  (``files`` + ``managed_dirs`` given: the low-level pass-through), one ansible-playbook run per phase with a
+- POSIX: the ``tableau_files`` module on a real lab Linux desktop, over SSH, through the action
+  (``files`` + ``folders`` given: the low-level pass-through), one ansible-playbook run per phase with a
   loop over the scenarios.
 - Windows: ``plugin_utils/_windows_sync.sync`` with the ansible.windows modules answered by
   ``tests/unit/fixtures/windows/fakewin.py`` (an NTFS-like filesystem in a dict, so every run is a real state
@@ -213,9 +213,9 @@ PLAYBOOK = """\
   gather_facts: false
   tasks:
     - name: transport run
-      tabops.redshift_oauth.tableau_artifacts:
+      tabops.redshift_oauth.tableau_files:
         files: "{{ item.args.files }}"
-        managed_dirs: "{{ item.args.managed_dirs }}"
+        folders: "{{ item.args.folders }}"
         tdc_conflicts: "{{ item.args.tdc_conflicts }}"
         backup: true
         backup_keep: 5

@@ -75,7 +75,7 @@ REQUIRED = (
     "meta/execution-environment.yml",
     "playbooks/site.yml",
     "playbooks/compliance.yml",
-    "plugins/modules/tableau_artifacts.py",
+    "plugins/modules/tableau_files.py",
     "plugins/callback/compliance_report.py",
     "scripts/compliance",
     "inventories/example/hosts.yml",
@@ -226,7 +226,7 @@ def test_installed_plugins_resolve_by_fqcn(installed):
         env=env,
     )
     modules = json.loads(listed.stdout)
-    assert {"tabops.redshift_oauth.tableau_artifacts", "tabops.redshift_oauth.tsm_settings"} <= set(modules)
+    assert {"tabops.redshift_oauth.tableau_files", "tabops.redshift_oauth.tsm_settings"} <= set(modules)
     for plugin_type, name in (
         ("filter", "oauth_config_xml"),
         ("filter", "redshift_permissions_policy"),
@@ -370,7 +370,7 @@ def source_files():
 
 def test_every_source_file_is_mit_licensed():
     files = dict(source_files())
-    assert "plugins/modules/tableau_artifacts.py" in files and "scripts/test" in files
+    assert "plugins/modules/tableau_files.py" in files and "scripts/test" in files
     missing = [name for name, path in files.items() if "SPDX-License-Identifier: MIT" not in path.read_text()[:1000]]
     assert not missing, f"no '# SPDX-License-Identifier: MIT' header: {missing}"
     other = [name for name, path in files.items() if "General Public License" in path.read_text()[:1000]]

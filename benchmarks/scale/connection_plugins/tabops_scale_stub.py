@@ -10,7 +10,7 @@ import json
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection import ConnectionBase
 
-from ansible_collections.tabops.redshift_oauth.plugins.modules.tableau_artifacts import EMPTY_RESULT
+from ansible_collections.tabops.redshift_oauth.plugins.modules.tableau_files import EMPTY_RESULT
 
 DOCUMENTATION = r"""
 name: tabops_scale_stub
@@ -74,15 +74,13 @@ def host_facts(options):
     }
 
 
-def tableau_artifacts(args):
+def tableau_files(args):
     files = [
         {key: item.get(key) for key in ("path", "artifact", "application", "kind")}
         | {"status": "compliant", "action": "none", "differences": [], "adopted": False}
         for item in args.get("files") or []
     ]
-    folders = [
-        {"path": d.get("path"), "status": "ok", "error": None, "written": []} for d in args.get("managed_dirs") or []
-    ]
+    folders = [{"path": d.get("path"), "status": "ok", "error": None, "written": []} for d in args.get("folders") or []]
     result = dict(EMPTY_RESULT, files=files, folders=folders)
     if args.get("host_facts") is not None:
         result["host_facts"] = host_facts(args["host_facts"])
@@ -117,7 +115,7 @@ def tsm_probe(args):
 MODELS = {
     "ping": lambda args: {"ping": args.get("data", "pong"), "changed": False},
     "redshift_odbc_facts": lambda args: dict(host_facts(args), changed=False),
-    "tableau_artifacts": tableau_artifacts,
+    "tableau_files": tableau_files,
     "tsm_settings": tsm_settings,
     "tsm_probe": tsm_probe,
 }

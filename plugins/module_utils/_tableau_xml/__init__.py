@@ -3,7 +3,7 @@
 """Tableau OAuth config (``pluginOAuthConfig``) and TDC (``connection-customization``) documents.
 
 Normalize, validate, render, safe-parse and compare by meaning. Shared by the filters (controller) and the
-``tableau_artifacts`` module (managed hosts), so the package uses only the Python standard library, plus
+``tableau_files`` module (managed hosts), so the package uses only the Python standard library, plus
 ``defusedxml`` when it happens to be importable. One file per concern:
 
 - ``_errors``: TableauXmlError, UnsafeXmlError

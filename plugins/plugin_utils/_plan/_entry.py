@@ -4,9 +4,9 @@
 
 A host entry is ``{profile, files, module_args, checks}`` (the fleet plan adds ``inputs``): ``profile`` is
 :func:`host_profile`, ``files`` the module's ``files`` (the fleet plan stores ``sha256`` instead of ``content``),
-``module_args`` every other argument of the host module (``managed_dirs``, the options read from the host's
+``module_args`` every other argument of the host module (``folders``, the options read from the host's
 variables, the ``host_facts`` request), ``checks`` the options of the rules over the facts the host returns
-(``_preflight.facts_findings``). :func:`task_entry` is what the ``tableau_artifacts`` action asks for: the published
+(``_preflight.facts_findings``). :func:`task_entry` is what the ``tableau_files`` action asks for: the published
 entry while it still applies, else a fresh one.
 """
 
@@ -111,7 +111,7 @@ def wants_host_facts(profile: dict, host_vars: dict, host_checks: bool | None = 
 
 def module_args_of(profile: dict, host_vars: dict, kinds=KINDS, host_checks: bool | None = None) -> dict:
     """The host module's arguments besides ``files``: the folders, the options from the variables, host_facts."""
-    module_args = {"managed_dirs": [folder for folder in profile["folders"] if folder["kind"] in kinds]}
+    module_args = {"folders": [folder for folder in profile["folders"] if folder["kind"] in kinds]}
     for option, name in MODULE_OPTIONS_FROM_VARS.items():
         module_args[option] = variable(host_vars, name)
     if wants_host_facts(profile, host_vars, host_checks):
@@ -179,7 +179,7 @@ def _published(fleet, host, host_vars, groups, host_checks):
 
 
 def task_entry(host, host_vars, groups, fleet=None, kinds=KINDS, host_checks=None, journal_only=False):
-    """``(entry, source)`` of ``host`` for one ``tableau_artifacts`` task: the fleet plan's entry while it applies
+    """``(entry, source)`` of ``host`` for one ``tableau_files`` task: the fleet plan's entry while it applies
     (source ``fleet plan``), else one planned here (``rendered``, each distinct document once per process); for a
     rollback or a run listing (``journal_only``) the folders alone (``journals``: the declared files may be what
     broke). Raises HostLayoutError or ValueError as :func:`host_entry`.

@@ -4,7 +4,7 @@
 
 Turns the declared data (``tabops_oauth_configs``, ``tabops_tdc_files``) plus
 what a host runs (its applications, its desktop users, its OS) into the list
-of files the ``tableau_artifacts`` module syncs in one call. Pure functions:
+of files the ``tableau_files`` module syncs in one call. Pure functions:
 used on the controller by the planner (``_plan._entry``) and the
 ``tableau_host_files`` filter, unit-tested without hosts.
 """
@@ -182,14 +182,14 @@ def host_folders(
     return folders, problems
 
 
-def managed_dir_list(folders):
-    """The ``managed_dirs`` argument of the host module from :func:`host_folders`' folders, sorted by path."""
-    managed_dirs = {
+def module_folders(folders):
+    """The ``folders`` argument of the host module from :func:`host_folders`' folders, sorted by path."""
+    declared_folders = {
         folder["path"]: {**folder, "kind": kind, "application": application, "mode": "0755"}
         for (kind, application), kind_folders in folders.items()
         for folder in kind_folders
     }
-    return sorted(managed_dirs.values(), key=lambda d: d["path"])
+    return sorted(declared_folders.values(), key=lambda d: d["path"])
 
 
 def default_render(kind, document, managed_comment):
@@ -303,7 +303,7 @@ def plan_host_files(
     kinds=("oauth_config", "tdc"),
     render=default_render,
 ):
-    """Return ``{"files": [...], "managed_dirs": [...]}`` for one host.
+    """Return ``{"files": [...], "folders": [...]}`` for one host.
 
     ``applications`` is what the host runs (``server``, ``desktop``, ``prep``,
     ``bridge``). Every folder the host's applications read from is managed for
@@ -331,4 +331,4 @@ def plan_host_files(
     problems += _declared_twice(placement.files)
     if problems:
         raise HostLayoutError(problems)
-    return {"files": placement.files, "managed_dirs": managed_dir_list(folders)}
+    return {"files": placement.files, "folders": module_folders(folders)}

@@ -3,7 +3,7 @@
 """What a host runs: its profile, the one place for every per-host decision.
 
 :func:`host_profile` is THE function that says what a host runs (applications, OS family, users, folders, whether
-it is a Tableau Server node and whether it is the tsm node). The fleet plan, the ``tableau_artifacts`` action,
+it is a Tableau Server node and whether it is the tsm node). The fleet plan, the ``tableau_files`` action,
 compliance and the tsm node choice all call it, so they cannot disagree. :func:`variable` reads a data-model
 variable of a host (its default when unset).
 
@@ -19,7 +19,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model impor
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
     TDC_APPLICATIONS,
     host_folders,
-    managed_dir_list,
+    module_folders,
     os_layout_family,
 )
 
@@ -106,7 +106,7 @@ def host_profile(host, host_vars, groups=None, kinds=KINDS):
     inventory's ``groups``.
 
     Returns ``{host, groups, applications, os_family, layout_family, desktop_users, bridge_user, is_server,
-    is_tableau_host, tsm_node, is_tsm_node, folders, problems}``; ``folders`` is the ``managed_dirs`` list of
+    is_tableau_host, tsm_node, is_tsm_node, folders, problems}``; ``folders`` is the ``folders`` option of
     the host module, ``problems`` what keeps the folders from being laid out (each naming the variable).
     """
     group_names = group_names_of(host, host_vars, groups)
@@ -145,6 +145,6 @@ def host_profile(host, host_vars, groups=None, kinds=KINDS):
         )
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         folders, problems = {}, ["tabops_paths: cannot lay out the folders (%s)" % exc]
-    profile["folders"] = managed_dir_list(folders)
+    profile["folders"] = module_folders(folders)
     profile["problems"] = problems
     return profile

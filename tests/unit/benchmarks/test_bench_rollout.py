@@ -34,12 +34,12 @@ CANNED = {
         "tsnode1": {
             "ansible.builtin.set_fact": counts(1),
             "ansible.builtin.assert": counts(1),
-            "tabops.redshift_oauth.tableau_artifacts": counts(1, 1),
+            "tabops.redshift_oauth.tableau_files": counts(1, 1),
             "tabops.redshift_oauth.tsm_settings": counts(1, 1),
             "tabops.redshift_oauth.tsm_pending_changes": counts(1, 1),
         },
-        "tsnode2": {"tabops.redshift_oauth.tableau_artifacts": counts(1, 1)},
-        "bridge1": {"tabops.redshift_oauth.tableau_artifacts": counts(0, 0, 1)},
+        "tsnode2": {"tabops.redshift_oauth.tableau_files": counts(1, 1)},
+        "bridge1": {"tabops.redshift_oauth.tableau_files": counts(0, 0, 1)},
     },
     "plays": [{"name": "Preflight - check", "seconds": 1.0, "tasks": []}],
     "stats": {
@@ -70,15 +70,15 @@ def test_fleet_shape_always_adds_up_and_has_a_server():
 def test_invocations_split_host_contacting_modules_from_controller_actions():
     per_host = bench.invocations(CANNED, ["tsnode1", "tsnode2", "bridge1", "desktop1"])
     assert per_host["tsnode1"]["contact"] == {
-        "tabops.redshift_oauth.tableau_artifacts": 1,
+        "tabops.redshift_oauth.tableau_files": 1,
         "tabops.redshift_oauth.tsm_settings": 1,
         "tabops.redshift_oauth.tsm_pending_changes": 1,
     }
-    assert per_host["tsnode2"]["contact"] == {"tabops.redshift_oauth.tableau_artifacts": 1}
+    assert per_host["tsnode2"]["contact"] == {"tabops.redshift_oauth.tableau_files": 1}
     assert per_host["tsnode2"]["controller"] == {}
     assert per_host["tsnode1"]["controller"] == {"ansible.builtin.set_fact": 1, "ansible.builtin.assert": 1}
     # A failed execution still ran; a host without any count is listed with nothing.
-    assert per_host["bridge1"]["contact"] == {"tabops.redshift_oauth.tableau_artifacts": 1}
+    assert per_host["bridge1"]["contact"] == {"tabops.redshift_oauth.tableau_files": 1}
     assert per_host["desktop1"] == {"contact": {}, "controller": {}}
 
 
@@ -96,10 +96,10 @@ def test_recap_totals():
     assert bench.changed_total({}) == 0
 
 
-def test_check_lines_confirm_one_artifacts_call_per_host_and_tsm_once_on_the_initial_node():
+def test_check_lines_confirm_one_tableau_files_call_per_host_and_tsm_once_on_the_initial_node():
     lines, ok = bench.check_lines("site first", bench.invocations(CANNED, ["tsnode1", "tsnode2", "bridge1"]), "tsnode1")
     assert ok
-    assert lines[0] == "site first: tableau_artifacts per host: 1 ✓ (3 hosts)"
+    assert lines[0] == "site first: tableau_files per host: 1 ✓ (3 hosts)"
     assert lines[1] == "site first: controller-side actions per host: at most 2 ✓ (limit 2)"
     assert "tsm_pending_changes: tsnode1 x1 ✓" in lines[2]
     assert "other host-contacting module tsm_settings: tsnode1 x1 ✓ once per cluster on the initial node" in lines[3]
@@ -107,7 +107,7 @@ def test_check_lines_confirm_one_artifacts_call_per_host_and_tsm_once_on_the_ini
 
 def test_check_lines_flag_a_second_host_call_extra_controller_actions_and_tsm_on_another_node():
     document = json.loads(json.dumps(CANNED))
-    document["counts"]["tsnode2"]["tabops.redshift_oauth.tableau_artifacts"] = counts(2)
+    document["counts"]["tsnode2"]["tabops.redshift_oauth.tableau_files"] = counts(2)
     document["counts"]["tsnode2"]["tabops.redshift_oauth.tsm_settings"] = counts(1)
     document["counts"]["bridge1"]["ansible.builtin.copy"] = counts(3)
     document["counts"]["bridge1"]["ansible.builtin.set_fact"] = counts(3)
@@ -115,7 +115,7 @@ def test_check_lines_flag_a_second_host_call_extra_controller_actions_and_tsm_on
         "site first", bench.invocations(document, ["tsnode1", "tsnode2", "bridge1"]), "tsnode1"
     )
     assert not ok
-    assert lines[0] == "site first: tableau_artifacts per host: 1..2 ✗ (3 hosts)"
+    assert lines[0] == "site first: tableau_files per host: 1..2 ✗ (3 hosts)"
     assert lines[1] == "site first: controller-side actions per host: at most 3 ✗ (limit 2)"
     assert any(line.endswith("copy: 1 of 3 hosts, 3 per host ✗ a second host call") for line in lines)
     assert any("tsm_settings: tsnode1 x1, tsnode2 x1 ✗ expected once, on the initial node" in line for line in lines)

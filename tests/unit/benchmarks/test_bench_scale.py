@@ -55,7 +55,7 @@ def test_inventory_has_the_lab_proportions_and_reaches_every_host_through_the_st
         ),
         ({"name": "Write", "action": "tabops.redshift_oauth.compliance_report", "run_once": True}, "summary/report"),
         (
-            {"name": "r : Sync", "action": "tabops.redshift_oauth.tableau_artifacts", "run_once": False},
+            {"name": "r : Sync", "action": "tabops.redshift_oauth.tableau_files", "run_once": False},
             "per-host tasks",
         ),
         ({"name": "Name this rollout", "action": "set_fact", "run_once": True}, "other"),
@@ -70,7 +70,7 @@ def test_phase_seconds_adds_up_to_the_wall_time():
         "seconds": 10.0,
         "tasks": [
             {"name": "Plan", "action": "set_fact", "run_once": True, "markers": ["tableau_fleet_plan"], "seconds": 2},
-            {"name": "Sync", "action": "x.y.tableau_artifacts", "run_once": False, "seconds": 7},
+            {"name": "Sync", "action": "x.y.tableau_files", "run_once": False, "seconds": 7},
         ],
     }
     seconds = bench.phase_seconds(document, wall=12.5)
@@ -134,7 +134,7 @@ def test_stub_reads_the_module_and_its_arguments_from_an_ansiballz_call():
 
 def test_stub_answers_a_converged_host_and_refuses_what_it_does_not_model():
     stub = load_stub()
-    answer = stub.tableau_artifacts(
+    answer = stub.tableau_files(
         {
             "files": [
                 {
@@ -145,7 +145,7 @@ def test_stub_answers_a_converged_host_and_refuses_what_it_does_not_model():
                     "content": "<x/>",
                 }
             ],
-            "managed_dirs": [{"path": "/a"}],
+            "folders": [{"path": "/a"}],
             "host_facts": {"tableau_server": True},
         }
     )

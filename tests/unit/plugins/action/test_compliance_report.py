@@ -3,7 +3,7 @@
 """The report play of playbooks/compliance.yml, run for real by ansible-playbook on this machine.
 
 The checked "hosts" are local connections whose Tableau folders live under tmp_path; their checks are the real
-tableau_artifacts module (the lab tests run the whole playbook against the lab fleet). The report play is the last
+tableau_files module (the lab tests run the whole playbook against the lab fleet). The report play is the last
 play of playbooks/compliance.yml itself, read from the file.
 """
 
@@ -99,9 +99,9 @@ def lab(tmp_path):
         "tasks": [
             {
                 "name": "Check this host's files",
-                "tabops.redshift_oauth.tableau_artifacts": {
+                "tabops.redshift_oauth.tableau_files": {
                     "files": "{{ test_files }}",
-                    "managed_dirs": "{{ test_dirs }}",
+                    "folders": "{{ test_dirs }}",
                 },
                 "register": "tabops_artifacts_result",
             }

@@ -56,8 +56,8 @@ def test_every_exception_of_the_collection_is_a_tabops_error():
         ("plugins.module_utils._host_facts", "HostFactsError"),
         ("plugins.plugin_utils._plan._files", "HostLayoutError"),
         ("plugins.plugin_utils._server_clients", "ServerClientError"),
-        ("plugins.module_utils._artifacts._plan", "ArtifactError"),
-        ("plugins.module_utils._artifacts._digest", "SchemaError"),
+        ("plugins.module_utils._sync._plan", "SyncError"),
+        ("plugins.module_utils._sync._digest", "SchemaError"),
     ],
 )
 def test_input_errors_stay_value_errors(module, name):

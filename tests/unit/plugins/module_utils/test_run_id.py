@@ -9,11 +9,11 @@ import datetime
 import pytest
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _run_id
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
     RootJournalError,
     check_run_id,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _journal, _plan
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._rollback_choice import _runs
 
 RUN_IDS = [

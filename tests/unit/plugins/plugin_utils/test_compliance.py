@@ -28,7 +28,7 @@ META = {
 OKTA = "/home/ann/Documents/My Tableau Repository/OAuthConfigs/custom_okta.xml"
 
 
-def artifacts_result(status="compliant", differences=(), unmanaged=()):
+def files_result(status="compliant", differences=(), unmanaged=()):
     return {
         "files": [
             {
@@ -56,7 +56,7 @@ def artifacts_result(status="compliant", differences=(), unmanaged=()):
 
 def test_field_level_drift_reads_like_a_sentence():
     differences = [{"path": "capabilities.OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL", "expected": True, "actual": False}]
-    findings = compliance.findings_from_artifacts("desk1", artifacts_result("drift", differences))
+    findings = compliance.findings_from_files("desk1", files_result("drift", differences))
     okta = next(f for f in findings if f["artifact"] == "custom_okta")
     assert okta["status"] == "drift"
     assert okta["message"] == "capabilities.OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL: expected true, found false"
@@ -68,7 +68,7 @@ def test_field_level_drift_reads_like_a_sentence():
     [("compliant", "compliant"), ("drift", "drift"), ("missing", "missing"), ("stale", "drift"), ("error", "error")],
 )
 def test_module_statuses_map_to_findings(module_status, finding_status):
-    findings = compliance.findings_from_artifacts("desk1", artifacts_result(module_status))
+    findings = compliance.findings_from_files("desk1", files_result(module_status))
     assert next(f for f in findings if f["artifact"] == "custom_okta")["status"] == finding_status
 
 
@@ -81,7 +81,7 @@ def test_unmanaged_files_are_conflicts():
             "detail": "unmanaged custom OAuth config custom_rogue",
         }
     ]
-    findings = compliance.findings_from_artifacts("br1", artifacts_result(unmanaged=unmanaged))
+    findings = compliance.findings_from_files("br1", files_result(unmanaged=unmanaged))
     stray = next(f for f in findings if f["artifact"] == compliance.UNMANAGED_ARTIFACT)
     assert stray["status"] == "unmanaged_conflict"
     assert "stray_custom_config: unmanaged custom OAuth config custom_rogue" in stray["message"]
@@ -133,8 +133,8 @@ def test_hosts_the_run_never_reached_are_errors():
 
 
 def report_with_everything():
-    findings = compliance.findings_from_artifacts(
-        "desk1", artifacts_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
+    findings = compliance.findings_from_files(
+        "desk1", files_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
     )
     findings.append(compliance.finding_for_reached_host("desk1"))
     findings.append(compliance.finding_for_failure("br<1>", "Gathering", "ssh: connect refused & <script>", True))
@@ -182,7 +182,7 @@ def test_report_set_is_written_whole_and_old_ones_pruned(tmp_path):
 
 
 def test_only_the_checked_hosts_get_findings_whatever_else_has_results():
-    results = {"desk1": artifacts_result(), "db1": artifacts_result("drift")}
+    results = {"desk1": files_result(), "db1": files_result("drift")}
     findings = compliance.run_findings(["desk1"], results)
     assert {f["host"] for f in findings} == {"desk1"}
     report = compliance.build_report(META, findings, ["desk1"])
@@ -191,7 +191,7 @@ def test_only_the_checked_hosts_get_findings_whatever_else_has_results():
 
 @pytest.mark.parametrize("os_family", ["Linux", "Windows", "Darwin"])
 def test_every_os_gets_the_same_statuses_from_the_same_result_shape(os_family):
-    result = dict(artifacts_result("drift", [{"path": "scopes", "expected": "a", "actual": "b"}]), os_family=os_family)
+    result = dict(files_result("drift", [{"path": "scopes", "expected": "a", "actual": "b"}]), os_family=os_family)
     findings = compliance.run_findings([f"{os_family}-host"], {f"{os_family}-host": result})
     assert {f["artifact"]: f["status"] for f in findings} == {
         "custom_okta": "drift",
@@ -203,7 +203,7 @@ def test_every_os_gets_the_same_statuses_from_the_same_result_shape(os_family):
 def test_failed_unreachable_skipped_and_missing_results():
     results = {
         "down": {"unreachable": True, "msg": "ssh: connect to host down port 22: Connection refused"},
-        "broken": {"failed": True, "msg": "disk full writing /x", "files": artifacts_result()["files"]},
+        "broken": {"failed": True, "msg": "disk full writing /x", "files": files_result()["files"]},
         "skipped": {"skipped": True},
     }
     failures = {"other": [{"task": "Preflight summary", "message": "bad id", "unreachable": False}]}
@@ -248,7 +248,7 @@ def test_summary_and_counts_show_drift_beside_unreachable():
     findings = compliance.run_findings(
         ["a", "b", "c"],
         {
-            "a": artifacts_result("drift", [{"path": "x", "expected": 1, "actual": 2}]),
+            "a": files_result("drift", [{"path": "x", "expected": 1, "actual": 2}]),
             "b": {"unreachable": True},
             "c": {},
         },
@@ -332,7 +332,7 @@ def test_publish_copies_prunes_and_writes_the_textfile_atomically(tmp_path):
 
 
 def malformed(field, value):
-    result = artifacts_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
+    result = files_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
     result["files"].append(dict(result["files"][0], path=OKTA + ".stale", **{field: value}))
     return result
 
@@ -344,9 +344,9 @@ def malformed(field, value):
         (malformed("artifact", 7), "files[2].artifact must be a string, not int"),
         (malformed("kind", {"a": 1}), "files[2].kind must be a string, not dict"),
         (malformed("differences", "scopes"), "files[2].differences must be a list of mappings"),
-        (dict(artifacts_result(), files=[["not", "a", "mapping"]]), "files[0] must be a mapping, not list"),
-        (dict(artifacts_result(), files={"a": 1}), "files must be a list, not dict"),
-        (dict(artifacts_result(), unmanaged=[{"path": 5, "reason": "x"}]), "unmanaged[0].path must be a string"),
+        (dict(files_result(), files=[["not", "a", "mapping"]]), "files[0] must be a mapping, not list"),
+        (dict(files_result(), files={"a": 1}), "files must be a list, not dict"),
+        (dict(files_result(), unmanaged=[{"path": 5, "reason": "x"}]), "unmanaged[0].path must be a string"),
         ({"changed": False, "artifacts": 3}, "artifacts must be a mapping, not int"),
     ],
 )
@@ -354,7 +354,7 @@ def test_a_malformed_host_result_is_an_error_for_that_host_and_the_report_is_wri
     tmp_path, result, reason
 ):
     """issue 19: a manifest entry whose artifact is a list or a number once crashed the report for ANY host."""
-    results = {"desk1": result, "desk2": artifacts_result("drift"), "desk3": artifacts_result()}
+    results = {"desk1": result, "desk2": files_result("drift"), "desk3": files_result()}
     findings = compliance.run_findings(["desk1", "desk2", "desk3"], results)
     report = compliance.build_report(META, findings, ["desk1", "desk2", "desk3"])
     jsonschema.validate(report, SCHEMA)
@@ -371,7 +371,7 @@ def test_a_malformed_host_result_is_an_error_for_that_host_and_the_report_is_wri
 
 def test_a_failed_hosts_short_result_and_its_details_with_v_become_the_same_cells():
     """The action keeps a failed host's result short (``artifacts``); with -v the files are under ``details``."""
-    full = artifacts_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
+    full = files_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
     short = {
         "failed": True,
         "msg": "ERROR driver-missing [desk1]: no Amazon Redshift ODBC driver found -- fix: install it",
@@ -405,7 +405,7 @@ def test_summary_groups_failed_and_unreachable_hosts_by_cause():
         elif index < 12:
             results[host] = {"failed": True, "msg": "another run holds the host lock /run/tabops.lock"}
         else:
-            results[host] = artifacts_result()
+            results[host] = files_result()
     report = compliance.build_report(META, compliance.run_findings(hosts, results), hosts)
     assert compliance.summary_by_cause(report) == [
         "driver-missing: 7 hosts (host01, host02, host03, host04, host05, +2 more)",
@@ -415,7 +415,7 @@ def test_summary_groups_failed_and_unreachable_hosts_by_cause():
 
 
 def test_html_overall_status_comes_first_and_the_host_level_column_is_named():
-    findings = compliance.run_findings(["desk1"], {"desk1": artifacts_result("drift")})
+    findings = compliance.run_findings(["desk1"], {"desk1": files_result("drift")})
     page = compliance.render_html(compliance.build_report(META, findings, ["desk1"]))
     header = page.split("<thead>")[1].split("</thead>")[0]
     assert '<th class="host">host</th><th class="overall">overall</th>' in header

@@ -99,7 +99,7 @@ def test_every_application_folder_is_managed_even_when_empty():
     # A config removed from the data must still be removed from the host: its folder stays managed.
     plan = plan_host_files([], [], applications=["desktop", "bridge"], desktop_users=["ann"])
     assert plan["files"] == []
-    assert [d["path"] for d in plan["managed_dirs"]] == [
+    assert [d["path"] for d in plan["folders"]] == [
         "/home/ann/Documents/My Tableau Repository/Datasources",
         "/home/ann/Documents/My Tableau Repository/OAuthConfigs",
         "/root/Documents/My_Tableau_Bridge_Repository/Datasources",
@@ -110,7 +110,7 @@ def test_every_application_folder_is_managed_even_when_empty():
 def test_kinds_narrow_the_plan():
     plan = plan_host_files([OKTA], [TDC], applications=["desktop"], desktop_users=["ann"], kinds=["tdc"])
     assert {item["kind"] for item in plan["files"]} == {"tdc"}
-    assert {d["kind"] for d in plan["managed_dirs"]} == {"tdc"}
+    assert {d["kind"] for d in plan["folders"]} == {"tdc"}
 
 
 def test_install_on_limits_where_a_config_goes():

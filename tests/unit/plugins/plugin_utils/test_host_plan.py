@@ -126,9 +126,9 @@ def test_os_family_comes_from_the_variable_then_facts_then_the_connection():
     assert host_profile("ts1", FLEET["ts1"], GROUPS)["os_family"] == "Linux"
 
 
-def test_profile_folders_are_the_managed_dirs_of_the_sync():
+def test_profile_folders_are_the_folders_of_the_sync():
     profile = host_profile("deskbridge", FLEET["deskbridge"], GROUPS)
-    assert profile["folders"] == host_entry(profile, FLEET["deskbridge"])["module_args"]["managed_dirs"]
+    assert profile["folders"] == host_entry(profile, FLEET["deskbridge"])["module_args"]["folders"]
     assert profile["desktop_users"] == ["ann"] and profile["bridge_user"] == "root"
     assert host_profile("ts1", FLEET["ts1"], GROUPS)["desktop_users"] == []
 

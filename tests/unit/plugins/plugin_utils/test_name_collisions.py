@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_artifacts import apfs_name_collisions
+from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_files import apfs_name_collisions
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._name_collisions import (
     apfs_fold,

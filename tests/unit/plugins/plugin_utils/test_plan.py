@@ -58,7 +58,7 @@ def test_a_host_entry_holds_the_module_arguments_from_the_host_variables():
     data = fleet_vars(tabops_backup_keep=2, tabops_tdc_conflicts="warn")["desk1"]
     entry = host_entry(host_profile("desk1", data, GROUPS), data)
     args = entry["module_args"]
-    assert args["managed_dirs"] == entry["profile"]["folders"]
+    assert args["folders"] == entry["profile"]["folders"]
     assert (args["backup_keep"], args["tdc_conflicts"], args["backup"]) == (2, "warn", True)
     assert args["host_facts"]["tableau_server"] is False and "files" not in args
     assert sorted({f["kind"] for f in entry["files"]}) == ["oauth_config", "tdc"]
@@ -103,7 +103,7 @@ def test_a_rollback_gets_the_folders_only_even_when_the_declared_files_are_broke
         task_entry("desk1", broken, GROUPS)
     entry, source = task_entry("desk1", broken, GROUPS, kinds=["tdc"], journal_only=True)
     assert source == JOURNALS_SOURCE and entry["files"] == []
-    assert entry["module_args"]["managed_dirs"] and {d["kind"] for d in entry["module_args"]["managed_dirs"]} == {"tdc"}
+    assert entry["module_args"]["folders"] and {d["kind"] for d in entry["module_args"]["folders"]} == {"tdc"}
     assert "host_facts" not in entry["module_args"]
     with pytest.raises(HostLayoutError, match="tabops_desktop_users"):
         task_entry("desk1", dict(broken, tabops_desktop_users=[]), GROUPS, journal_only=True)

@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""A real ansible-playbook run of the tableau_artifacts action against a fake Windows host, without a lab.
+"""A real ansible-playbook run of the tableau_files action against a fake Windows host, without a lab.
 
 The test-only connection plugin ``tabops_windows_double`` (tests/unit/fixtures/windows/connection_plugins) gets the
 real PowerShell payload ansible-core builds for each ansible.windows module of the INSTALLED collection and answers
@@ -30,9 +30,9 @@ PLAYBOOK = """\
   gather_facts: false
   tasks:
     - name: sync
-      tabops.redshift_oauth.tableau_artifacts:
+      tabops.redshift_oauth.tableau_files:
         files: "{{ run_args.files }}"
-        managed_dirs: "{{ run_args.managed_dirs }}"
+        folders: "{{ run_args.folders }}"
         tdc_conflicts: fail
       register: synced
     - name: keep the result

@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""The Windows side of tableau_artifacts at the action's ``_execute_module`` boundary.
+"""The Windows side of tableau_files at the action's ``_execute_module`` boundary.
 
 The upstream modules' results come from ``fixtures/windows/fakewin.py``: an NTFS-like filesystem kept in a dict
 that answers win_find / slurp / win_copy / win_file as ansible.windows 3.8.0 does, so every scenario is a real
@@ -116,7 +116,7 @@ def test_first_run_creates_folders_files_and_manifests_through_upstream_modules_
     assert {item["action"] for item in files.values()} == {"create"}
     for item in args["files"]:
         assert host.read(item["path"]).decode("utf-8") == item["content"]
-    for folder in args["managed_dirs"]:
+    for folder in args["folders"]:
         manifest = json.loads(host.read(folder["path"] + "\\.tabops-managed.json"))
         assert manifest["managed_by"] == "tabops.redshift_oauth"
     assert DESKTOP in result["created_dirs"] and PREP in result["created_dirs"]
@@ -126,7 +126,7 @@ def test_first_run_creates_folders_files_and_manifests_through_upstream_modules_
     # The user's profile existed; Documents did not. One win_file per innermost folder creates its parents.
     assert HOME + "\\Documents" in result["created_dirs"]
     mkdirs = [a["path"] for name, a in action.calls if name == "ansible.windows.win_file" and a["state"] == "directory"]
-    assert sorted(mkdirs) == sorted(d["path"] for d in args["managed_dirs"])
+    assert sorted(mkdirs) == sorted(d["path"] for d in args["folders"])
 
 
 def test_second_run_is_one_win_find_and_changes_nothing(host):
@@ -400,14 +400,14 @@ class _Templar:
 
 
 def action_for(host, task_args, check_mode=False):
-    """The real tableau_artifacts action with its host calls answered by the fake Windows host."""
+    """The real tableau_files action with its host calls answered by the fake Windows host."""
     from types import SimpleNamespace
 
-    from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_artifacts import ActionModule
+    from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_files import ActionModule
 
     fake = FakeAction(host, check_mode=check_mode)
     task = SimpleNamespace(
-        args=task_args, check_mode=check_mode, diff=True, async_val=0, action="tabops.redshift_oauth.tableau_artifacts"
+        args=task_args, check_mode=check_mode, diff=True, async_val=0, action="tabops.redshift_oauth.tableau_files"
     )
     play_context = SimpleNamespace(check_mode=check_mode)
     action = ActionModule(task, fake._connection, play_context, None, _Templar(), None)
@@ -447,12 +447,12 @@ def test_the_action_runs_a_windows_desktop_from_inventory_data_through_this_tran
 
 
 def test_folders_with_other_names_and_regex_characters_are_found_again(host):
-    """Low-level use: managed_dirs of any name (here with spaces, brackets, a dot) are observed like the defaults."""
+    """Low-level use: folders of any name (here with spaces, brackets, a dot) are observed like the defaults."""
     folder = "C:\\ProgramData\\Team Configs (prod) [v2.1]\\OAuth"
     content = module_args(tdcs=[])["files"][0]["content"]
     args = {
         "files": [{"path": folder + "\\custom_redshift_okta.xml", "content": content, "kind": "oauth_config"}],
-        "managed_dirs": [{"path": folder, "kind": "oauth_config", "application": "desktop"}],
+        "folders": [{"path": folder, "kind": "oauth_config", "application": "desktop"}],
     }
     first, _action = run(host, args)
     assert first["changed"] is True and first["created_dirs"] == [

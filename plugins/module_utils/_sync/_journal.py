@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import posixpath
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp, run_id_problem
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
     BACKUP_DIR_NAME,
     DEFAULT_BACKUP_KEEP,
     KIND_SUFFIX,
     MANAGED_BY,
     MANIFEST_MODE,
     MANIFEST_NAME,
-    ArtifactError,
+    SyncError,
     add_backup_operation,
     add_manifest_operation,
     check_options,
@@ -35,7 +36,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     sha256_bytes,
     terminal_safe,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp, run_id_problem
 
 JOURNAL_PREFIX = "tabops-run-"
 JOURNAL_SUFFIX = ".json"
@@ -49,14 +49,14 @@ BEFORE_STATES = ("absent", "file", "not_restorable")
 
 def _digested(observations, **options):
     """``observations`` with what arrived raw (Windows, tests) digested like a POSIX worker does (see _digest)."""
-    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import ensure_digested
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._digest import ensure_digested
 
     return ensure_digested(observations, **options)
 
 
 def check_run_id(value, field="run_id"):
     if not is_run_id(value):
-        raise ArtifactError(run_id_problem(field, value))
+        raise SyncError(run_id_problem(field, value))
     return value
 
 
@@ -91,62 +91,62 @@ def _valid_name(name):
 
 def _check_state(state, where, allowed, name):
     if not isinstance(state, dict) or state.get("state") not in allowed:
-        raise ArtifactError("%s: state must be one of %s" % (where, ", ".join(allowed)))
+        raise SyncError("%s: state must be one of %s" % (where, ", ".join(allowed)))
     if state["state"] != "file":
         detail = state.get("detail")
         if detail is not None and not isinstance(detail, str):
-            raise ArtifactError("%s.detail: must be a string" % where)
+            raise SyncError("%s.detail: must be a string" % where)
         return {"state": state["state"], "detail": (detail or "")[:MAX_JOURNAL_TEXT]}
     checked = {"state": "file"}
     if not is_sha256(state.get("sha256")):
-        raise ArtifactError("%s.sha256: not a sha256" % where)
+        raise SyncError("%s.sha256: not a sha256" % where)
     checked["sha256"] = state["sha256"]
     mode = state.get("mode")
     if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777):
         # A journal sits in a user's folder: never a setuid, setgid or sticky mode from it (None: not observed,
         # Windows).
-        raise ArtifactError("%s.mode: must be a permission mode from 0 to 0777" % where)
+        raise SyncError("%s.mode: must be a permission mode from 0 to 0777" % where)
     # Never world-writable from a journal either (a Tableau file never needs it).
     checked["mode"] = None if mode is None else mode & ~0o002
     for key in ("uid", "gid"):
         value = state.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ArtifactError("%s.%s: must be a user or group id" % (where, key))
+            raise SyncError("%s.%s: must be a user or group id" % (where, key))
         checked[key] = value
     backup = state.get("backup")
     if backup is not None and (not _valid_name(backup) or not backup.startswith(name + ".")):
-        raise ArtifactError("%s.backup: %r is not a backup of %s" % (where, backup, name))
+        raise SyncError("%s.backup: %r is not a backup of %s" % (where, backup, name))
     checked["backup"] = backup
     return checked
 
 
 def parse_journal(data, path, run_id=None):
-    """Journal bytes -> {"run_id", "stamp", "files"}; raises ArtifactError naming ``path`` for one it cannot trust."""
+    """Journal bytes -> {"run_id", "stamp", "files"}; raises SyncError naming ``path`` for one it cannot trust."""
     if len(data) > MAX_JOURNAL_BYTES:
-        raise ArtifactError("run journal %s is larger than %d KiB" % (path, MAX_JOURNAL_BYTES >> 10))
+        raise SyncError("run journal %s is larger than %d KiB" % (path, MAX_JOURNAL_BYTES >> 10))
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         # RecursionError: a user's deeply nested JSON must fail its folder only, not the host's whole run.
-        raise ArtifactError("run journal %s is not valid JSON (%s)" % (path, exc.__class__.__name__)) from None
+        raise SyncError("run journal %s is not valid JSON (%s)" % (path, exc.__class__.__name__)) from None
     if not isinstance(document, dict) or document.get("managed_by") != MANAGED_BY:
-        raise ArtifactError("run journal %s: not a journal of %s" % (path, MANAGED_BY))
+        raise SyncError("run journal %s: not a journal of %s" % (path, MANAGED_BY))
     if not is_run_id(document.get("run_id")):
-        raise ArtifactError("run journal %s: run_id is not a run id" % path)
+        raise SyncError("run journal %s: run_id is not a run id" % path)
     if run_id is not None and document["run_id"] != run_id:
-        raise ArtifactError("run journal %s: holds run %s, not %s" % (path, document["run_id"], run_id))
+        raise SyncError("run journal %s: holds run %s, not %s" % (path, document["run_id"], run_id))
     if not is_stamp(document.get("stamp")):
-        raise ArtifactError("run journal %s: stamp is not a UTC stamp like 20261202T101500Z" % path)
+        raise SyncError("run journal %s: stamp is not a UTC stamp like 20261202T101500Z" % path)
     files = document.get("files")
     if not isinstance(files, dict):
-        raise ArtifactError("run journal %s: expected a 'files' object" % path)
+        raise SyncError("run journal %s: expected a 'files' object" % path)
     if len(files) > MAX_JOURNAL_FILES:
-        raise ArtifactError("run journal %s: lists more than %d files" % (path, MAX_JOURNAL_FILES))
+        raise SyncError("run journal %s: lists more than %d files" % (path, MAX_JOURNAL_FILES))
     checked = {}
     for name, entry in files.items():
         where = "run journal %s: files.%s" % (path, name)
         if not _valid_name(name) or not isinstance(entry, dict):
-            raise ArtifactError("run journal %s: %r is not a file entry" % (path, name[:255]))
+            raise SyncError("run journal %s: %r is not a file entry" % (path, name[:255]))
         manifest_before = entry.get("manifest_before")
         if manifest_before is not None and (
             not isinstance(manifest_before, dict)
@@ -157,7 +157,7 @@ def parse_journal(data, path, run_id=None):
                 for key in ("kind", "artifact")
             )
         ):
-            raise ArtifactError("%s.manifest_before: not a manifest entry" % where)
+            raise SyncError("%s.manifest_before: not a manifest entry" % where)
         checked[name] = {
             "before": _check_state(entry.get("before"), where + ".before", BEFORE_STATES, name),
             "after": _check_state(entry.get("after"), where + ".after", ("absent", "file"), name),
@@ -193,7 +193,7 @@ def observed_journals(observation, paths=posixpath):
             # carries raw bytes (_digest.check_observation refuses it).
             try:
                 found[run_id] = parse_journal(entry["data"], where, run_id)
-            except ArtifactError as exc:
+            except SyncError as exc:
                 found[run_id] = {"problem": str(exc)}
         else:
             found[run_id] = {"problem": "%s %s" % (where, entry.get("problem") or "was not read")}
@@ -526,7 +526,7 @@ def _observed_manifest(observation, path, paths):
     if manifest.get("data") is not None:  # raw: the Windows transport, as in observed_journals
         try:
             return parse_manifest(manifest["data"], paths.join(path, MANIFEST_NAME))
-        except ArtifactError:
+        except SyncError:
             return {}
     return manifest.get("files") or {}
 
@@ -612,11 +612,11 @@ def journal_folder(folder_plan, observation, run_id, stamp, keep, paths=posixpat
 def check_skip_runs(skip_runs, run_id):
     """The checked ``rollback_skip_runs``: run ids, never the run rolled back itself."""
     if not isinstance(skip_runs, (list, tuple)):
-        raise ArtifactError("rollback_skip_runs: expected a list of run ids, got %s" % type(skip_runs).__name__)
+        raise SyncError("rollback_skip_runs: expected a list of run ids, got %s" % type(skip_runs).__name__)
     for index, value in enumerate(skip_runs):
         check_run_id(value, "rollback_skip_runs[%d]" % index)
     if run_id in skip_runs:
-        raise ArtifactError("rollback_skip_runs: names %s, the run rolled back" % run_id)
+        raise SyncError("rollback_skip_runs: names %s, the run rolled back" % run_id)
     return list(skip_runs)
 
 

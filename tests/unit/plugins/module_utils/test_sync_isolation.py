@@ -4,7 +4,7 @@
 that folder only, the run has a deadline and never leaves the host lock held, file names are data, and a desktop
 user that is missing (or root) fails only their folders."""
 
-# ruff: noqa: F811 - the shared fixtures are imported from test_artifacts_posix and then requested by name
+# ruff: noqa: F811 - the shared fixtures are imported from test_sync_posix and then requested by name
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import subprocess
 import time
 
 import pytest
-from test_artifacts_hostile import server_folder, tdc_xml, write_as
-from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
+from test_sync_hostile import server_folder, tdc_xml, write_as
+from test_sync_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
     NAME,
     base,
     desktop_request,
@@ -25,7 +25,7 @@ from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-impor
     oauth_xml,
 )
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _digest, _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _digest, _posix
 
 SECRET = "CANARY-posix-secret-18fe"
 
@@ -269,7 +269,7 @@ def test_a_stalled_worker_is_cut_at_the_run_deadline_and_the_rest_is_kept(deskto
     report = base / "lock-fds"
     report.touch()
     os.chown(report, desktop_user["uid"], desktop_user["gid"])
-    real = _posix.apply_folder
+    real = _posix.sync_folder
 
     def stalling(folder_path, operations, expected_identity):
         if os.geteuid() != 0:  # the user's worker: say whether it holds the host lock, then hang
@@ -277,7 +277,7 @@ def test_a_stalled_worker_is_cut_at_the_run_deadline_and_the_rest_is_kept(deskto
             time.sleep(60)
         return real(folder_path, operations, expected_identity)
 
-    monkeypatch.setattr(_posix, "apply_folder", stalling)
+    monkeypatch.setattr(_posix, "sync_folder", stalling)
     started = time.monotonic()
     with _posix.HostLock(timeout=0, path=lock):
         sync = _posix.PosixSync(server_files + files, server_dirs + dirs, run_timeout=4)
@@ -299,14 +299,14 @@ def test_roots_own_stalled_work_is_interrupted_after_the_grace(base, monkeypatch
     server, server_files, server_dirs = server_folder(base)
     other = base / "other" / "Datasources"
     other_dirs = [{"path": str(other), "kind": "tdc", "application": "server"}]
-    real = _posix.apply_folder
+    real = _posix.sync_folder
 
     def stalling(folder_path, operations, expected_identity):
         if folder_path == str(server):
             time.sleep(30)
         return real(folder_path, operations, expected_identity)
 
-    monkeypatch.setattr(_posix, "apply_folder", stalling)
+    monkeypatch.setattr(_posix, "sync_folder", stalling)
     monkeypatch.setattr(_posix, "DEADLINE_GRACE_SECONDS", 0.5)
     sync = _posix.PosixSync(server_files, other_dirs + server_dirs, run_timeout=1)
     started = time.monotonic()
@@ -321,12 +321,12 @@ def test_roots_own_stalled_work_is_interrupted_after_the_grace(base, monkeypatch
 
 
 def test_run_timeout_must_be_positive():
-    with pytest.raises(_posix.ArtifactError, match="run_timeout"):
+    with pytest.raises(_posix.SyncError, match="run_timeout"):
         _posix.PosixSync([], [{"path": "/tmp/x", "kind": "tdc", "application": "server"}], run_timeout=0)
 
 
 def test_names_and_fields_a_user_writes_are_checked_without_a_regex():
-    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _journal, _plan
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _journal, _plan
 
     assert _journal.journal_run_id("tabops-run-run-1.json") == "run-1"
     assert _journal.journal_run_id("tabops-run-run-1\n.json") is None  # "$" would have let the newline through
@@ -349,19 +349,19 @@ def test_names_and_fields_a_user_writes_are_checked_without_a_regex():
         (["not", "a", "mapping"], "the answer must be a mapping"),
     ],
 )
-def test_roots_check_of_a_workers_apply_answer_names_the_field(answer, problem):
+def test_roots_check_of_a_workers_sync_answer_names_the_field(answer, problem):
     with pytest.raises(_digest.SchemaError, match=re.escape(problem)):
-        _digest.check_apply_outcome(answer, 2)
+        _digest.check_sync_outcome(answer, 2)
     good = {"done": [0, 1], "errors": [{"index": 1, "path": "p", "msg": "m", "extra": [[[]]]}], "error": None}
-    assert _digest.check_apply_outcome(good, 2)["errors"] == [{"index": 1, "path": "p", "msg": "m"}]
+    assert _digest.check_sync_outcome(good, 2)["errors"] == [{"index": 1, "path": "p", "msg": "m"}]
 
 
 @needs_root
-def test_a_forged_apply_answer_fails_that_folder_only(desktop_user, base, monkeypatch):
-    """Root takes the worker's apply answer only after the schema check: a bad one fails its folder, not the host."""
+def test_a_forged_sync_answer_fails_that_folder_only(desktop_user, base, monkeypatch):
+    """Root takes the worker's sync answer only after the schema check: a bad one fails its folder, not the host."""
     folder, files, dirs = desktop_request(desktop_user)
     server, server_files, server_dirs = server_folder(base)
-    real = _posix._apply_many
+    real = _posix._sync_many
 
     def forging(jobs):
         answer = real(jobs)
@@ -369,7 +369,7 @@ def test_a_forged_apply_answer_fails_that_folder_only(desktop_user, base, monkey
             answer = {path: {"done": [], "errors": [{"index": -5}]} for path in answer}
         return answer
 
-    monkeypatch.setattr(_posix, "_apply_many", forging)
+    monkeypatch.setattr(_posix, "_sync_many", forging)
     result = _posix.PosixSync(files + server_files, dirs + server_dirs).run()
     found = statuses(result)
     assert found[str(server)] == ("changed", None)

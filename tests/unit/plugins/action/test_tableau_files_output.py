@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""What a person reads from the tableau_artifacts task: Ansible's default callback, for real (ansible-playbook on
+"""What a person reads from the tableau_files task: Ansible's default callback, for real (ansible-playbook on
 localhost, local connection). This host has no Amazon Redshift ODBC driver, so the preflight's host checks fail it
 (driver-missing) exactly as they fail a new user's first --check.
 """
@@ -13,7 +13,7 @@ import re
 import subprocess
 
 import pytest
-from test_tableau_artifacts_action import ANSIBLE_PLAYBOOK, PREFLIGHT, REPO_ROOT, ROLE_PLAY, inventory
+from test_tableau_files_action import ANSIBLE_PLAYBOOK, PREFLIGHT, REPO_ROOT, ROLE_PLAY, inventory
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="writes files owned by root into its tmp dir")
 
@@ -154,7 +154,7 @@ def windows_result(**overrides):
 
 
 def test_a_failed_windows_host_is_short_and_keeps_what_changed(monkeypatch):
-    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_artifacts as action
+    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_files as action
 
     monkeypatch.setattr(action.display, "verbosity", 0)
     short = action.presented(windows_result(), check_mode=False)
@@ -172,7 +172,7 @@ def test_a_failed_windows_host_is_short_and_keeps_what_changed(monkeypatch):
 
 
 def test_check_mode_words_on_a_windows_host_and_an_unreachable_one(monkeypatch):
-    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_artifacts as action
+    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_files as action
 
     monkeypatch.setattr(action.display, "verbosity", 1)
     predicted = action.presented(windows_result(failed=False, msg="x"), check_mode=True)

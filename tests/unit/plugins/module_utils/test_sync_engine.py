@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""The sync engine (_artifacts/_engine.py) over its transport interface.
+"""The sync engine (_sync/_engine.py) over its transport interface.
 
 An in-memory transport (a dict of folders, I/O only) shows what the engine orchestrates on its own: rollout,
 journal, re-run, rollback, check mode, the per-operation loop; the real transports (POSIX workers, ansible.windows)
@@ -15,10 +15,10 @@ import hashlib
 import posixpath
 from pathlib import Path
 
-from test_artifacts_plan import oauth_xml
+from test_sync_plan import oauth_xml
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _engine, _plan, _posix
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _engine, _plan, _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._engine import (
     DONE_WITH_NEXT,
     OperationFailure,
     SyncEngine,
@@ -189,7 +189,7 @@ def engine(disk, text, minute=0, **options):
 def test_both_transports_are_the_one_engine():
     assert issubclass(_posix.PosixSync, SyncEngine)
     assert _windows_sync.SyncEngine is SyncEngine
-    assert _posix.apply_folder.__globals__["perform_operations"] is perform_operations
+    assert _posix.sync_folder.__globals__["perform_operations"] is perform_operations
     assert _windows_sync.Performer.perform_folder.__globals__["perform_operations"] is perform_operations
 
 
@@ -309,7 +309,7 @@ def test_the_engine_checks_its_options_before_any_host_call():
     ):
         try:
             SyncEngine(transport, files, dirs, **options)
-        except _plan.ArtifactError as exc:
+        except _plan.SyncError as exc:
             assert message in str(exc)
         else:
             raise AssertionError("accepted %r" % options)

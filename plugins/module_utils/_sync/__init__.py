@@ -9,7 +9,13 @@ docs/security.md), ``plugin_utils/_windows_sync`` through ansible.windows module
 
 from __future__ import annotations
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (  # noqa: F401
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp  # noqa: F401 (re-exported)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (  # noqa: F401
+    REDACTED,
+    content_secrets,
+    mask_xml_secrets,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (  # noqa: F401
     APPLICATIONS,
     BACKUP_DIR_MODE,
     BACKUP_DIR_NAME,
@@ -21,7 +27,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     MANAGED_BY,
     MANIFEST_NAME,
     TEMP_PREFIX,
-    ArtifactError,
+    SyncError,
     decode_document,
     finish_host,
     normalize_request,
@@ -35,7 +41,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     restart_needed,
     sha256_bytes,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._posix import (  # noqa: F401
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._posix import (  # noqa: F401
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_RUN_TIMEOUT,
     HostLock,
@@ -47,12 +53,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     resolve_uid,
     run_as,
     worker_for,
-)
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp  # noqa: F401 (re-exported)
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (  # noqa: F401
-    REDACTED,
-    content_secrets,
-    mask_xml_secrets,
 )
 
 # Names callers used before the split.

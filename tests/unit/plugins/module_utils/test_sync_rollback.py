@@ -1,10 +1,10 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""Run journals and the rollback of a run (_artifacts/_journal.py) through the POSIX transport, on real files:
+"""Run journals and the rollback of a run (_sync/_journal.py) through the POSIX transport, on real files:
 exact restore (bytes, mode, owner, manifest), files the run created removed, hand edits kept, check mode
 predicting the real rollback, retention keeping what a rollback needs, and journals a user tampered with."""
 
-# ruff: noqa: F811 - the shared fixtures are imported from test_artifacts_posix and then requested by name
+# ruff: noqa: F811 - the shared fixtures are imported from test_sync_posix and then requested by name
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import shutil
 import stat
 
 import pytest
-from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
+from test_sync_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
     base,
     desktop_user,
     oauth_xml,
 )
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _posix
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import ArtifactError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import SyncError
 
 START = datetime.datetime(2026, 12, 2, 10, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -189,7 +189,7 @@ def test_a_missing_backup_is_reported_and_that_file_is_left(base):
 
 def test_bad_run_ids_are_refused_before_anything_is_read(base):
     for bad in ("", "../x", "a/b", "x" * 65, "-lead"):
-        with pytest.raises(ArtifactError, match="run_id"):
+        with pytest.raises(SyncError, match="run_id"):
             sync(base / "f", {}, 0, rollback_run_id=bad or "\x00")
 
 
@@ -308,7 +308,7 @@ def test_a_folder_holding_a_journal_of_a_skipped_run_is_left_alone_and_named(bas
     assert state(mine) == after_a[mine]
 
     for bad, message in ((["run-b"], "names run-b, the run rolled back"), (["../x"], r"rollback_skip_runs\[0\]")):
-        with pytest.raises(ArtifactError, match=message):
+        with pytest.raises(SyncError, match=message):
             go({}, 4, rollback_run_id="run-b", rollback_skip_runs=bad)
 
 
@@ -337,9 +337,9 @@ def test_check_mode_fails_on_a_run_log_folder_the_real_run_refuses_and_changes_n
         if "open" in options["run_log_dir"]:
             (base / "open").mkdir(mode=0o777)
             (base / "open").chmod(0o777)  # another user could swap what comes next: refused
-        with pytest.raises(ArtifactError, match=r"run log .* not written") as checked:
+        with pytest.raises(SyncError, match=r"run log .* not written") as checked:
             sync(folder, A, 0, run_id="run-a", **options).run(check_mode=True)
-        with pytest.raises(ArtifactError, match=r"run log .* not written") as real:
+        with pytest.raises(SyncError, match=r"run log .* not written") as real:
             sync(folder, A, 0, run_id="run-a", **options).run()
         assert str(checked.value) == str(real.value)
         assert not folder.exists()

@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""The POSIX transport (_artifacts/_posix.py) on real files: descriptor walks, identity re-checks, the privilege
+"""The POSIX transport (_sync/_posix.py) on real files: descriptor walks, identity re-checks, the privilege
 drop to a real throwaway user (created with useradd when the tests run as root), the per-host lock."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _posix
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import ArtifactError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import SyncError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_oauth_config
 
 IS_ROOT = os.geteuid() == 0
@@ -306,7 +306,7 @@ def test_a_second_lock_waits_then_names_the_holder(base):
     path = str(base / "test.lock")
     holder = _posix.HostLock(timeout=0, path=path).acquire()
     try:
-        with pytest.raises(ArtifactError, match=r"\(pid %d\) holds the host lock %s; waited 1s" % (os.getpid(), path)):
+        with pytest.raises(SyncError, match=r"\(pid %d\) holds the host lock %s; waited 1s" % (os.getpid(), path)):
             _posix.HostLock(timeout=1, path=path).acquire()
     finally:
         holder.release()
@@ -318,7 +318,7 @@ def test_a_lock_file_that_is_a_symlink_is_refused(base, canary):
     path = base / "test.lock"
     path.symlink_to(canary["file"])
     before = fingerprint(canary["file"])
-    with pytest.raises(ArtifactError, match="cannot be opened"):
+    with pytest.raises(SyncError, match="cannot be opened"):
         _posix.HostLock(timeout=0, path=str(path)).acquire()
     assert fingerprint(canary["file"]) == before
 

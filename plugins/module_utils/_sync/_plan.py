@@ -56,7 +56,7 @@ def is_sha256(value):
     return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
 
 
-class ArtifactError(TabopsError, ValueError):
+class SyncError(TabopsError, ValueError):
     """Bad input or a host state this module refuses to act on; the message names field, host path and file."""
 
 
@@ -75,10 +75,10 @@ def parse_mode(value, field):
         value = "%o" % value
     text = str(value).strip()
     if not _MODE_RE.match(text):
-        raise ArtifactError("%s: mode %r is not an octal string such as '0640'" % (field, value))
+        raise SyncError("%s: mode %r is not an octal string such as '0640'" % (field, value))
     mode = int(text, 8)
     if mode & ~0o7777:
-        raise ArtifactError("%s: mode %r is out of range" % (field, value))
+        raise SyncError("%s: mode %r is out of range" % (field, value))
     return mode
 
 
@@ -131,31 +131,31 @@ def _no_resolver(value, field):
 
 def _norm_abs_path(value, field, paths):
     if not isinstance(value, str) or not value:
-        raise ArtifactError("%s: path is required" % field)
+        raise SyncError("%s: path is required" % field)
     if "\x00" in value:
-        raise ArtifactError("%s: path contains a NUL byte" % field)
+        raise SyncError("%s: path contains a NUL byte" % field)
     if not paths.isabs(value):
-        raise ArtifactError("%s: path %r must be absolute" % (field, value))
+        raise SyncError("%s: path %r must be absolute" % (field, value))
     normalized = paths.normpath(value)
     if normalized != value.rstrip(paths.sep) and normalized != value:
-        raise ArtifactError("%s: path %r is not normalized (use %r)" % (field, value, normalized))
+        raise SyncError("%s: path %r is not normalized (use %r)" % (field, value, normalized))
     return normalized
 
 
-def normalize_request(files, managed_dirs, paths=posixpath, resolve_user=None, resolve_group=None):
+def normalize_request(files, folders, paths=posixpath, resolve_user=None, resolve_group=None):
     """Validate the module input; returns (files, dirs) as lists of dicts with resolved ids and modes.
 
-    ``resolve_user(owner, field)`` / ``resolve_group`` map names to ids (raising ArtifactError for unknown ones);
+    ``resolve_user(owner, field)`` / ``resolve_group`` map names to ids (raising SyncError for unknown ones);
     without them only numeric ids resolve.
     """
     resolvers = (resolve_user or _no_resolver, resolve_group or _no_resolver)
-    if not isinstance(managed_dirs, list) or not managed_dirs:
-        raise ArtifactError("managed_dirs: at least one managed folder is required")
+    if not isinstance(folders, list) or not folders:
+        raise SyncError("folders: at least one managed folder is required")
     dir_by_path = {}
-    for index, item in enumerate(managed_dirs):
-        directory = _normalize_dir("managed_dirs[%d]" % index, item, paths, resolvers)
+    for index, item in enumerate(folders):
+        directory = _normalize_dir("folders[%d]" % index, item, paths, resolvers)
         if directory["path"] in dir_by_path:
-            raise ArtifactError("managed_dirs[%d].path: folder %s is listed twice" % (index, directory["path"]))
+            raise SyncError("folders[%d].path: folder %s is listed twice" % (index, directory["path"]))
         dir_by_path[directory["path"]] = directory
     seen_paths = {}
     desired = [
@@ -180,13 +180,13 @@ def _ownership(item, field, where, resolvers, default_mode):
 
 def _choice(value, choices, field, where):
     if value not in choices:
-        raise ArtifactError("%s: %r is not one of %s%s" % (field, value, ", ".join(choices), where))
+        raise SyncError("%s: %r is not one of %s%s" % (field, value, ", ".join(choices), where))
     return value
 
 
 def _normalize_dir(field, item, paths, resolvers):
     if not isinstance(item, dict):
-        raise ArtifactError("%s: must be a dict" % field)
+        raise SyncError("%s: must be a dict" % field)
     path = _norm_abs_path(item.get("path"), field + ".path", paths)
     where = " (folder %s)" % path
     return dict(
@@ -200,30 +200,30 @@ def _normalize_dir(field, item, paths, resolvers):
 def _normalize_file(index, item, dir_by_path, seen_paths, paths, resolvers):
     field = "files[%d]" % index
     if not isinstance(item, dict):
-        raise ArtifactError("%s: must be a dict" % field)
+        raise SyncError("%s: must be a dict" % field)
     path = _norm_abs_path(item.get("path"), field + ".path", paths)
     where = " (file %s)" % path
     if path in seen_paths:
-        raise ArtifactError("%s.path: %s is also declared by files[%d]" % (field, path, seen_paths[path]))
+        raise SyncError("%s.path: %s is also declared by files[%d]" % (field, path, seen_paths[path]))
     seen_paths[path] = index
     name = paths.basename(path)
     if name.startswith(".") or name == MANIFEST_NAME:
-        raise ArtifactError("%s.path: hidden file names are reserved for the collection%s" % (field, where))
+        raise SyncError("%s.path: hidden file names are reserved for the collection%s" % (field, where))
     kind = _choice(item.get("kind"), KINDS, field + ".kind", where)
     if not name.endswith(KIND_SUFFIX[kind]):
-        raise ArtifactError(
+        raise SyncError(
             "%s.path: a %s file must end with %s or Tableau will not load it%s"
             % (field, kind, KIND_SUFFIX[kind], where)
         )
     parent = paths.dirname(path)
     managed = dir_by_path.get(parent)
     if managed is None:
-        raise ArtifactError(
-            "%s.path: parent folder %s is not one of managed_dirs (%s)%s"
+        raise SyncError(
+            "%s.path: parent folder %s is not one of folders (%s)%s"
             % (field, parent, ", ".join(sorted(dir_by_path)), where)
         )
     if managed["kind"] != kind:
-        raise ArtifactError(
+        raise SyncError(
             "%s.kind: %s does not match the kind %s of managed folder %s%s"
             % (field, kind, managed["kind"], parent, where)
         )
@@ -232,9 +232,9 @@ def _normalize_file(index, item, dir_by_path, seen_paths, paths, resolvers):
     )
     content = item.get("content")
     if not isinstance(content, str) or not content.strip():
-        raise ArtifactError("%s.content: rendered document text is required%s" % (field, where))
+        raise SyncError("%s.content: rendered document text is required%s" % (field, where))
     artifact = str(item.get("artifact") or name)
-    encoded, parsed = _checked_document(content, kind, field + ".content", "artifact %s" % artifact, where)
+    encoded, parsed = _checked_document(content, kind, field + ".content", "Tableau file %s" % artifact, where)
     return dict(
         index=index,
         path=path,
@@ -254,7 +254,7 @@ def _checked_document(content, kind, field, what, where):
     """(UTF-8 bytes, parsed document) of a rendered document of ``kind``, within Tableau's size limit."""
     encoded = content.encode("utf-8")
     if len(encoded) > MAX_DOCUMENT_BYTES:
-        raise ArtifactError(
+        raise SyncError(
             "%s: %d bytes is over Tableau's %d KiB limit (%s)%s"
             % (field, len(encoded), MAX_DOCUMENT_BYTES // 1024, what, where)
         )
@@ -262,11 +262,11 @@ def _checked_document(content, kind, field, what, where):
         actual_kind = document_kind(content)
         parsed = parse_tdc(content) if kind == "tdc" else parse_oauth_config(content)
     except TableauXmlError as exc:
-        raise ArtifactError(
+        raise SyncError(
             "%s: %s is not a valid %s document: %s%s" % (field, what, kind, problem_text(exc), where)
         ) from None
     if actual_kind != kind:
-        raise ArtifactError("%s: %s is a %s document but kind is %s%s" % (field, what, actual_kind, kind, where))
+        raise SyncError("%s: %s is a %s document but kind is %s%s" % (field, what, actual_kind, kind, where))
     return encoded, parsed
 
 
@@ -278,7 +278,7 @@ def _check_tdc_classes(desired):
             continue
         key = (item["dir"], item["parsed"].get("class"))
         if key in classes:
-            raise ArtifactError(
+            raise SyncError(
                 "files[%d]: TDC %s has class %r like %s in the same folder; Tableau applies only one TDC per class"
                 % (item["index"], item["path"], key[1], classes[key])
             )
@@ -287,9 +287,9 @@ def _check_tdc_classes(desired):
 
 def check_options(tdc_conflicts="fail", backup_keep=DEFAULT_BACKUP_KEEP):
     if tdc_conflicts not in ("fail", "warn"):
-        raise ArtifactError("tdc_conflicts: %r is not one of fail, warn" % (tdc_conflicts,))
+        raise SyncError("tdc_conflicts: %r is not one of fail, warn" % (tdc_conflicts,))
     if isinstance(backup_keep, bool) or not isinstance(backup_keep, int) or backup_keep < 0:
-        raise ArtifactError("backup_keep: %r must be a whole number, 0 or more" % (backup_keep,))
+        raise SyncError("backup_keep: %r must be a whole number, 0 or more" % (backup_keep,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,31 +338,31 @@ def _manifest_name_ok(name):
 
 
 def parse_manifest(data, path):
-    """Manifest bytes -> {name: entry}; raises ArtifactError for a manifest it cannot trust (names the path and
+    """Manifest bytes -> {name: entry}; raises SyncError for a manifest it cannot trust (names the path and
     the entry). Every entry must fit the schema (kind, artifact: strings; sha256: hex), at most
     MAX_MANIFEST_ENTRIES of them: what a user wrote there is never passed on as anything else."""
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         # RecursionError: a user's deeply nested JSON must fail its folder only, not the host's whole run.
-        raise ArtifactError(
+        raise SyncError(
             "manifest %s is not valid JSON (%s); fix or remove it" % (path, exc.__class__.__name__)
         ) from None
     if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
-        raise ArtifactError("manifest %s: expected an object with a 'files' object; fix or remove it" % path)
+        raise SyncError("manifest %s: expected an object with a 'files' object; fix or remove it" % path)
     if document.get("managed_by") != MANAGED_BY:
         owner = document.get("managed_by")
         shown = repr(owner[:64]) if isinstance(owner, str) else "not a string"
-        raise ArtifactError("manifest %s: managed_by is %s, not %r; refusing to take over" % (path, shown, MANAGED_BY))
+        raise SyncError("manifest %s: managed_by is %s, not %r; refusing to take over" % (path, shown, MANAGED_BY))
     if len(document["files"]) > MAX_MANIFEST_ENTRIES:
-        raise ArtifactError("manifest %s lists more than %d files; fix or remove it" % (path, MAX_MANIFEST_ENTRIES))
+        raise SyncError("manifest %s lists more than %d files; fix or remove it" % (path, MAX_MANIFEST_ENTRIES))
     files = {}
     for name, entry in document["files"].items():
         if not _manifest_name_ok(name):
-            raise ArtifactError("manifest %s: entry %r is malformed; fix or remove it" % (path, name[:255]))
+            raise SyncError("manifest %s: entry %r is malformed; fix or remove it" % (path, name[:255]))
         problem = _manifest_entry_problem(name, entry)
         if problem:
-            raise ArtifactError("manifest %s: manifest entry %s: %s; fix or remove it" % (path, name, problem))
+            raise SyncError("manifest %s: manifest entry %s: %s; fix or remove it" % (path, name, problem))
         files[name] = {
             "kind": entry.get("kind"),
             "artifact": entry.get("artifact"),
@@ -859,7 +859,7 @@ def plan_host(
 ):
     """Plan every managed folder; ``observations`` is {folder path: FolderObservation}."""
     check_options(tdc_conflicts, backup_keep)
-    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import ensure_digested
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._digest import ensure_digested
 
     observations = ensure_digested(observations, desired, paths=paths)
     plan = {"folders": [], "files": [], "unmanaged": []}

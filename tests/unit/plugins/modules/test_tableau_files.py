@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""tableau_artifacts run for real: ansible-playbook against localhost with the host's /usr/bin/python3.
+"""tableau_files run for real: ansible-playbook against localhost with the host's /usr/bin/python3.
 
 The host Python has no defusedxml and no ansible: the module and its module_utils must run on the standard
 library alone, as on managed hosts.
@@ -107,9 +107,9 @@ def make_host(tmp_path):
         dirs = [{"path": str(oauth_dir), "kind": "oauth_config", "application": "desktop", "mode": "0700"}]
         dirs += [{"path": str(folder), "kind": "tdc", "application": "server"} for folder in tdc_dirs]
         return {
-            "tabops.redshift_oauth.tableau_artifacts": {
+            "tabops.redshift_oauth.tableau_files": {
                 "files": files,
-                "managed_dirs": dirs,
+                "folders": dirs,
                 "tdc_conflicts": tdc_conflicts,
             }
         }
@@ -248,9 +248,9 @@ def test_secrets_stay_out_of_verbose_output_and_diffs(host):
 def test_secrets_are_masked_in_the_injected_invocation(host):
     # With ANSIBLE_INJECT_INVOCATION the module echoes its arguments (the rendered content) in its result. The
     # action drops the echo on the controller; the module itself must already have masked it.
-    module_args = host["args"](oauth_xml(secret=CANARY))["tabops.redshift_oauth.tableau_artifacts"]
+    module_args = host["args"](oauth_xml(secret=CANARY))["tabops.redshift_oauth.tableau_files"]
     result, _logged = run_module_logged(
-        host["tmp"], "tableau_artifacts", dict(module_args, _ansible_inject_invocation=True), check=True
+        host["tmp"], "tableau_files", dict(module_args, _ansible_inject_invocation=True), check=True
     )
     echoed = result["invocation"]["module_args"]["files"][0]["content"]
     assert "<clientIdDesktop>tableau-desktop</clientIdDesktop>" in echoed
@@ -282,7 +282,7 @@ def test_tdc_conflict_fails_its_folder_the_others_are_written_then_the_task_fail
 
 def test_bad_input_fails_with_a_message_naming_the_field(host):
     task = host["args"](oauth_xml())
-    task["tabops.redshift_oauth.tableau_artifacts"]["files"][0]["mode"] = "rwx"
+    task["tabops.redshift_oauth.tableau_files"]["files"][0]["mode"] = "rwx"
     rc, result, _raw = run_playbook(host["tmp"], task)
     assert rc != 0
     assert result["msg"].startswith("files[0].mode (file %s" % (host["oauth_dir"] / "custom_redshift_okta.xml"))
@@ -292,9 +292,9 @@ def test_bad_input_fails_with_a_message_naming_the_field(host):
 def test_owner_group_set_on_real_files(traversable_tmp):
     host = make_host(traversable_tmp)
     task = host["args"](oauth_xml())
-    module_args = task["tabops.redshift_oauth.tableau_artifacts"]
+    module_args = task["tabops.redshift_oauth.tableau_files"]
     module_args["files"][0].update(owner="nobody", group="65534")
-    module_args["managed_dirs"][0].update(owner="nobody", group="65534")
+    module_args["folders"][0].update(owner="nobody", group="65534")
     # Root creates only the first folder of nobody's tree; nobody's own worker does the rest and must reach it.
     rc, _result, raw = run_playbook(host["tmp"], task)
     assert rc == 0, raw
@@ -325,10 +325,10 @@ def test_the_host_log_of_the_invocation_never_holds_a_secret(tmp_path, secret):
     folder = tmp_path / "OAuthConfigs"
     args = {
         "files": [{"path": str(folder / "custom_redshift_okta.xml"), "content": content, "kind": "oauth_config"}],
-        "managed_dirs": [{"path": str(folder), "kind": "oauth_config", "application": "desktop"}],
+        "folders": [{"path": str(folder), "kind": "oauth_config", "application": "desktop"}],
         "lock_timeout": 30,
     }
-    result, logged = run_module_logged(tmp_path, "tableau_artifacts", args)
+    result, logged = run_module_logged(tmp_path, "tableau_files", args)
     assert any("Invoked with" in line for line in logged), logged
     assert any("<clientSecretDesktop>" in line for line in logged), "the documents are logged (masked)"
     spellings = {secret, xml_escape(secret), json.dumps(secret)[1:-1]}
@@ -342,10 +342,10 @@ def test_the_host_log_of_the_invocation_never_holds_a_secret(tmp_path, secret):
 
 def test_a_second_concurrent_run_waits_then_fails_naming_the_holder(host):
     # Hold the module's own per-host lock the way a running module does, then start a run with a short timeout.
-    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import HostLock
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import HostLock
 
     task = host["args"](oauth_xml())
-    task["tabops.redshift_oauth.tableau_artifacts"]["lock_timeout"] = 2
+    task["tabops.redshift_oauth.tableau_files"]["lock_timeout"] = 2
     before = snapshot(host["root"])
     with HostLock(timeout=0) as held:
         rc, result, raw = run_playbook(host["tmp"], task)
@@ -362,7 +362,7 @@ def test_host_facts_in_the_same_call_equal_redshift_odbc_facts(host):
     rc, facts, raw = run_playbook(host["tmp"], {"tabops.redshift_oauth.redshift_odbc_facts": options})
     assert rc == 0, raw
     task = host["args"](oauth_xml())
-    task["tabops.redshift_oauth.tableau_artifacts"]["host_facts"] = options
+    task["tabops.redshift_oauth.tableau_files"]["host_facts"] = options
     rc, result, raw = run_playbook(host["tmp"], task, check=True)
     assert rc == 0, raw
     assert result["host_facts"] == {key: facts[key] for key in ("drivers", "driver", "tableau_server", "os")}
@@ -397,7 +397,7 @@ def test_one_broken_folder_fails_the_task_after_the_others_were_written(host):
 
 def test_leftover_temp_files_and_old_backups_are_removed_as_predicted(host):
     task = host["args"](oauth_xml(client_id="v0"))
-    module_args = task["tabops.redshift_oauth.tableau_artifacts"]
+    module_args = task["tabops.redshift_oauth.tableau_files"]
     module_args["backup_keep"] = 2
     for version in range(1, 5):
         module_args["files"][0]["content"] = oauth_xml(client_id="v%d" % version)

@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import posixpath
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, mask_xml_secrets
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._journal import (
     journal_run_id,
     parse_journal,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
     BACKUP_DIR_NAME,
     MANIFEST_NAME,
-    ArtifactError,
+    SyncError,
     decode_document,
     parse_manifest,
     problem_text,
     sha256_bytes,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED, mask_xml_secrets
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     MAX_DOCUMENT_BYTES,
     TableauXmlError,
@@ -164,7 +164,7 @@ def _digest_manifest(manifest, path, paths):
     digested["sha256"] = sha256_bytes(manifest["data"])
     try:
         digested["files"] = parse_manifest(manifest["data"], where)
-    except ArtifactError as exc:
+    except SyncError as exc:
         digested["error"] = str(exc)[:MAX_VALUE_CHARS]
     return digested
 
@@ -181,7 +181,7 @@ def _digest_journals(journals, folder, paths):
         else:
             try:
                 kept["journal"] = parse_journal(entry["data"], paths.join(folder, BACKUP_DIR_NAME, name), run_id)
-            except ArtifactError as exc:
+            except SyncError as exc:
                 kept["error"] = str(exc)[:MAX_VALUE_CHARS]
         digested[name] = kept
     return digested
@@ -392,7 +392,7 @@ def _check_manifest(manifest, field):
         _check_manifest_entry(entry, "%s.files.%s" % (field, name))
 
 
-def check_apply_outcome(outcome, operation_count):
+def check_sync_outcome(outcome, operation_count):
     """A worker's answer for one folder's operations, checked like an observation: ``done`` operation indexes,
     ``errors`` ``{index, path, msg}`` and a folder ``error``, every index within the operations, every text bounded.
     Raises SchemaError naming the field."""

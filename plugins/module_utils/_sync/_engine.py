@@ -7,7 +7,7 @@ right before it changes it) -> report. The decisions are the pure planner's (``_
 does only I/O:
 
 - the POSIX transport (``_posix.PosixTransport``): the host module's workers behind the privilege boundary
-  (docs/security.md); root takes their answers only after ``check_observation`` / ``check_apply_outcome``;
+  (docs/security.md); root takes their answers only after ``check_observation`` / ``check_sync_outcome``;
 - the Windows transport (``plugin_utils/_windows_sync.WindowsTransport``): ``ansible.windows`` modules run from the
   action on the controller.
 
@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Callable, NamedTuple, Protocol
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._journal import (
     check_run_id,
     check_skip_runs,
     hand_edit_warning,
@@ -28,7 +29,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     rollback_summary,
     runs_of,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
     DEFAULT_BACKUP_KEEP,
     check_options,
     finish_host,
@@ -38,7 +39,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._
     plan_host,
     report_diff,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import utc_stamp
 
 Observations = dict  # {folder path: FolderObservation} (docs/design.md)
 Outcomes = dict  # {folder path: {"done": [op index], "errors": [...], "error": str | None}}
@@ -52,7 +52,7 @@ class Transport(Protocol):
     resolve_group: Callable | None
 
     def accept(self, desired: list, dirs: list) -> None:
-        """Take the normalized request; raise ArtifactError for what this OS cannot hold (before any host call)."""
+        """Take the normalized request; raise SyncError for what this OS cannot hold (before any host call)."""
 
     def observe(self, dirs: list, desired: list, rollback_run_id: str | None) -> Observations:
         """One FolderObservation per folder (a refusal naming the problem at worst)."""
@@ -87,7 +87,7 @@ class SyncEngine:
         self,
         transport: Transport,
         files: list,
-        managed_dirs: list,
+        folders: list,
         tdc_conflicts: str = "fail",
         backup: bool = True,
         backup_keep: int = DEFAULT_BACKUP_KEEP,
@@ -98,7 +98,7 @@ class SyncEngine:
         rollback_skip_runs: list | tuple = (),
         list_runs: bool = False,
     ) -> None:
-        """Checks every option before the host is touched (ArtifactError names the field)."""
+        """Checks every option before the host is touched (SyncError names the field)."""
         check_options(tdc_conflicts, backup_keep)
         check_run_ids(run_id, rollback_run_id)
         self.transport = transport
@@ -108,7 +108,7 @@ class SyncEngine:
         self.options = {"tdc_conflicts": tdc_conflicts, "backup": backup, "backup_keep": backup_keep}
         self.desired, self.dirs = normalize_request(
             [] if rollback_run_id or list_runs else files,
-            managed_dirs,
+            folders,
             self.paths,
             transport.resolve_user,
             transport.resolve_group,

@@ -4,7 +4,7 @@
 real throwaway users: confuse the child's answer, stall or flood the child, hold the host lock, block other users'
 folders, plant terminal escapes; and the secret masking and identity checks those paths rely on."""
 
-# ruff: noqa: F811 - the shared fixtures are imported from test_artifacts_posix and then requested by name
+# ruff: noqa: F811 - the shared fixtures are imported from test_sync_posix and then requested by name
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 import uuid
 
 import pytest
-from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
+from test_sync_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
     NAME,
     base,
     canary,
@@ -29,13 +29,13 @@ from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-impor
     run_as_user,
 )
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _plan, _posix
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import ArtifactError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
     content_secrets,
     mask_xml_secrets,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _plan, _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import SyncError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_tdc
 
 
@@ -251,12 +251,12 @@ def test_a_lock_file_owned_by_a_user_or_hard_linked_is_refused(desktop_user, bas
     path = base / "user.lock"
     path.write_text("")
     os.chown(path, desktop_user["uid"], desktop_user["gid"])
-    with pytest.raises(ArtifactError, match="is not a regular file of uid 0 with one link"):
+    with pytest.raises(SyncError, match="is not a regular file of uid 0 with one link"):
         _posix.HostLock(timeout=0, path=str(path)).acquire()
     linked = base / "linked.lock"
     linked.write_text("")
     os.link(linked, base / "other")
-    with pytest.raises(ArtifactError, match="with one link"):
+    with pytest.raises(SyncError, match="with one link"):
         _posix.HostLock(timeout=0, path=str(linked)).acquire()
 
 

@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""Action for ``tabops.redshift_oauth.tableau_artifacts``: a host's whole Tableau state in one task.
+"""Action for ``tabops.redshift_oauth.tableau_files``: a host's whole Tableau state in one task.
 
 Like ``template`` handing off to ``copy``: this host's entry is looked up in the fleet plan the preflight published
 as ``tabops_fleet_plan`` (or asked of the planner, ``plugin_utils/_plan``, when there is none or it no longer
@@ -8,7 +8,7 @@ applies), handed to the transport (the host module on POSIX, ``plugin_utils/_win
 the result returned with this host's findings over the facts it returned (``_preflight.facts_findings``), its
 secrets masked and its words for a person (``_outcome``). Nothing here reads the inventory after planning.
 
-With ``files`` and ``managed_dirs`` given, the arguments go to the module unchanged (the low-level use).
+With ``files`` and ``folders`` given, the arguments go to the module unchanged (the low-level use).
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profi
 
 display = Display()
 
-MODULE = "tabops.redshift_oauth.tableau_artifacts"
+COLLECTION = "tabops.redshift_oauth"
+MODULE = "tabops.redshift_oauth.tableau_files"
 FLEET_PLAN_VAR = "tabops_fleet_plan"
-PASS_THROUGH_ARGS = ("files", "managed_dirs")
+PASS_THROUGH_ARGS = ("files", "folders")
 # Arguments of this action that are not the module's (the module gets them as its own options or not at all).
 ACTION_ARGS = frozenset({"kinds", "plan_only", "host_checks"})
 # Options of a rollout's run (journal) and of a rollback, passed as given.
@@ -56,9 +57,41 @@ ROLE_TASK_ARGS = ACTION_ARGS | frozenset(RUN_OPTIONS)
 def module_options():
     """The host module's option names, read from its own argument spec (one place for them)."""
     # Imported here, not at the top: the module file imports the whole sync engine (see unknown_arguments).
-    from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_artifacts as module
+    from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_files as module
 
     return frozenset(module.argument_spec())
+
+
+@functools.lru_cache(maxsize=None)
+def deprecated_aliases():
+    """{old name: (option, removal version)}: the deprecated aliases the host module's argument spec declares."""
+    from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_files as module
+
+    return {
+        alias["name"]: (option, alias["version"])
+        for option, spec in module.argument_spec().items()
+        for alias in spec.get("deprecated_aliases", ())
+    }
+
+
+def renamed_options(args):
+    """(args with each deprecated alias replaced by its option's name, error or None).
+
+    The module's spec resolves them too, but the Windows transport never runs the module: so here, for both. A role
+    task's arguments hold none, and then the host module is not imported (one import per worker, so per host).
+    """
+    if set(args) <= ACTION_ARGS | frozenset(RUN_OPTIONS):
+        return args, None
+    for old, (new, version) in deprecated_aliases().items():
+        if old not in args:
+            continue
+        if new in args:
+            return args, "tableau_files: give %s or its deprecated alias %s, not both" % (new, old)
+        display.deprecated(
+            "tableau_files: the option %s is renamed %s" % (old, new), version=version, collection_name=COLLECTION
+        )
+        args[new] = args.pop(old)
+    return args, None
 
 
 def unknown_arguments(args):
@@ -116,7 +149,7 @@ def presented(result, check_mode):
 def task_module_args(entry, args, kinds):
     """The host module's arguments for this task: the entry's, narrowed to ``kinds``, with the task's options."""
     module_args = dict(entry["module_args"], files=[f for f in entry["files"] if f["kind"] in kinds])
-    module_args["managed_dirs"] = [d for d in module_args["managed_dirs"] if d["kind"] in kinds]
+    module_args["folders"] = [d for d in module_args["folders"] if d["kind"] in kinds]
     module_args.update({option: args[option] for option in MODULE_OPTIONS_FROM_VARS if option in args})
     for option in ("lock_timeout", *RUN_OPTIONS):
         if args.get(option) not in (None, ""):
@@ -171,10 +204,12 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
+        args, alias_error = renamed_options(dict(self._task.args))
+        if alias_error:
+            return dict(result, failed=True, msg=alias_error)
         unknown = unknown_arguments(args)
         if unknown:
-            return dict(result, failed=True, msg="tableau_artifacts: unknown arguments %s" % ", ".join(unknown))
+            return dict(result, failed=True, msg="tableau_files: unknown arguments %s" % ", ".join(unknown))
         host = task_vars.get("inventory_hostname", "")
         if any(name in args for name in PASS_THROUGH_ARGS):
             return self._pass_through(args, host, task_vars, result)
@@ -223,7 +258,7 @@ class ActionModule(ActionBase):
         if as_bool(args.get("plan_only", False)):
             # Preflight use: rendered and laid out, no host contacted.
             result["files"] = [{k: v for k, v in f.items() if k != "content"} for f in module_args["files"]]
-            result["managed_dirs"] = module_args["managed_dirs"]
+            result["folders"] = module_args["folders"]
             return dict(result, changed=False)
         module_result = self._call_host(profile, module_args, task_vars)
         result.update(module_result)

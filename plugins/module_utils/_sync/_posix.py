@@ -38,45 +38,45 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._digest import (
-    SchemaError,
-    check_apply_outcome,
-    check_observation,
-    digest_observation,
-    escape_name,
-    plain_name,
-)
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._engine import (
-    OperationFailure,
-    SyncEngine,
-    check_run_ids,
-    perform_operations,
-)
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._journal import (
-    MAX_JOURNAL_BYTES,
-    journal_name,
-    journal_run_id,
-    parse_journal,
-)
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts._plan import (
-    BACKUP_DIR_MODE,
-    BACKUP_DIR_NAME,
-    DEFAULT_BACKUP_KEEP,
-    KIND_SUFFIX,
-    MANIFEST_NAME,
-    TEMP_PREFIX,
-    ArtifactError,
-    check_options,
-    finish_host,  # noqa: F401  # callers and tests use _posix.finish_host
-    observed_names,
-    parse_manifest,
-)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._root_journal import (
     DARWIN_RUN_LOG_DIR,
     DEFAULT_RUN_LOG_DIR,
     RootJournalError,
     RunLog,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._digest import (
+    SchemaError,
+    check_observation,
+    check_sync_outcome,
+    digest_observation,
+    escape_name,
+    plain_name,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._engine import (
+    OperationFailure,
+    SyncEngine,
+    check_run_ids,
+    perform_operations,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._journal import (
+    MAX_JOURNAL_BYTES,
+    journal_name,
+    journal_run_id,
+    parse_journal,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
+    BACKUP_DIR_MODE,
+    BACKUP_DIR_NAME,
+    DEFAULT_BACKUP_KEEP,
+    KIND_SUFFIX,
+    MANIFEST_NAME,
+    TEMP_PREFIX,
+    SyncError,
+    check_options,
+    finish_host,  # noqa: F401  # callers and tests use _posix.finish_host
+    observed_names,
+    parse_manifest,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import MAX_DOCUMENT_BYTES
 
@@ -144,7 +144,7 @@ def _resolve_id(value, field, lookup, what):
     try:
         return lookup(text)
     except KeyError:
-        raise ArtifactError("%s: %s %r does not exist on this host" % (field, what, text)) from None
+        raise SyncError("%s: %s %r does not exist on this host" % (field, what, text)) from None
 
 
 def resolve_uid(owner, field):
@@ -195,7 +195,7 @@ class UserProblems:
     def _resolve(self, resolver, value, field):
         try:
             return resolver(value, field)
-        except ArtifactError as exc:
+        except SyncError as exc:
             self.by_field[field] = str(exc)
             return None
 
@@ -452,7 +452,7 @@ def _observe_manifest(dir_fd, listing, path):
     manifest = {"data": entry["data"], "identity": entry["identity"], "mode": entry["mode"]}
     try:
         return manifest, parse_manifest(entry["data"], posixpath.join(path, MANIFEST_NAME))
-    except ArtifactError:
+    except SyncError:
         return manifest, {}
 
 
@@ -535,7 +535,7 @@ def _observe_journals(backups_fd, names, rollback_run_id):
     if target and target.get("data") is not None:
         try:
             journal = parse_journal(target["data"], journal_name(rollback_run_id), rollback_run_id)
-        except ArtifactError:
+        except SyncError:
             journal = {"files": {}}
         for record in journal["files"].values():
             backup = record["before"].get("backup")
@@ -890,7 +890,7 @@ class PosixFolderIO:
         return True
 
 
-def apply_folder(folder_path, operations, expected_identity):
+def sync_folder(folder_path, operations, expected_identity):
     """Perform one folder's operations in order. Returns {"done": [index], "errors": [...], "error": str|None}."""
     return perform_operations(operations, PosixFolderIO(folder_path, expected_identity), posixpath)
 
@@ -1085,8 +1085,8 @@ def _observe_many(dirs, desired, rollback_run_id=None):
     return {d["path"]: observe_and_digest(d, desired, rollback_run_id) for d in dirs}
 
 
-def _apply_many(jobs):
-    return {path: apply_folder(path, operations, expected) for path, operations, expected in jobs}
+def _sync_many(jobs):
+    return {path: sync_folder(path, operations, expected) for path, operations, expected in jobs}
 
 
 class PosixTransport:
@@ -1104,7 +1104,7 @@ class PosixTransport:
         allow_system_users=False,
     ):
         if isinstance(run_timeout, bool) or not isinstance(run_timeout, int) or run_timeout <= 0:
-            raise ArtifactError("run_timeout: %r must be a positive number of seconds" % (run_timeout,))
+            raise SyncError("run_timeout: %r must be a positive number of seconds" % (run_timeout,))
         self.run_timeout = run_timeout
         self.deadline = time.monotonic() + run_timeout
         self.worker_timeout = worker_timeout
@@ -1113,7 +1113,7 @@ class PosixTransport:
         try:
             self.run_log = RunLog(run_log_dir or default_log, keep=max(backup_keep, 1))
         except RootJournalError as exc:
-            raise ArtifactError("run_log_dir: %s" % exc) from None
+            raise SyncError("run_log_dir: %s" % exc) from None
         self.users = UserProblems()
         self.resolve_user, self.resolve_group = self.users.uid, self.users.gid
         self.desired, self.dirs, self.refusals = [], [], {}
@@ -1129,7 +1129,7 @@ class PosixTransport:
         refusals = {}
         lowest = None if self.allow_system_users else uid_min()
         for index, directory in enumerate(self.dirs):
-            problems = self.users.of("managed_dirs[%d]." % index)
+            problems = self.users.of("folders[%d]." % index)
             problems += [
                 problem
                 for item in self.desired
@@ -1220,7 +1220,7 @@ class PosixTransport:
         try:
             return self.run_log.runs()
         except RootJournalError as exc:
-            raise ArtifactError(str(exc)) from None
+            raise SyncError(str(exc)) from None
 
     def record_run(self, run_id, stamp, folders, check_mode):
         """The root-only run log records which folders get this run's journal (root writes it). In check mode only
@@ -1233,7 +1233,7 @@ class PosixTransport:
             else:
                 self.run_log.write(run_id, stamp, {"folders": folders})
         except (RootJournalError, OSError) as exc:
-            raise ArtifactError(
+            raise SyncError(
                 "run log %s not written (%s); nothing changed on this host" % (self.run_log.path, exc)
             ) from None
 
@@ -1250,26 +1250,26 @@ class PosixTransport:
                 # A user's tree that does not exist yet (a home before the first login): root makes only its first
                 # folder, owned by the user; that user's child does the rest.
                 future = [job for job in jobs if self._future_owner(job[0], job[1]) is not None]
-                outcomes.update({job[0]: self._apply_for_future_owner(job) for job in future})
+                outcomes.update({job[0]: self._sync_for_future_owner(job) for job in future})
                 jobs = [job for job in jobs if job not in future]
             if jobs:
-                outcomes.update(self._apply_jobs(uid, jobs))
+                outcomes.update(self._sync_jobs(uid, jobs))
         return outcomes
 
-    def _apply_jobs(self, uid, jobs, offset=0):
+    def _sync_jobs(self, uid, jobs, offset=0):
         """{path: outcome} of ``jobs`` run as ``uid``; operation indexes shifted by ``offset``."""
         answer, failure = {}, "the worker gave no usable answer for this folder"
         if self.remaining() <= 0:
             return {job[0]: {"done": [], "errors": [], "error": self._deadline_text("nothing changed")} for job in jobs}
         try:
-            answer = run_as(uid, _apply_many, jobs, timeout=self._worker_timeout())
+            answer = run_as(uid, _sync_many, jobs, timeout=self._worker_timeout())
         except Exception as exc:  # whatever goes wrong in one user's child fails that user's folders only
             failure = _failure_text(exc)
         outcomes = {}
         for path, operations, _expected in jobs:
             try:
                 # The worker ran as the folder's owner: root takes its answer only after the schema check.
-                outcome = check_apply_outcome(
+                outcome = check_sync_outcome(
                     (answer or {}).get(path) if isinstance(answer, dict) else None, len(operations)
                 )
             except SchemaError as exc:
@@ -1290,7 +1290,7 @@ class PosixTransport:
             return None
         return directory["uid"]
 
-    def _apply_for_future_owner(self, job):
+    def _sync_for_future_owner(self, job):
         path, operations, expected = job
         uid = self._future_owner(path, operations)
         first = operations[0]
@@ -1303,11 +1303,11 @@ class PosixTransport:
                 gid = first["gid"] if first["gid"] is not None else pwd.getpwuid(uid).pw_gid
             except KeyError:
                 return {"done": [], "errors": [], "error": "uid %d has no user entry; cannot work as it" % uid}
-            outcome = apply_folder(path, [dict(first, gid=gid)], None)
+            outcome = sync_folder(path, [dict(first, gid=gid)], None)
             if outcome["error"] or len(operations) == 1:
                 return outcome
             offset = 1
-        outcome = self._apply_jobs(uid, [(path, operations[offset:], expected)], offset)[path]
+        outcome = self._sync_jobs(uid, [(path, operations[offset:], expected)], offset)[path]
         if offset:
             outcome["done"].insert(0, 0)
         return outcome
@@ -1338,7 +1338,7 @@ class PosixSync(SyncEngine):
     def __init__(
         self,
         files,
-        managed_dirs,
+        folders,
         tdc_conflicts="fail",
         backup=True,
         backup_keep=DEFAULT_BACKUP_KEEP,
@@ -1357,7 +1357,7 @@ class PosixSync(SyncEngine):
         check_options(tdc_conflicts, backup_keep)
         check_run_ids(options.get("run_id"), options.get("rollback_run_id"))
         transport = PosixTransport(worker_timeout, run_log_dir, backup_keep, run_timeout, allow_system_users)
-        super().__init__(transport, files, managed_dirs, tdc_conflicts, backup, backup_keep, now, **options)
+        super().__init__(transport, files, folders, tdc_conflicts, backup, backup_keep, now, **options)
         self.workers = transport.workers
         self.deadline_alarm = transport.deadline_alarm
         self.remaining = transport.remaining
@@ -1404,11 +1404,11 @@ class HostLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, LOCK_MODE)
         except OSError as exc:
-            raise ArtifactError("lock %s cannot be opened: %s" % (self.path, exc.strerror or exc)) from None
+            raise SyncError("lock %s cannot be opened: %s" % (self.path, exc.strerror or exc)) from None
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
             os.close(fd)
-            raise ArtifactError(
+            raise SyncError(
                 "lock %s is not a regular file of uid %d with one link; refusing to use it" % (self.path, os.geteuid())
             )
         try:
@@ -1416,7 +1416,7 @@ class HostLock:
             os.fchmod(fd, LOCK_MODE)
         except OSError as exc:
             os.close(fd)
-            raise ArtifactError("lock %s cannot be made private: %s" % (self.path, exc.strerror or exc)) from None
+            raise SyncError("lock %s cannot be made private: %s" % (self.path, exc.strerror or exc)) from None
         self.fd = fd
         _HELD_LOCK_FDS.add(fd)
         deadline = time.monotonic() + max(self.timeout, 0)
@@ -1430,8 +1430,8 @@ class HostLock:
                     _HELD_LOCK_FDS.discard(fd)
                     os.close(fd)
                     self.fd = None
-                    raise ArtifactError(
-                        "another tableau_artifacts run (pid %s) holds the host lock %s; waited %ds (lock_timeout)"
+                    raise SyncError(
+                        "another tableau_files run (pid %s) holds the host lock %s; waited %ds (lock_timeout)"
                         % (holder, self.path, self.timeout)
                     ) from None
                 select.select([], [], [], 0.1)

@@ -12,7 +12,7 @@ Bounded in examples AND seconds: ``TABOPS_FUZZ_EXAMPLES`` (default 12) and ``TAB
 docs/security.md gives the longer command.
 """
 
-# ruff: noqa: F811 - the shared fixtures are imported from test_artifacts_posix and then requested by name
+# ruff: noqa: F811 - the shared fixtures are imported from test_sync_posix and then requested by name
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_artifacts_hostile import server_folder
-from test_artifacts_isolation import HANG, controller_accepts, statuses
-from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
+from test_sync_hostile import server_folder
+from test_sync_isolation import HANG, controller_accepts, statuses
+from test_sync_posix import (  # noqa: F401  # pylint: disable=unused-import  # fixtures, received by name
     NAME,
     base,
     canary,
@@ -38,7 +38,7 @@ from test_artifacts_posix import (  # noqa: F401  # pylint: disable=unused-impor
     oauth_xml,
 )
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _posix
 
 EXAMPLES = int(os.environ.get("TABOPS_FUZZ_EXAMPLES", "12"))
 SECONDS = float(os.environ.get("TABOPS_FUZZ_SECONDS", "25"))

@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""The tableau_artifacts action, for real: ansible-playbook on localhost (local connection, the system Python).
+"""The tableau_files action, for real: ansible-playbook on localhost (local connection, the system Python).
 
 The host is in two groups (a desktop that also runs Bridge); every path is under the test's tmp dir
 (tabops_paths), owned by root.
@@ -175,7 +175,7 @@ def test_a_plan_made_from_other_data_is_not_used(tmp_path):
     assert not [item for item in result["files"] if item["kind"] == "tdc"]
 
 
-def test_explicit_files_and_managed_dirs_pass_through_unchanged(tmp_path):
+def test_explicit_files_and_folders_pass_through_unchanged(tmp_path):
     folder = tmp_path / "direct" / "OAuthConfigs"
     content = (
         "<?xml version='1.0' encoding='utf-8'?><pluginOAuthConfig><dbclass>redshift</dbclass>"
@@ -187,8 +187,8 @@ def test_explicit_files_and_managed_dirs_pass_through_unchanged(tmp_path):
     )
     task = {
         "name": "direct",
-        "tabops.redshift_oauth.tableau_artifacts": {
-            "managed_dirs": [{"path": str(folder), "kind": "oauth_config", "application": "desktop"}],
+        "tabops.redshift_oauth.tableau_files": {
+            "folders": [{"path": str(folder), "kind": "oauth_config", "application": "desktop"}],
             "files": [
                 {"path": str(folder / "custom_direct.xml"), "kind": "oauth_config", "content": content, "mode": "0600"}
             ],
@@ -215,7 +215,7 @@ def test_bad_input_stops_the_run_in_the_preflight_before_the_host_is_touched(tmp
 
 
 def test_paths_that_are_one_file_on_apfs_are_named_before_a_mac_is_touched():
-    from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_artifacts import apfs_name_collisions
+    from ansible_collections.tabops.redshift_oauth.plugins.action.tableau_files import apfs_name_collisions
 
     folder = "/Users/mlee/Documents/My Tableau Repository/OAuthConfigs/"
     distinct = [{"path": folder + "custom_a.xml"}, {"path": folder + "custom_b.xml"}]
@@ -230,7 +230,7 @@ def test_paths_that_are_one_file_on_apfs_are_named_before_a_mac_is_touched():
 
 def test_the_arguments_a_role_task_passes_are_the_actions_or_the_host_modules():
     """The action skips importing the host module for a role task's arguments: each of them must be valid."""
-    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_artifacts as action
+    from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_files as action
 
     assert action.ROLE_TASK_ARGS - action.ACTION_ARGS <= action.module_options()  # noqa: SIM300
     assert action.unknown_arguments({"kinds": [], "run_id": "r1"}) == []
@@ -241,14 +241,14 @@ def test_the_action_imports_neither_the_sync_engine_nor_the_fleet_rules():
     """Ansible imports an action in every worker it forks, once per host and task: on a POSIX host the engine runs
     remotely and the fleet-wide rules ran once in the preflight, so the action must not pay for importing them."""
     script = (
-        "import sys, ansible_collections.tabops.redshift_oauth.plugins.action.tableau_artifacts;"
+        "import sys, ansible_collections.tabops.redshift_oauth.plugins.action.tableau_files;"
         "print('\\n'.join(m for m in sys.modules if m.startswith('ansible_collections.tabops')))"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / ".collections"))
     loaded = subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "python"), "-c", script], env=env, check=True, capture_output=True, text=True
     ).stdout.split()
-    heavy = {"_artifacts", "_preflight", "_windows_sync", "_redshift_iam"}
+    heavy = {"_sync", "_preflight", "_windows_sync", "_redshift_iam"}
     heavy = [m for m in loaded if m.rsplit(".", 1)[-1] in heavy]
     assert "ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings" in loaded
     assert heavy == []

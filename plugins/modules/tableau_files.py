@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: tableau_artifacts
+module: tableau_files
 short_description: Sync all Tableau OAuth config and TDC files of one host in one call
 version_added: "0.1.0"
 description:
@@ -46,8 +46,8 @@ description:
     O(backup_keep). A per-host lock serializes concurrent runs.
   - Can return the host facts of M(tabops.redshift_oauth.redshift_odbc_facts) in the same call (O(host_facts)).
   - Runs on the host's system Python with the standard library only (Python 3.9 or later); POSIX hosts.
-  - A task that calls C(tabops.redshift_oauth.tableau_artifacts) runs the action plugin of the same name first.
-    Without O(files) and O(managed_dirs), the action plans the host's files from the declared data (the host's
+  - A task that calls C(tabops.redshift_oauth.tableau_files) runs the action plugin of the same name first.
+    Without O(files) and O(folders), the action plans the host's files from the declared data (the host's
     C(tabops_*) variables, or the fleet plan the preflight published) and also takes the arguments C(kinds) (the
     kinds of files to manage, default both), C(plan_only) (render and lay out only, contact no host) and
     C(host_checks) (read the host facts and add this host's preflight findings; default
@@ -65,7 +65,7 @@ options:
     required: true
     suboptions:
       path:
-        description: Absolute path of the file. Its folder must be one of O(managed_dirs).
+        description: Absolute path of the file. Its folder must be one of O(folders).
         type: path
         required: true
       content:
@@ -96,10 +96,12 @@ options:
       artifact:
         description: Config id or TDC name used in reports; defaults to the file name.
         type: str
-  managed_dirs:
+  folders:
+    aliases: [managed_dirs]
     description:
       - Folders this module manages (for example C(.../My Tableau Repository/OAuthConfigs) or a Tableau Server
         service's C(Datasources) folder). Created when missing, with missing parents (see RV(created_dirs)).
+      - The old name C(managed_dirs) is a deprecated alias, removed in release 2.0.0.
     type: list
     elements: dict
     required: true
@@ -263,8 +265,8 @@ seealso:
 
 EXAMPLES = r"""
 - name: Sync the Tableau files of this host
-  tabops.redshift_oauth.tableau_artifacts:
-    managed_dirs:
+  tabops.redshift_oauth.tableau_files:
+    folders:
       - path: /home/analyst/Documents/My Tableau Repository/OAuthConfigs
         kind: oauth_config
         application: desktop
@@ -302,8 +304,8 @@ EXAMPLES = r"""
   when: tableau_files.restart_needed | length > 0
 
 - name: Compliance check (writes nothing)
-  tabops.redshift_oauth.tableau_artifacts:
-    managed_dirs: "{{ tabops_managed_dirs }}"
+  tabops.redshift_oauth.tableau_files:
+    folders: "{{ my_folders }}"
     files: "{{ tabops_host_files }}"
     tdc_conflicts: warn
   check_mode: true
@@ -403,7 +405,7 @@ created_dirs:
   type: list
   elements: str
 folders:
-  description: One entry per managed folder, in the order of O(managed_dirs).
+  description: One entry per managed folder, in the order of O(folders).
   returned: always
   type: list
   elements: dict
@@ -541,7 +543,7 @@ causes:
   sample: [driver-missing]
 artifacts:
   description:
-    - A failed host (the role's use) - each artifact's file status as C(kind/artifact) to status (the worst of its
+    - A failed host (the role's use) - each Tableau file's status as C(kind/artifact) to status (the worst of its
       files), so the compliance report still fills that host's cells without the details.
   returned: when the host failed and its files were compared (the role's use)
   type: dict
@@ -554,16 +556,6 @@ details:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import (
-    DEFAULT_BACKUP_KEEP,
-    DEFAULT_LOCK_TIMEOUT,
-    DEFAULT_RUN_TIMEOUT,
-    KINDS,
-    ArtifactError,
-    HostLock,
-    PosixSync,
-    RunDeadline,
-)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._host_facts import HostFactsError, host_facts
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import OdbcError
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
@@ -571,6 +563,16 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets imp
     escaped_forms,
     mask_xml_secrets,
     maskable,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import (
+    DEFAULT_BACKUP_KEEP,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_RUN_TIMEOUT,
+    KINDS,
+    HostLock,
+    PosixSync,
+    RunDeadline,
+    SyncError,
 )
 
 EMPTY_RESULT = {
@@ -587,6 +589,10 @@ EMPTY_RESULT = {
     "journals": [],
     "runs": [],
 }
+
+
+# The old name of O(folders), accepted until 2.0.0 (meta/runtime.yml deprecates the module's old name alike).
+DEPRECATED_FOLDERS_ALIAS = "managed_dirs"
 
 
 def argument_spec():
@@ -606,7 +612,11 @@ def argument_spec():
                 "artifact": {"type": "str"},
             },
         },
-        "managed_dirs": {
+        "folders": {
+            "aliases": [DEPRECATED_FOLDERS_ALIAS],
+            "deprecated_aliases": [
+                {"name": DEPRECATED_FOLDERS_ALIAS, "version": "2.0.0", "collection_name": "tabops.redshift_oauth"}
+            ],
             "type": "list",
             "elements": "dict",
             "required": True,
@@ -651,7 +661,7 @@ def argument_spec():
     }
 
 
-class ArtifactsModule(AnsibleModule):
+class TableauFilesModule(AnsibleModule):
     """AnsibleModule that treats client secrets inside O(files[].content) as no_log values.
 
     ``content`` is not no_log (diffs must stay readable), so the secrets it carries are registered before
@@ -683,14 +693,14 @@ class ArtifactsModule(AnsibleModule):
 
 
 def main():
-    module = ArtifactsModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = TableauFilesModule(argument_spec=argument_spec(), supports_check_mode=True)
     module.register_content_secrets()
     params = module.params
     result = dict(EMPTY_RESULT)
     try:
         sync = PosixSync(
             params["files"],
-            params["managed_dirs"],
+            params["folders"],
             tdc_conflicts=params["tdc_conflicts"],
             backup=params["backup"],
             backup_keep=params["backup_keep"],
@@ -703,7 +713,7 @@ def main():
             allow_system_users=params["allow_system_users"],
             list_runs=params["list_runs"],
         )
-    except ArtifactError as exc:
+    except SyncError as exc:
         # Bad input: nothing on the host was touched.
         module.fail_json(msg=str(exc), **result)
     if params["lock_timeout"] < 0:
@@ -723,7 +733,7 @@ def main():
                 result["runs"] = sync.list_runs()
             else:
                 result = sync.run(check_mode=module.check_mode, diff=module._diff)
-    except (ArtifactError, RunDeadline) as exc:
+    except (SyncError, RunDeadline) as exc:
         module.fail_json(msg=str(exc), **result)
     if params["list_runs"]:
         module.exit_json(**result)

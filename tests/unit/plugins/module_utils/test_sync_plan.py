@@ -1,6 +1,6 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-"""The pure planner (_artifacts/_plan.py): hand-built observations in, plans and operations out; no filesystem."""
+"""The pure planner (_sync/_plan.py): hand-built observations in, plans and operations out; no filesystem."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._artifacts import _plan
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import REDACTED
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _plan
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import render_oauth_config, render_tdc
 
 SECRET = "CANARY-plan-secret-5e2b"
@@ -364,5 +364,5 @@ def test_windows_paths_and_hash_only_observations_plan_the_same():
 @pytest.mark.parametrize(("option", "value"), [("backup_keep", -1), ("backup_keep", True), ("tdc_conflicts", "x")])
 def test_bad_options_are_refused_naming_them(option, value):
     desired, dirs = request(oauth_xml())
-    with pytest.raises(_plan.ArtifactError, match=option):
+    with pytest.raises(_plan.SyncError, match=option):
         plan(desired, dirs, present(), **{option: value})
