@@ -17,22 +17,14 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
     compare_versions,
     parse_version,
 )
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import variables
 
 SEVERITIES = ("error", "warning", "info")
 
 
-# OS ids and major versions Tableau Server / the Redshift ODBC driver are used on (override per fleet).
-DEFAULT_SUPPORTED_OS = {
-    "rhel": ["8", "9"],
-    "centos": ["8", "9"],
-    "rocky": ["8", "9"],
-    "almalinux": ["8", "9"],
-    "ol": ["8", "9"],
-    "amzn": ["2", "2023"],
-    "ubuntu": ["20.04", "22.04", "24.04"],
-    "debian": ["11", "12"],
-    "sles": ["15"],
-}
+# OS ids and major versions Tableau Server / the Redshift ODBC driver are used on (override per fleet): the
+# default of tabops_preflight_supported_os in the data model.
+DEFAULT_SUPPORTED_OS = variables()["tabops_preflight_supported_os"]["default"]
 
 
 def finding(severity, code, message, fix, **where):
