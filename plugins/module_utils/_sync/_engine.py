@@ -254,12 +254,12 @@ def perform_operations(operations: list, io: FolderIO, paths: Any, outcome: dict
     try:
         for index, operation in enumerate(operations):
             name = operation_name(operation, paths)
+            if not opened and operation["op"] != "mkdir":
+                opened = True
+                outcome["error"] = _open_folder(io)
+                if outcome["error"]:
+                    return outcome
             try:
-                if not opened and operation["op"] != "mkdir":
-                    opened = True
-                    outcome["error"] = io.open()
-                    if outcome["error"]:
-                        return outcome
                 if name is not None and name in failed_names:
                     continue
                 done = _perform_one(io, operation, operations[index + 1 :], failed_names)
@@ -282,6 +282,15 @@ def perform_operations(operations: list, io: FolderIO, paths: Any, outcome: dict
     finally:
         io.close()
     return outcome
+
+
+def _open_folder(io: FolderIO) -> str | None:
+    """Open the folder for its changes; any failure fails the folder as a whole (no change in it), never one
+    operation: the operations after it would run without the folder's re-checked handle."""
+    try:
+        return io.open()
+    except io.errors as exc:
+        return "the folder cannot be opened (%s); nothing changed there" % exc
 
 
 def _perform_one(io: FolderIO, operation: dict, later: list, failed_names: set) -> bool | str:

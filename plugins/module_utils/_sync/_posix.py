@@ -74,7 +74,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     TEMP_PREFIX,
     SyncError,
     check_options,
-    finish_host,  # noqa: F401  # callers and tests use _posix.finish_host
     observed_names,
     parse_manifest,
 )
@@ -813,12 +812,20 @@ class PosixFolderIO:
     def open(self):
         try:
             self.dir_fd, _anchor, missing = open_tree(self.path)
+            st = os.fstat(self.folder_fd())
         except Refused as exc:
             return "managed folder %s refused: %s" % (self.path, exc)
-        st = os.fstat(self.dir_fd)
+        except OSError as exc:  # the folder fails as a whole: no change without its descriptor
+            return "managed folder %s cannot be opened: %s" % (self.path, _os_message(exc))
         if missing or (self.expected_identity and [st.st_dev, st.st_ino] != list(self.expected_identity)):
             return "managed folder %s changed since it was read; left for the next run" % self.path
         return None
+
+    def folder_fd(self):
+        """The folder's descriptor; never None, which would make every call relative to the working directory."""
+        if self.dir_fd is None:
+            raise Refused("managed folder %s is not open; nothing changed there" % self.path)
+        return self.dir_fd
 
     def close(self):
         if self.dir_fd is not None:
@@ -840,27 +847,29 @@ class PosixFolderIO:
         return True
 
     def write(self, op):
-        _write(self.dir_fd, posixpath.basename(op["path"]), op["data"], op["mode"], op["uid"], op["gid"], op["expect"])
+        _write(
+            self.folder_fd(), posixpath.basename(op["path"]), op["data"], op["mode"], op["uid"], op["gid"], op["expect"]
+        )
         return True
 
     def attributes(self, op):
-        _attributes(self.dir_fd, posixpath.basename(op["path"]), op["mode"], op["uid"], op["gid"], op["expect"])
+        _attributes(self.folder_fd(), posixpath.basename(op["path"]), op["mode"], op["uid"], op["gid"], op["expect"])
         return True
 
     def backup(self, op):
-        _backup(self.dir_fd, posixpath.basename(op["path"]), posixpath.basename(op["to"]), op["expect"])
+        _backup(self.folder_fd(), posixpath.basename(op["path"]), posixpath.basename(op["to"]), op["expect"])
         return True
 
     def remove(self, op):
-        _remove(self.dir_fd, posixpath.basename(op["path"]), op["expect"])
+        _remove(self.folder_fd(), posixpath.basename(op["path"]), op["expect"])
         return True
 
     def remove_backup(self, op):
         relative = op["path"][len(self.path) + 1 :]
         if "/" not in relative:
-            _remove(self.dir_fd, relative, None)
+            _remove(self.folder_fd(), relative, None)
             return True
-        backups_fd, problem = _open_backups(self.dir_fd)
+        backups_fd, problem = _open_backups(self.folder_fd())
         if backups_fd is None:
             raise Refused("%s %s" % (BACKUP_DIR_NAME, problem or "is gone"))
         try:
@@ -872,7 +881,7 @@ class PosixFolderIO:
     remove_temp = remove_backup
 
     def journal(self, op):
-        backups_fd, problem = _open_backups(self.dir_fd, create=True)
+        backups_fd, problem = _open_backups(self.folder_fd(), create=True)
         if problem:
             raise Refused("%s %s" % (BACKUP_DIR_NAME, problem))
         try:
@@ -885,8 +894,8 @@ class PosixFolderIO:
         return True
 
     def manifest(self, op, data):
-        st = os.fstat(self.dir_fd)
-        _write(self.dir_fd, MANIFEST_NAME, data, op["mode"], st.st_uid, st.st_gid, op["expect"])
+        st = os.fstat(self.folder_fd())
+        _write(self.folder_fd(), MANIFEST_NAME, data, op["mode"], st.st_uid, st.st_gid, op["expect"])
         return True
 
 

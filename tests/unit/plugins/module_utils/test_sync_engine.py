@@ -15,6 +15,7 @@ import hashlib
 import posixpath
 from pathlib import Path
 
+import pytest
 from test_sync_plan import oauth_xml
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _engine, _plan, _posix
@@ -282,6 +283,38 @@ def test_a_folder_that_changed_since_it_was_observed_gets_no_change():
     io = RefusingIO(disk)
     outcome = perform_operations([mkdir, *manifest_operations()], io, posixpath)
     assert io.done == ["mkdir"] and outcome["done"] == [0] and "changed since" in outcome["error"]
+
+
+class UnopenableIO(MemoryFolderIO):
+    errors = (KeyError, ValueError, OSError)  # as PosixFolderIO's: an OSError is one operation's failure
+
+    def open(self):
+        raise OSError(24, "Too many open files")
+
+
+def test_a_folder_that_cannot_be_opened_fails_whole_and_no_operation_runs():
+    """An error opening the folder is never one operation's failure: the next ones would run without the folder's
+    re-checked handle (on POSIX, relative to the working directory)."""
+    disk = MemoryFolders()
+    disk.put(FOLDER, NAME, b"<old/>")
+    io = UnopenableIO(disk)
+    outcome = perform_operations(manifest_operations(), io, posixpath)
+    assert io.done == [] and outcome["done"] == [] and "cannot be opened" in outcome["error"]
+    assert disk.files[FOLDER][NAME] == b"<old/>"
+
+
+def test_the_posix_folder_io_never_acts_without_the_folders_descriptor(tmp_path, monkeypatch):
+    folder_io = _posix.PosixFolderIO(str(tmp_path), None)
+
+    def emfile(path):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(_posix, "open_tree", emfile)
+    assert "cannot be opened" in folder_io.open() and folder_io.dir_fd is None
+    write = {"path": str(tmp_path / NAME), "data": b"x", "mode": 0o644, "uid": None, "gid": None, "expect": None}
+    with pytest.raises(_posix.Refused, match="not open"):
+        folder_io.write(write)
+    assert list(tmp_path.iterdir()) == []
 
 
 class BatchedMkdirIO(MemoryFolderIO):

@@ -22,7 +22,7 @@ from test_sync_posix import (  # noqa: F401  # pylint: disable=unused-import  # 
 )
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _posix
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import SyncError
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import SyncError, finish_host
 
 START = datetime.datetime(2026, 12, 2, 10, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -367,7 +367,7 @@ def test_a_failed_restore_keeps_the_manifest_entry_of_that_file(base):
     copy = folder / "copy.tmp"
     copy.write_bytes((folder / "custom_a.xml").read_bytes())
     os.rename(copy, folder / "custom_a.xml")
-    result = _posix.finish_host(rollback.plan, rollback.apply())
+    result = finish_host(rollback.plan, rollback.apply())
     assert [f["path"] for f in result["files"] if f["status"] == "error"] == [str(folder / "custom_a.xml")]
     assert not (folder / "custom_b.xml").exists()
     manifest = json.loads((folder / ".tabops-managed.json").read_text())
