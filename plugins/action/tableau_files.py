@@ -5,7 +5,7 @@
 Like ``template`` handing off to ``copy``: this host's entry is looked up in the fleet plan the preflight published
 as ``tabops_fleet_plan`` (or asked of the planner, ``plugin_utils/_plan``, when there is none or it no longer
 applies), handed to the transport (the host module on POSIX, ``plugin_utils/_windows_sync.sync`` on Windows), and
-the result returned with this host's findings over the facts it returned (``_preflight.facts_findings``), its
+the result returned with this host's findings over the facts it returned (``_host_findings.facts_findings``), its
 secrets masked and its words for a person (``_outcome``). Nothing here reads the inventory after planning.
 
 With ``files`` and ``folders`` given, the arguments go to the module unchanged (the low-level use).
@@ -259,6 +259,7 @@ class ActionModule(ActionBase):
             # Preflight use: rendered and laid out, no host contacted.
             result["files"] = [{k: v for k, v in f.items() if k != "content"} for f in module_args["files"]]
             result["folders"] = module_args["folders"]
+            result["managed_dirs"] = module_args["folders"]  # the deprecated name of this key, until 2.0.0
             return dict(result, changed=False)
         module_result = self._call_host(profile, module_args, task_vars)
         result.update(module_result)

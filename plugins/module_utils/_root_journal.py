@@ -23,14 +23,18 @@ import os
 import stat
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp, run_id_problem
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import (
+    JOURNAL_PREFIX,
+    is_run_id,
+    is_stamp,
+    run_id_problem,
+)
 
 DEFAULT_JOURNAL_DIR = "/var/lib/tabops-redshift-oauth/tsm-runs"
 DEFAULT_RUN_LOG_DIR = "/var/lib/tabops-redshift-oauth/runs"
 # macOS: /var is a link to /private/var (never followed here).
 DARWIN_RUN_LOG_DIR = "/private/var/db/tabops-redshift-oauth/runs"
 DEFAULT_JOURNAL_KEEP = 5
-JOURNAL_PREFIX = "tabops-run-"
 JOURNAL_SUFFIX = ".json"
 MANAGED_BY = "tabops.redshift_oauth"
 MAX_JOURNAL_BYTES = 4 << 20

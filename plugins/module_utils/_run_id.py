@@ -18,6 +18,8 @@ import string
 RUN_ID_MAX_LENGTH = 64
 RUN_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+# A run's journal file is named JOURNAL_PREFIX + run id + ".json" (the sync engine's and root's alike).
+JOURNAL_PREFIX = "tabops-run-"
 
 _RUN_ID_CHARS = frozenset(string.ascii_letters + string.digits + "._-")
 _DIGITS = frozenset(string.digits)

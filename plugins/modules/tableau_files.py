@@ -565,6 +565,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets imp
     maskable,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import (
+    APPLICATIONS,
     DEFAULT_BACKUP_KEEP,
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_RUN_TIMEOUT,
@@ -608,7 +609,7 @@ def argument_spec():
                 "owner": {"type": "str"},
                 "group": {"type": "str"},
                 "mode": {"type": "str", "default": "0644"},
-                "application": {"type": "str", "choices": ["desktop", "prep", "bridge", "server"]},
+                "application": {"type": "str", "choices": list(APPLICATIONS)},
                 "artifact": {"type": "str"},
             },
         },
@@ -623,7 +624,7 @@ def argument_spec():
             "options": {
                 "path": {"type": "path", "required": True},
                 "kind": {"type": "str", "required": True, "choices": list(KINDS)},
-                "application": {"type": "str", "required": True, "choices": ["desktop", "prep", "bridge", "server"]},
+                "application": {"type": "str", "required": True, "choices": list(APPLICATIONS)},
                 "owner": {"type": "str"},
                 "group": {"type": "str"},
                 "mode": {"type": "str", "default": "0755"},

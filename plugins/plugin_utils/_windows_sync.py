@@ -367,7 +367,7 @@ def _folder_states(host, folders, by_parent):
 def _sort_folder_items(observation, items, desired):
     """Fill the observation's entries and temp files from what win_find found in the folder; returns the
     manifest's win_find entry (None: no manifest)."""
-    desired_by_key = {ntpath.normcase(name): name for name in desired}
+    desired_by_key = {ntfs_fold(name): name for name in desired}
     manifest_item = None
     for item in items:
         name = ntpath.basename(plain_path(item["path"]))
@@ -385,7 +385,7 @@ def _sort_folder_items(observation, items, desired):
             observation["temp_files"].append(name)
         elif re.search(r"\.(xml|tdc)$", name, re.IGNORECASE) is not None:
             # Report desired files under their declared spelling (NTFS is case-insensitive).
-            name = desired_by_key.get(ntpath.normcase(name), name)
+            name = desired_by_key.get(ntfs_fold(name), name)
             observation["entries"][name] = _entry_observation(item)
     observation["temp_files"].sort()
     return manifest_item
@@ -446,10 +446,10 @@ def _take_manifest_names(observation, desired):
     """Names the manifest lists but the folder no longer has: the planner drops them from the manifest. A name whose
     case changed on disk (NTFS is case-insensitive) is the same file: it takes the manifest's spelling, so a stale
     owned file is still found and removed, and not reported as unmanaged."""
-    desired_keys = {ntpath.normcase(name) for name in desired}
+    desired_keys = {ntfs_fold(name) for name in desired}
     for name in _manifest_names(observation.get("manifest")):
-        if name not in observation["entries"] and ntpath.normcase(name) not in desired_keys:
-            spelled = [other for other in observation["entries"] if ntpath.normcase(other) == ntpath.normcase(name)]
+        if name not in observation["entries"] and ntfs_fold(name) not in desired_keys:
+            spelled = [other for other in observation["entries"] if ntfs_fold(other) == ntfs_fold(name)]
             if len(spelled) == 1:
                 observation["entries"][name] = observation["entries"].pop(spelled[0])
         observation["entries"].setdefault(name, _absent_entry())

@@ -56,5 +56,3 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._posix
 )
 
 # Names callers used before the split.
-mask_secrets = mask_xml_secrets
-extract_secrets = content_secrets

@@ -16,7 +16,12 @@ from __future__ import annotations
 import json
 import posixpath
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import is_run_id, is_stamp, run_id_problem
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id import (
+    JOURNAL_PREFIX,
+    is_run_id,
+    is_stamp,
+    run_id_problem,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
     BACKUP_DIR_NAME,
     DEFAULT_BACKUP_KEEP,
@@ -37,7 +42,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     terminal_safe,
 )
 
-JOURNAL_PREFIX = "tabops-run-"
 JOURNAL_SUFFIX = ".json"
 JOURNAL_MODE = 0o600
 MAX_JOURNAL_BYTES = 1 << 20

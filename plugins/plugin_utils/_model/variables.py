@@ -52,7 +52,7 @@ ENTRY_POINTS = {
                 (
                     "Renders every declared OAuth config and TDC file that applies to the host (by the "
                     "applications it runs and its users), and syncs them with "
-                    "C(tabops.redshift_oauth.tableau_files) in one call, with semantic comparison, atomic "
+                    "the M(tabops.redshift_oauth.tableau_files) module in one call, with semantic comparison, atomic "
                     "writes, backups, ownership manifests and a conflict scan."
                 ),
                 "See docs/data-model.md for the shape of every variable.",

@@ -6,7 +6,7 @@ A host entry is ``{profile, files, module_args, checks}`` (the fleet plan adds `
 :func:`host_profile`, ``files`` the module's ``files`` (the fleet plan stores ``sha256`` instead of ``content``),
 ``module_args`` every other argument of the host module (``folders``, the options read from the host's
 variables, the ``host_facts`` request), ``checks`` the options of the rules over the facts the host returns
-(``_preflight.facts_findings``). :func:`task_entry` is what the ``tableau_files`` action asks for: the published
+(``_host_findings.facts_findings``). :func:`task_entry` is what the ``tableau_files`` action asks for: the published
 entry while it still applies, else a fresh one.
 """
 
