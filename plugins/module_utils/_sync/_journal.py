@@ -24,7 +24,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._run_id impo
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
     BACKUP_DIR_NAME,
-    DEFAULT_BACKUP_KEEP,
     KIND_SUFFIX,
     MANAGED_BY,
     MANIFEST_MODE,
@@ -32,7 +31,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     SyncError,
     add_backup_operation,
     add_manifest_operation,
-    check_options,
     is_sha256,
     manifest_state,
     new_folder_plan,
@@ -636,7 +634,6 @@ def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, p
     holding a journal of a run of ``skip_runs`` (newer runs only journals in users' folders name) is left alone:
     undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``)."""
     check_run_id(run_id, "rollback_run_id")
-    check_options("fail", DEFAULT_BACKUP_KEEP)
     skip_runs = check_skip_runs(skip_runs, run_id)
     observations = _digested(observations, rollback_run_id=run_id, paths=paths)
     plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}

@@ -56,7 +56,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._diges
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._engine import (
     OperationFailure,
     SyncEngine,
-    check_run_ids,
     perform_operations,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._journal import (
@@ -73,7 +72,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     MANIFEST_NAME,
     TEMP_PREFIX,
     SyncError,
-    check_options,
     observed_names,
     parse_manifest,
 )
@@ -1363,8 +1361,6 @@ class PosixSync(SyncEngine):
         after which no folder is started and every worker still running is killed (those folders fail, the others
         keep their results). ``allow_system_users``: desktop and Prep folders may belong to root or a uid below
         UID_MIN."""
-        check_options(tdc_conflicts, backup_keep)
-        check_run_ids(options.get("run_id"), options.get("rollback_run_id"))
         transport = PosixTransport(worker_timeout, run_log_dir, backup_keep, run_timeout, allow_system_users)
         super().__init__(transport, files, folders, tdc_conflicts, backup, backup_keep, now, **options)
         self.workers = transport.workers
