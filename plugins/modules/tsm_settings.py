@@ -579,7 +579,11 @@ def read_merge(module, tsm, desired_clients, result, pending):
                 for client in desired_clients
             },
         )
-        if mode == "merge" and unreadable:
+        if mode == "authoritative":
+            # Undeclared clients are removed, never written back; a declared one still keeps what this run does not set.
+            declared = {client["oauth.config.id"] for client in desired_clients}
+            unreadable = [(client_id, forms) for client_id, forms in unreadable if client_id in declared]
+        if unreadable:
             raise TsmError(unreadable_secrets_message(key, unreadable))
         merged, reports = merge_oauth_clients(current, desired_clients, mode)
         if clients_changed(reports) and pending.is_own(key, render_clients(merged, current_text)):

@@ -559,6 +559,23 @@ def test_authoritative_mode_removes_undeclared_clients(server):
     assert CANARY not in raw and PRE_EXISTING_SECRET not in raw
 
 
+def test_authoritative_mode_never_writes_back_a_declared_secret_tsm_hides(server):
+    """A declared client whose secret this run does not set keeps tsm's value: shown masked, it cannot be kept."""
+    rc, _result, raw = run_playbook(server, desired_args())
+    assert rc == 0, raw
+    apply_pending(server)
+    server["switch"]("secrets_shown=masked")
+    args = dict(desired_args(client_id="changed-client"), oauth_clients_mode="authoritative")
+    del args["oauth_clients"][0]["client_secret"]
+    sets_before = set_calls(server["read_state"]())
+    for check in (True, False):
+        rc, result, raw = run_playbook(server, args, check=check)
+        assert rc != 0, raw
+        assert "%s (masked)" % REDSHIFT_ID in result["msg"] and "\n" not in result["msg"]
+    assert set_calls(server["read_state"]()) == sets_before
+    assert CANARY not in raw
+
+
 def test_a_null_allowlist_is_empty(server):
     server["switch"]("unset=native_api.odbc_extras_allowlist")
     rc, result, raw = run_playbook(server, {"allowlist_entries": ["group_federation"]})
