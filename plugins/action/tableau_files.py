@@ -80,7 +80,7 @@ def renamed_options(args):
     The module's spec resolves them too, but the Windows transport never runs the module: so here, for both. A role
     task's arguments hold none, and then the host module is not imported (one import per worker, so per host).
     """
-    if set(args) <= ACTION_ARGS | frozenset(RUN_OPTIONS):
+    if set(args) <= ROLE_TASK_ARGS:
         return args, None
     for old, (new, version) in deprecated_aliases().items():
         if old not in args:

@@ -15,7 +15,7 @@ host's groups (``tableau_server`` -> server, ``tableau_bridge`` -> bridge,
 from __future__ import annotations
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import KINDS
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import spec_defaults, variables
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import spec_defaults
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
     TDC_APPLICATIONS,
     host_folders,
@@ -30,8 +30,6 @@ GROUP_APPLICATIONS = {
 }
 TSM_NODE_GROUP = "tableau_server_initial"
 WINDOWS_CONNECTIONS = ("winrm", "psrp")
-# The choices of tabops_os_family, declared once in the data model.
-OS_FAMILIES = tuple(variables()["tabops_os_family"]["choices"])
 DEFAULT_MANAGED_COMMENT = "Managed by tabops.redshift_oauth"
 
 # The data model's defaults (plugin_utils/_model), where a host's variables are read without a role in scope.

@@ -13,6 +13,7 @@ import ast
 import datetime
 import hashlib
 import posixpath
+import time
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,14 @@ def test_production_code_never_loads_the_windows_test_double():
             ]
     assert plugins.name == "plugins" and len(list(plugins.rglob("*.py"))) > 20
     assert offenders == []
+
+
+def test_root_creates_no_folder_for_a_future_owner_after_the_run_deadline(tmp_path):
+    """Root's own mkdir for a user's missing tree has no worker deadline: the run's deadline must stop it."""
+    transport = _posix.PosixTransport(run_timeout=60)
+    transport.deadline = time.monotonic() - 1
+    folder = str(tmp_path / "alice" / "OAuthConfigs")
+    mkdir = {"op": "mkdir", "path": folder, "mode": 0o755, "uid": 1000, "gid": None}
+    outcome = transport._sync_for_future_owner((folder, [mkdir], None))
+    assert outcome["done"] == [] and "nothing changed" in outcome["error"]
+    assert not (tmp_path / "alice").exists()
