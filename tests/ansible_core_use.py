@@ -72,6 +72,8 @@ NEWEST_ONLY = frozenset(
         "tests/unit/plugins/modules/test_tsm_pending_changes.py",
         "tests/unit/plugins/modules/test_tsm_settings.py",
         "tests/unit/plugins/plugin_utils/test_windows_double_connection.py",
+        "tests/unit/roles/test_redshift_iam_checks.py",
+        "tests/unit/test_collection_docs.py",
         "tests/unit/test_pre_commit.py",
     }
 )

@@ -4,106 +4,23 @@
 
 Render: files written, equal to the filters' documents, idempotent, nothing written in check mode.
 Apply: against moto's IAM stand-in on 127.0.0.1 (started here, stopped here).
+The role's own checks over the inventory (lint, audiences) are in test_redshift_iam_checks.py.
 """
 
+import functools
 import json
 import logging
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from iamplay import ACCESS_TOKEN_TDC, ROLE_VARS, expected_documents, fleet_with
+from iamplay import run_role as run_role_with
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_iam import (
-    redshift_permissions_policy,
-    redshift_trust_policy,
-)
-
-REPO = Path(__file__).resolve().parents[3]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-RECAP_RE = re.compile(r"^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-ROLE_VARS = {
-    "redshift_iam_role_name": "tableau-redshift",
-    "redshift_iam_role_path": "/tableau/",
-    "redshift_iam_account": "123456789012",
-    "redshift_iam_region": "us-west-1",
-    "redshift_iam_issuer_url": "https://dev-123.okta.com/oauth2/default",
-    "redshift_iam_audiences": ["0oa1example"],
-    "redshift_iam_clusters": ["cluster-identifier"],
-    "redshift_iam_db_names": ["dev"],
-    "redshift_iam_auto_create": True,
-    "redshift_iam_db_groups": ["my_dbgroup"],
-}
-
-
-class Run:
-    def __init__(self, completed):
-        self.rc = completed.returncode
-        self.output = completed.stdout + completed.stderr
-        match = RECAP_RE.search(completed.stdout)
-        self.ok, self.changed, self.unreachable, self.failed = (
-            (int(g) for g in match.groups()) if match else (None,) * 4
-        )
-
-    def __repr__(self):
-        return "rc=%s changed=%s\n%s" % (self.rc, self.changed, self.output[-4000:])
-
-
-def run_role(tmp_path, role_vars, *options, env=None, fleet=None):
-    """Write a playbook applying the role with ``role_vars`` and run it; returns a Run.
-
-    ``fleet`` is ``{group: {host: vars}}``: inventory hosts the role reads (never contacted: it runs on localhost).
-    """
-    playbook = tmp_path / "play.yml"
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": False,
-            "roles": [{"role": "tabops.redshift_oauth.redshift_iam", "vars": role_vars}],
-        }
-    ]
-    playbook.write_text(json.dumps(play, indent=2), encoding="utf-8")
-    inventory = tmp_path / "inventory.yml"
-    local = {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
-    groups = {group: {"hosts": hosts} for group, hosts in (fleet or {}).items()}
-    inventory.write_text(json.dumps({"all": {"hosts": local, "children": groups}}), encoding="utf-8")
-    run_env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    run_env.update({"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "NO_PROXY": "127.0.0.1"})
-    run_env.update(env or {})
-    completed = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook), *options],
-        cwd=REPO,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return Run(completed)
-
-
-def expected_documents(role_vars):
-    permissions = redshift_permissions_policy(
-        {
-            "region": role_vars["redshift_iam_region"],
-            "account": role_vars["redshift_iam_account"],
-            "clusters": role_vars.get("redshift_iam_clusters", []),
-            "db_names": role_vars.get("redshift_iam_db_names", []),
-            "db_groups": role_vars.get("redshift_iam_db_groups", []),
-            "auto_create": role_vars.get("redshift_iam_auto_create", False),
-        }
-    )
-    trust = redshift_trust_policy(
-        {
-            "issuer_url": role_vars["redshift_iam_issuer_url"],
-            "account": role_vars["redshift_iam_account"],
-            "client_ids": role_vars.get("redshift_iam_audiences") or role_vars["redshift_iam_client_ids"],
-        }
-    )
-    return permissions, trust
+# This interpreter's ansible-core: the older releases run this module too (scripts/core-matrix).
+run_role = functools.partial(run_role_with, Path(sys.executable).parent / "ansible-playbook", sys.executable)
 
 
 def test_render_writes_the_documents_and_a_second_run_changes_nothing(tmp_path):
@@ -181,55 +98,7 @@ def test_bad_input_fails_naming_the_field(tmp_path, changes, message):
     assert not (out / "tableau-redshift.permissions.json").exists()
 
 
-def test_lint_stops_the_classic_userid_mistake(tmp_path):
-    role_vars = {
-        **ROLE_VARS,
-        "redshift_iam_output_dir": str(tmp_path / "iam"),
-        "redshift_iam_userid_condition": {"role_unique_id": "AROAJ2UCCR6DPCEXAMPLE", "suffix": "@example.com"},
-        "redshift_iam_lint_connections": [
-            {
-                "name": "prod-dsn",
-                "role_arn": "arn:aws:iam::123456789012:role/tableau/tableau-redshift",
-                "cluster_id": "cluster-identifier",
-                "region": "us-west-1",
-            }
-        ],
-    }
-    run = run_role(tmp_path, role_vars)
-    assert run.rc != 0, run
-    assert "prod-dsn: userid-session-name-mismatch" in run.output, run
-    assert not (tmp_path / "iam").exists()
-
-    run = run_role(tmp_path, {**role_vars, "redshift_iam_lint_fail": False})
-    assert run.rc == 0, run
-    assert "userid-session-name-mismatch" in run.output
-
-
 # --- audiences: the aud of the tokens Tableau federates ------------------------
-
-OKTA_CONFIG = {
-    "id": "custom_redshift_okta",
-    "idp": "okta",
-    "idp_base_url": "https://dev-123.okta.com",
-    "client_id_desktop": "0oa1desktop",
-    "install_on": ["desktop"],
-    "server_client": {"client_id": "0oa1server", "client_secret": "not-a-secret-role-test"},
-}
-ACCESS_TOKEN_TDC = {
-    "name": "redshift-oauth",
-    "class": "redshift",
-    "customizations": {"CAP_OAUTH_FEDERATE_ACCESS_TOKEN": "yes"},
-}
-CONNECTION = {"name": "analytics", "oauth_config": "custom_redshift_okta", "cluster_id": "cluster-identifier"}
-
-
-def fleet_with(tdc_files, config=None):
-    declared = {
-        "tabops_oauth_configs": [config or OKTA_CONFIG],
-        "tabops_tdc_files": tdc_files,
-        "tabops_redshift_connections": [CONNECTION],
-    }
-    return {"tableau_server": {"tsnode1": declared}, "tableau_desktop": {"desktop1": declared}}
 
 
 def test_audiences_are_derived_from_the_tokens_the_inventory_federates(tmp_path):
@@ -264,75 +133,6 @@ def test_audiences_are_derived_from_the_tokens_the_inventory_federates(tmp_path)
         "0oa1desktop",
         "api://default",
     ]
-
-
-def test_declared_audiences_that_miss_the_access_token_fail_naming_both_sides(tmp_path):
-    out = tmp_path / "iam"
-    role_vars = {
-        **ROLE_VARS,
-        "redshift_iam_output_dir": str(out),
-        "redshift_iam_audiences": ["0oa1server", "0oa1desktop"],
-    }
-    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC]))
-    assert run.rc != 0, run
-    output = re.sub(r"\s+", " ", run.output)
-    assert (
-        "iam-audience-mismatch: OAuth config custom_redshift_okta on desktop, server federates the access token "
-        "(TDC redshift-oauth sets CAP_OAUTH_FEDERATE_ACCESS_TOKEN=yes), whose aud is 'api://default'" in output
-    ), run
-    assert "trust only '0oa1server', '0oa1desktop' (redshift_iam_audiences)" in output, run
-    assert "fix: add 'api://default' to redshift_iam_audiences" in output, run
-    assert "not-a-secret-role-test" not in run.output
-    assert not out.exists()
-
-
-def test_the_deprecated_client_ids_still_work_and_say_so(tmp_path):
-    out = tmp_path / "iam"
-    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
-    role_vars.update(redshift_iam_output_dir=str(out), redshift_iam_client_ids=["api://default"])
-    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC]))
-    assert run.rc == 0, run
-    assert "redshift_iam_client_ids is deprecated" in run.output
-    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
-    assert trust == expected_documents(role_vars)[1]
-
-    # With mismatching client ids the role fails like with redshift_iam_audiences, naming the old variable.
-    run = run_role(
-        tmp_path, {**role_vars, "redshift_iam_client_ids": ["0oa1server"]}, fleet=fleet_with([ACCESS_TOKEN_TDC])
-    )
-    assert run.rc != 0, run
-    assert "(redshift_iam_client_ids): STS refuses the token" in re.sub(r"\s+", " ", run.output), run
-
-
-def test_an_access_token_of_an_unknown_audience_must_be_declared(tmp_path):
-    out = tmp_path / "iam"
-    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
-    role_vars["redshift_iam_output_dir"] = str(out)
-    entra = {
-        "id": "custom_redshift_okta",
-        "idp": "entra",
-        "tenant": "3f2a8c1e-5b7d-4e9a-8c6f-0d1e2f3a4b5c",
-        "client_id_desktop": "5d0c3e2a-desktop",
-        "install_on": ["desktop"],
-    }
-    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC], entra))
-    assert run.rc != 0, run
-    assert "access-token-audience-undeclared" in run.output and "set access_token_audience" in run.output, run
-    assert not out.exists()
-
-    declared = dict(entra, access_token_audience="api://redshift-tableau")
-    run = run_role(tmp_path, role_vars, fleet=fleet_with([ACCESS_TOKEN_TDC], declared))
-    assert run.rc == 0, run
-    trust = json.loads((out / "tableau-redshift.trust.json").read_text())
-    assert trust == expected_documents({**role_vars, "redshift_iam_audiences": ["api://redshift-tableau"]})[1]
-
-
-def test_no_audiences_and_nothing_to_derive_them_from_fails_saying_what_to_set(tmp_path):
-    role_vars = {k: v for k, v in ROLE_VARS.items() if k != "redshift_iam_audiences"}
-    run = run_role(tmp_path, {**role_vars, "redshift_iam_output_dir": str(tmp_path / "iam")})
-    assert run.rc != 0, run
-    assert "redshift_iam_audiences is not set and cannot be derived" in run.output, run
-    assert not (tmp_path / "iam").exists()
 
 
 # --- apply, against moto's IAM on loopback -------------------------------------
