@@ -15,33 +15,6 @@ import re
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
 
-__all__ = [
-    "ACCOUNT_PATTERN",
-    "PARTITIONS",
-    "PARTITION_REGION_PATTERNS",
-    "ArnError",
-    "arn_parse",
-    "iam_role_arn",
-    "is_pattern",
-    "oidc_provider_arn",
-    "oidc_provider_key",
-    "partition_of_region",
-    "pattern_matches",
-    "redshift_arn",
-    "redshift_resource",
-    "validate_account",
-    "validate_cluster_id",
-    "validate_db_group",
-    "validate_db_name",
-    "validate_db_user",
-    "validate_partition",
-    "validate_region",
-    "validate_role_name",
-    "validate_role_path",
-    "validate_role_session_name",
-    "validate_workgroup_id",
-]
-
 
 class ArnError(TabopsError, ValueError):
     """An ARN, or a part meant for one, is not valid. ``field`` names the part."""
@@ -286,14 +259,6 @@ def _validate_db_object(kind, value, field, allow_wildcards):
 
 def validate_db_user(value, field="db_user", allow_wildcards=False):
     return _validate_db_object("dbuser", value, field, allow_wildcards)
-
-
-def validate_db_group(value, field="db_group", allow_wildcards=False):
-    return _validate_db_object("dbgroup", value, field, allow_wildcards)
-
-
-def validate_db_name(value, field="db_name", allow_wildcards=False):
-    return _validate_db_object("dbname", value, field, allow_wildcards)
 
 
 _WORKGROUP_ID_RULE = (

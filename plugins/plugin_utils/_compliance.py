@@ -266,11 +266,6 @@ def file_findings(host, result):
     return findings, [f"malformed result: {problem}" for problem in problems]
 
 
-def findings_from_files(host, result):
-    """Findings of one ``tableau_files`` result (malformed parts: see :func:`file_findings`)."""
-    return file_findings(host, result)[0]
-
-
 def findings_from_tsm_settings(host, result):
     """Findings of one ``tsm_settings`` result (allowlist, each OAuth client, pending changes)."""
     allowlist = result.get("allowlist") or {}

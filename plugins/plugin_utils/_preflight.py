@@ -732,22 +732,6 @@ def fleet_findings(hosts, iam_vars=None):
     return found
 
 
-# --- host facts -----------------------------------------------------------------
-
-
-def summarize(findings):
-    """Counts by severity and one line per finding (errors first)."""
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    lines = []
-    for item in sorted(findings, key=lambda f: order.get(f["severity"], 9)):
-        where = item.get("host") or ",".join(item.get("hosts") or []) or "fleet"
-        lines.append(
-            "%s %s [%s]: %s -- fix: %s" % (item["severity"].upper(), item["code"], where, item["message"], item["fix"])
-        )
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
-    return {"counts": counts, "lines": lines}
-
-
 # --- every variable of the data model, before any host is touched -------------------------------------------------
 # ansible-core's ArgumentSpecValidator checks the types and choices the data model declares (_role_spec.spec_problems,
 # run by the fleet plan on each distinct set of host variables); the rules below are what a spec cannot say: the
@@ -954,7 +938,7 @@ def _grouped(entries):
 
 
 def summary_lines(findings):
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    counts = {severity: sum(1 for f in findings if f["severity"] == severity) for severity in SEVERITIES}
     head = "preflight: %d error(s), %d warning(s), %d info" % (counts["error"], counts["warning"], counts["info"])
     return counts, [head] + [item["summary"] for item in findings]
 

@@ -38,22 +38,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn imp
     validate_role_session_name,
 )
 
-__all__ = [
-    "DRIVER_DEFAULT_SESSION_NAME",
-    "FINDING_CODES",
-    "MANAGED_POLICY_MAX_CHARS",
-    "POLICY_VERSION",
-    "TRUST_POLICY_MAX_CHARS",
-    "IamPolicyError",
-    "action_allowed",
-    "policy_size",
-    "policy_to_json",
-    "redshift_iam_lint",
-    "redshift_permissions_policy",
-    "redshift_trust_policy",
-    "validate_policy_document",
-]
-
 POLICY_VERSION = "2012-10-17"
 # IAM quotas: characters of a managed policy / a role trust policy, whitespace not counted.
 MANAGED_POLICY_MAX_CHARS = 6144
@@ -107,16 +91,6 @@ def _as_list(value):
     return [value]
 
 
-def _unique(items):
-    seen = set()
-    out = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
-
-
 def _statement(actions, resources=None, condition=None, sid=None, principal=None):
     statement = {}
     if sid:
@@ -148,7 +122,7 @@ def _names(spec, key, what):
     for index, item in enumerate(items):
         if not isinstance(item, str) or not item:
             raise IamPolicyError("%s.%s[%d] must be a non-empty string, got %r" % (what, key, index, item), key)
-    return _unique(items)
+    return list(dict.fromkeys(items))
 
 
 def _bool(spec, key, default, what):
@@ -174,11 +148,6 @@ def policy_size(document):
     """Characters IAM counts for a policy: its JSON without any whitespace."""
     compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return len(re.sub(r"\s", "", compact))
-
-
-def policy_to_json(document):
-    """Stable text of a policy: two-space indent, keys in the document's order, newline at the end."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- permissions policy ----------------------------------------------------
