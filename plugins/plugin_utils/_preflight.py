@@ -133,7 +133,7 @@ def duplicate_ids(hosts):
     return found
 
 
-def _variants(hosts, var, key, strip=_content):
+def _variants(hosts, var, key, strip):
     """{name: [(content, [hosts])]} of every distinct content of each named entry across hosts."""
     variants = {}
     for host in sorted(hosts):
@@ -193,19 +193,16 @@ def conflicting_content(hosts):
     return found
 
 
-def _unique_configs(hosts):
-    """[(config, [hosts])] for each distinct config content."""
-    result = []
-    for _name, variants in sorted(_variants(hosts, "oauth_configs", "id", lambda c: c).items()):
-        result.extend(variants)
-    return result
+def _distinct(hosts, var, key):
+    """[(entry, [hosts])] for each distinct content of the ``var`` entries, by their ``key``."""
+    return [variant for _name, variants in sorted(_variants(hosts, var, key, dict).items()) for variant in variants]
 
 
 def okta_authorization_server(hosts):
     """``okta-org-authorization-server``: an Okta config on the org authorization server."""
     found = []
     seen = set()
-    for config, members in _unique_configs(hosts):
+    for config, members in _distinct(hosts, "oauth_configs", "id"):
         auth_uri = config.get("auth_uri")
         idp = config.get("idp")
         if not auth_uri or (config.get("id"), auth_uri) in seen:
@@ -237,7 +234,7 @@ _PLACEHOLDER_SECRET_RE = re.compile(r"change[-_ ]?me|replace[-_ ]?me|placeholder
 def placeholder_secrets(hosts):
     """``secret-placeholder``: a client secret that still holds an example placeholder (it never authenticates)."""
     found = []
-    for config, members in _unique_configs(hosts):
+    for config, members in _distinct(hosts, "oauth_configs", "id"):
         for field, value in (
             ("client_secret_desktop", config.get("client_secret_desktop")),
             ("server_client.client_secret", (config.get("server_client") or {}).get("client_secret")),
@@ -386,15 +383,34 @@ def tdc_classes(hosts):
     return found
 
 
-def _unique_connections(hosts):
-    result = []
-    for _name, variants in sorted(_variants(hosts, "redshift_connections", "name", dict).items()):
-        result.extend(variants)
-    return result
+def _connection_problems(connection, ids):
+    """[(code, field, what is wrong, fix)] of one declared connection (``ids``: the host's OAuth config ids)."""
+    problems = []
+    unknown = sorted(set(connection) - set(CONNECTION_KEYS))
+    if unknown:
+        fix = "use only %s" % ", ".join(CONNECTION_KEYS)
+        problems.append(("connection-field-unknown", unknown[0], " has unknown fields %s" % ", ".join(unknown), fix))
+    for field in ("name", "host", "database", "region", "role_arn"):
+        if not connection.get(field):
+            fix = "set %s as in Tableau's connection dialog" % field
+            problems.append(("connection-field-missing", field, ".%s is required" % field, fix))
+    if not connection.get("serverless") and not connection.get("cluster_id"):
+        what, fix = ".cluster_id is required for a provisioned cluster", "set cluster_id (or serverless: true)"
+        problems.append(("connection-field-missing", "cluster_id", what, fix))
+    ref = connection.get("oauth_config")
+    if ref and ref not in ids:
+        what = ".oauth_config is %r, which is not a declared OAuth config (declared: %s)" % (
+            ref,
+            ", ".join(sorted(i for i in ids if i)) or "none",
+        )
+        problems.append(
+            ("connection-oauth-config-unknown", "oauth_config", what, "name one of tabops_oauth_configs' ids")
+        )
+    return problems
 
 
 def connection_references(hosts):
-    """``connection-field-unknown`` / ``connection-oauth-config-unknown``."""
+    """``connection-field-unknown`` / ``connection-field-missing`` / ``connection-oauth-config-unknown``."""
     found = []
     for host in sorted(hosts):
         data = hosts[host]
@@ -402,58 +418,10 @@ def connection_references(hosts):
         for index, connection in enumerate(data.get("redshift_connections") or []):
             name = connection.get("name")
             label = "tabops_redshift_connections[%d] (%s)" % (index, name)
-            unknown = sorted(set(connection) - set(CONNECTION_KEYS))
-            if unknown:
-                found.append(
-                    finding(
-                        "error",
-                        "connection-field-unknown",
-                        "host %s: %s has unknown fields %s" % (host, label, ", ".join(unknown)),
-                        "use only %s" % ", ".join(CONNECTION_KEYS),
-                        host=host,
-                        config=name,
-                        field=unknown[0],
-                    )
-                )
-            for field in ("name", "host", "database", "region", "role_arn"):
-                if not connection.get(field):
-                    found.append(
-                        finding(
-                            "error",
-                            "connection-field-missing",
-                            "host %s: %s.%s is required" % (host, label, field),
-                            "set %s as in Tableau's connection dialog" % field,
-                            host=host,
-                            config=name,
-                            field=field,
-                        )
-                    )
-            if not connection.get("serverless") and not connection.get("cluster_id"):
-                found.append(
-                    finding(
-                        "error",
-                        "connection-field-missing",
-                        "host %s: %s.cluster_id is required for a provisioned cluster" % (host, label),
-                        "set cluster_id (or serverless: true)",
-                        host=host,
-                        config=name,
-                        field="cluster_id",
-                    )
-                )
-            ref = connection.get("oauth_config")
-            if ref and ref not in ids:
-                found.append(
-                    finding(
-                        "error",
-                        "connection-oauth-config-unknown",
-                        "host %s: %s.oauth_config is %r, which is not a declared OAuth config (declared: %s)"
-                        % (host, label, ref, ", ".join(sorted(i for i in ids if i)) or "none"),
-                        "name one of tabops_oauth_configs' ids",
-                        host=host,
-                        config=name,
-                        field="oauth_config",
-                    )
-                )
+            found += [
+                finding("error", code, "host %s: %s%s" % (host, label, what), fix, host=host, config=name, field=field)
+                for code, field, what, fix in _connection_problems(connection, ids)
+            ]
     return found
 
 
@@ -496,9 +464,14 @@ def group_federation(hosts):
     return found
 
 
+def _iam_values(iam_vars):
+    """The ``redshift_iam_*`` variables by their short names (``account`` for ``redshift_iam_account``)."""
+    return {k[len("redshift_iam_") :]: v for k, v in (iam_vars or {}).items() if k.startswith("redshift_iam_")}
+
+
 def iam_policy_spec(iam_vars):
     """The redshift_permissions_policy spec the redshift_iam role builds from ``redshift_iam_*`` vars, or None."""
-    values = {k[len("redshift_iam_") :]: v for k, v in (iam_vars or {}).items() if k.startswith("redshift_iam_")}
+    values = _iam_values(iam_vars)
     if not values.get("account") or not values.get("region"):
         return None
     spec = {}
@@ -514,7 +487,7 @@ def iam_policy_spec(iam_vars):
 
 
 def _expected_role_arn(iam_vars):
-    values = {k[len("redshift_iam_") :]: v for k, v in (iam_vars or {}).items() if k.startswith("redshift_iam_")}
+    values = _iam_values(iam_vars)
     if not values.get("role_name") or not values.get("account"):
         return None
     try:
@@ -587,7 +560,7 @@ def _connection_lint_findings(connection, members, data, spec):
 def iam_consistency(hosts, iam_vars):
     """redshift_iam_lint for every connection, the role ARN, and group federation against the policy's API."""
     spec = iam_policy_spec(iam_vars)
-    connections = _unique_connections(hosts)
+    connections = _distinct(hosts, "redshift_connections", "name")
     if spec is None:
         if not connections:
             return []
