@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from xml.etree import ElementTree
@@ -151,8 +152,7 @@ def _type_name(value):
 
 
 def _short(value):
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
-    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
+    return outcome.printable(value, _MESSAGE_CHARS)
 
 
 def _entry_problem(where, entry, text_fields):
@@ -477,12 +477,8 @@ def build_report(meta, findings, hosts):
     host_status = {}
     for finding in findings:
         host_status[finding["host"]] = worst([host_status.get(finding["host"], COMPLIANT), finding["status"]])
-    host_counts = dict.fromkeys(STATUSES, 0)
-    for status in host_status.values():
-        host_counts[status] += 1
-    finding_counts = dict.fromkeys(STATUSES, 0)
-    for finding in findings:
-        finding_counts[finding["status"]] += 1
+    host_counts = dict(dict.fromkeys(STATUSES, 0), **Counter(host_status.values()))
+    finding_counts = dict(dict.fromkeys(STATUSES, 0), **Counter(finding["status"] for finding in findings))
     code = exit_code(findings)
     return {
         "schema_version": SCHEMA_VERSION,
