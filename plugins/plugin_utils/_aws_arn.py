@@ -1,10 +1,8 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
-# Copyright: tabops contributors
-# MIT License (see LICENSE)
 """Strict AWS ARN parsing and building for the Redshift IAM OAuth setup.
 
-Standard library only: this file also runs on managed hosts (Python >= 3.9).
+Controller side (the filters, the preflight and the IAM policies of ``_redshift_iam``).
 
 amazon.aws's ``parse_aws_arn`` is a loose, unanchored regex (any account
 length, matches inside other text); everything here is anchored and says

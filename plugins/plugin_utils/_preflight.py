@@ -72,6 +72,11 @@ def _is_server(data):
     return "server" in applications_of(data.get("groups"), data.get("applications"))
 
 
+def _servers(hosts):
+    """(host, data) of every Tableau Server host of ``hosts``, by name."""
+    return [(host, hosts[host]) for host in sorted(hosts) if _is_server(hosts[host])]
+
+
 def _client_apps(data):
     return set(applications_of(data.get("groups"), data.get("applications"))) & set(CLIENT_APPLICATIONS)
 
@@ -345,10 +350,7 @@ def server_clients(hosts):
     """Server-level OAuth clients (tsm oauth.config.clients) against the server URL and the declared configs."""
     found = []
     client_ids = _client_config_hosts(hosts)
-    for host in sorted(hosts):
-        data = hosts[host]
-        if not _is_server(data):
-            continue
+    for host, data in _servers(hosts):
         for index, config in enumerate(data.get("oauth_configs") or []):
             if isinstance(config, dict) and isinstance(config.get("server_client"), dict):
                 found += _server_client_findings(host, index, config, data.get("server_url") or "", client_ids)
@@ -443,10 +445,7 @@ def group_federation(hosts):
     )
     if not wanting:
         return found
-    for host in sorted(hosts):
-        data = hosts[host]
-        if not _is_server(data):
-            continue
+    for host, data in _servers(hosts):
         if data.get("group_federation") or "group_federation" in (data.get("odbc_extras_allowlist") or []):
             continue
         found.append(
@@ -504,9 +503,8 @@ def _expected_role_arn(iam_vars):
 def _group_federation_iam_findings(hosts, iam_federation):
     """``group-federation-iam-mismatch``: a server's group federation differs from the IAM policy's."""
     found = []
-    for host in sorted(hosts):
-        data = hosts[host]
-        if _is_server(data) and bool(data.get("group_federation")) != iam_federation:
+    for host, data in _servers(hosts):
+        if bool(data.get("group_federation")) != iam_federation:
             found.append(
                 finding(
                     "error",
