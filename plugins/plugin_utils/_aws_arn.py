@@ -1,5 +1,7 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
+# Copyright: tabops contributors
+# MIT License (see LICENSE)
 """Strict AWS ARN parsing and building for the Redshift IAM OAuth setup.
 
 Controller side (the filters, the preflight and the IAM policies of ``_redshift_iam``).

@@ -1,5 +1,7 @@
 # Copyright: tabops maintainers
 # SPDX-License-Identifier: MIT
+# Copyright: tabops contributors
+# MIT License (see LICENSE)
 """IAM documents for Redshift IAM OAuth (Tableau) and a lint for their classic mistakes.
 
 Controller side (the filters, the preflight and the redshift_iam role).
