@@ -757,6 +757,19 @@ def prune_report_sets(report_dir, keep):
     return removed
 
 
+# The options of publish() the action and the callback take from their user, by the same names.
+PUBLISH_OPTIONS = ("report_dir", "keep", "copy_dir", "prometheus_file", "result_file")
+
+
+def publish_run(findings, checked, start, playbook, inventory, mode, ansible_version, **options):
+    """``(report, what publish left)``: the report of a run's ``findings`` over its ``checked`` hosts, published with
+    ``options`` (:data:`PUBLISH_OPTIONS`); the last step of the action and of the callback alike."""
+    end = datetime.now(timezone.utc)
+    meta = run_meta(start, end, playbook, inventory, mode, collection_version(), ansible_version)
+    report = build_report(meta, findings, checked)
+    return report, publish(report, start=start, **options)
+
+
 def publish(report, report_dir, keep=0, start=None, copy_dir=None, prometheus_file=None, result_file=None):
     """Everything a run leaves behind: the report set, pruning, the copy, the textfile and the path marker."""
     path = write_report_set(report, report_dir, start=start)
