@@ -24,7 +24,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findin
     finding,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import minimums, names_of_type, spec_defaults
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import DEFAULT_LAYOUTS
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
+    DEFAULT_LAYOUTS,
+    OAUTH_CONFIG_APPLICATIONS,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     applications_of,
     as_bool,
@@ -41,10 +44,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._token_audie
     derived_audiences,
     describe,
     fleet_tokens,
+    installed_on,
 )
 
 ROLLOUT_KEYS = ("install_on",)
-CLIENT_APPLICATIONS = ("desktop", "prep", "bridge")
 CONNECTION_KEYS = (
     "name",
     "host",
@@ -78,7 +81,7 @@ def _servers(hosts):
 
 
 def _client_apps(data):
-    return set(applications_of(data.get("groups"), data.get("applications"))) & set(CLIENT_APPLICATIONS)
+    return set(applications_of(data.get("groups"), data.get("applications"))) & set(OAUTH_CONFIG_APPLICATIONS)
 
 
 def _content(config):
@@ -94,11 +97,6 @@ def _differing_fields(left, right, prefix=""):
         elif a != b:
             fields.append("%s%s" % (prefix, key))
     return fields
-
-
-def _install_on(config):
-    value = config.get("install_on")
-    return list(CLIENT_APPLICATIONS) if value is None else list(value)
 
 
 # --- the declared state, across hosts -------------------------------------------
@@ -268,9 +266,8 @@ def _client_config_hosts(hosts):
         for config in data.get("oauth_configs") or []:
             if not isinstance(config, dict):
                 continue
-            for app in _client_apps(data):
-                if app in _install_on(config):
-                    client_ids.setdefault(config.get("id"), set()).add(host)
+            if _client_apps(data) & set(installed_on(config, OAUTH_CONFIG_APPLICATIONS)):
+                client_ids.setdefault(config.get("id"), set()).add(host)
     return client_ids
 
 
