@@ -112,11 +112,6 @@ class CallbackModule(AggregateCallback):
             self._checked = [host.name for host in hosts]
         self._remediate = self._remediate or _truthy(manager.extra_vars.get("tabops_remediate", False))
 
-    @staticmethod
-    def _host_of(result):
-        delegated = result._result.get("_ansible_delegated_vars") or {}
-        return delegated.get("ansible_delegated_host") or result._host.get_name()
-
     def _collect(self, result, outcome):
         """True when the result is one the findings are made of."""
         action = result._task.action
@@ -126,7 +121,7 @@ class CallbackModule(AggregateCallback):
         elif action in FILES_ACTIONS:
             self._files_results[result._host.get_name()] = values
         elif action in TSM_SETTINGS_ACTIONS | TSM_APPLY_ACTIONS:
-            self._tsm_node = self._host_of(result)
+            self._tsm_node = self.host_of(result)
             self._tsm[compliance.TSM_SETTINGS_RESULT_VAR if action in TSM_SETTINGS_ACTIONS else "apply"] = values
         else:
             return False
