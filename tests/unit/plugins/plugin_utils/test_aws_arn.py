@@ -30,6 +30,7 @@ def validate_db_group(value):
     redshift_arn("dbgroup", region="us-east-1", account=ACCOUNT, cluster="c1", name=value)
     return value
 
+
 # (arn, expected parts: partition, service, region, account, resource_type, resource_id)
 VALID_ARNS = [
     ("arn:aws:iam::123456789012:role/tableau-redshift", ("aws", "iam", "", ACCOUNT, "role", "tableau-redshift")),
