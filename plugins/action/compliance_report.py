@@ -84,25 +84,16 @@ class ActionModule(ActionBase):
             tsm_apply_result=registered(tsm_node, compliance.TSM_APPLY_RESULT_VAR) if tsm_node else None,
         )
         start = datetime.fromisoformat(args["run_start"]) if args["run_start"] else controller_start()
-        meta = compliance.run_meta(
-            start=start,
-            end=datetime.now(timezone.utc),
-            playbook=self._task.get_path().rsplit(":", 1)[0] or None,
-            inventory=task_vars.get("ansible_inventory_sources") or [],
-            mode=compliance.run_mode(self._play_context.check_mode, args["remediate"]),
-            collection_version=compliance.collection_version(),
-            ansible_version=ansible_version,
-        )
-        report = compliance.build_report(meta, findings, checked)
         try:
-            published = compliance.publish(
-                report,
-                args["report_dir"],
-                keep=args["keep"],
-                start=start,
-                copy_dir=args["copy_dir"],
-                prometheus_file=args["prometheus_file"],
-                result_file=args["result_file"],
+            report, published = compliance.publish_run(
+                findings,
+                checked,
+                start,
+                playbook=self._task.get_path().rsplit(":", 1)[0] or None,
+                inventory=task_vars.get("ansible_inventory_sources") or [],
+                mode=compliance.run_mode(self._play_context.check_mode, args["remediate"]),
+                ansible_version=ansible_version,
+                **{name: args[name] for name in compliance.PUBLISH_OPTIONS},
             )
         except OSError as error:
             result.update(failed=True, msg=f"compliance_report: cannot write the report set: {error}")

@@ -28,7 +28,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._entry
     MODULE_OPTIONS_FROM_VARS,
     task_entry,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import HostLayoutError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     CONTEXT_VARS,
     DEFAULTS,
@@ -54,22 +53,19 @@ ROLE_TASK_ARGS = ACTION_ARGS | frozenset(RUN_OPTIONS)
 
 
 @functools.lru_cache(maxsize=None)
-def module_options():
-    """The host module's option names, read from its own argument spec (one place for them)."""
+def module_spec():
+    """The host module's argument spec (one place for its options)."""
     # Imported here, not at the top: the module file imports the whole sync engine (see unknown_arguments).
     from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_files as module
 
-    return frozenset(module.argument_spec())
+    return module.argument_spec()
 
 
-@functools.lru_cache(maxsize=None)
 def deprecated_aliases():
     """{old name: (option, removal version)}: the deprecated aliases the host module's argument spec declares."""
-    from ansible_collections.tabops.redshift_oauth.plugins.modules import tableau_files as module
-
     return {
         alias["name"]: (option, alias["version"])
-        for option, spec in module.argument_spec().items()
+        for option, spec in module_spec().items()
         for alias in spec.get("deprecated_aliases", ())
     }
 
@@ -98,7 +94,7 @@ def unknown_arguments(args):
     """The task's arguments that are neither this action's nor the host module's."""
     if set(args) <= ROLE_TASK_ARGS:
         return []
-    return sorted(set(args) - module_options() - ACTION_ARGS)
+    return sorted(set(args) - set(module_spec()) - ACTION_ARGS)
 
 
 def apfs_name_collisions(files):
@@ -243,9 +239,7 @@ class ActionModule(ActionBase):
                 host_checks,
                 journal_only,
             )
-        except HostLayoutError as exc:
-            return dict(result, failed=True, msg="host %s: %s" % (host, "; ".join(exc.problems)))
-        except (AnsibleError, ValueError) as exc:
+        except (AnsibleError, ValueError) as exc:  # HostLayoutError too: its text lists its problems
             return dict(result, failed=True, msg="host %s: %s" % (host, exc))
         profile = entry["profile"]
         result["profile"] = {k: v for k, v in profile.items() if k not in ("problems", "folders")}

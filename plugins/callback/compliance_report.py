@@ -112,11 +112,6 @@ class CallbackModule(AggregateCallback):
             self._checked = [host.name for host in hosts]
         self._remediate = self._remediate or _truthy(manager.extra_vars.get("tabops_remediate", False))
 
-    @staticmethod
-    def _host_of(result):
-        delegated = result._result.get("_ansible_delegated_vars") or {}
-        return delegated.get("ansible_delegated_host") or result._host.get_name()
-
     def _collect(self, result, outcome):
         """True when the result is one the findings are made of."""
         action = result._task.action
@@ -126,7 +121,7 @@ class CallbackModule(AggregateCallback):
         elif action in FILES_ACTIONS:
             self._files_results[result._host.get_name()] = values
         elif action in TSM_SETTINGS_ACTIONS | TSM_APPLY_ACTIONS:
-            self._tsm_node = self._host_of(result)
+            self._tsm_node = self.host_of(result)
             self._tsm[compliance.TSM_SETTINGS_RESULT_VAR if action in TSM_SETTINGS_ACTIONS else "apply"] = values
         else:
             return False
@@ -169,25 +164,16 @@ class CallbackModule(AggregateCallback):
             tsm_apply_result=self._tsm.get("apply"),
             failures=self._failures,
         )
-        meta = compliance.run_meta(
-            start=self._start,
-            end=datetime.now(timezone.utc),
+        report, published = compliance.publish_run(
+            findings,
+            checked,
+            self._start,
             playbook=self._playbook,
             inventory=[to_text(source) for source in context.CLIARGS.get("inventory") or []],
             # This is the compliance playbook's fallback: its checks run in check mode unless remediating.
             mode=compliance.run_mode(context.CLIARGS.get("check") or not self._remediate, self._remediate),
-            collection_version=compliance.collection_version(),
             ansible_version=ansible_version,
-        )
-        report = compliance.build_report(meta, findings, checked)
-        published = compliance.publish(
-            report,
-            self.get_option("report_dir"),
-            keep=self.get_option("keep"),
-            start=self._start,
-            copy_dir=self.get_option("copy_dir"),
-            prometheus_file=self.get_option("prometheus_file"),
-            result_file=self.get_option("result_file"),
+            **{name: self.get_option(name) for name in compliance.PUBLISH_OPTIONS},
         )
         lines = [f"COMPLIANCE: {compliance.summary(report)}; report: {published['report_path']}"]
         self._display.display("\n".join(lines + compliance.summary_by_cause(report)))

@@ -67,10 +67,6 @@ CONTROLLER_ACTIONS = frozenset(
 )
 
 
-def is_controller_action(action):
-    return action in CONTROLLER_ACTIONS
-
-
 class CallbackModule(AggregateCallback):
     CALLBACK_NAME = "tabops.redshift_oauth.module_counter"
 
@@ -121,17 +117,8 @@ class CallbackModule(AggregateCallback):
 
     # -- counting ---------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _host_of(result):
-        delegated = result._result.get("_ansible_delegated_vars") or {}
-        name = delegated.get("ansible_delegated_host")
-        if not name:  # ansible-core 2.19 and 2.20 do not report it: the task's delegate_to, when already plain
-            target = (getattr(result, "_task_fields", None) or {}).get("delegate_to")
-            name = target if isinstance(target, str) and "{{" not in target else None
-        return to_text(name or result._host.get_name())
-
     def _count(self, result, status, changed=False):
-        per_host = self._counts.setdefault(self._host_of(result), {})
+        per_host = self._counts.setdefault(self.host_of(result), {})
         entry = per_host.setdefault(
             to_text(result._task.action), {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0}
         )
@@ -139,7 +126,7 @@ class CallbackModule(AggregateCallback):
         if changed:
             entry["changed"] += 1
         if result._task.run_once:
-            once = self._run_once.setdefault(self._host_of(result), {})
+            once = self._run_once.setdefault(self.host_of(result), {})
             once[to_text(result._task.action)] = once.get(to_text(result._task.action), 0) + 1
 
     @staticmethod

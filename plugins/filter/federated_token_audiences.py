@@ -72,9 +72,9 @@ _value:
       elements: dict
 """
 
-from ansible.errors import AnsibleError, AnsibleFilterError
+from ansible.errors import AnsibleError
 
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors, require_type
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import variable
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight import expected_audiences
 
@@ -87,8 +87,7 @@ _READ = {
 
 
 def federated_token_audiences(hosts, hostvars, groups, iam_vars=None):
-    if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("federated_token_audiences: input must be a list of host names")
+    require_type("federated_token_audiences", hosts, (list, tuple), "input must be a list of host names")
     groups = dict(groups or {})
     data = {}
     for host in hosts:

@@ -107,8 +107,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._preflight i
 def preflight_findings(hosts, iam_vars=None, supported_os=None, min_driver_versions=None, min_server_version=None):
     require_type("preflight_findings", hosts, dict, "input must be a dict {host: data}")
     for host, data in hosts.items():
-        if not isinstance(data, dict):
-            raise AnsibleFilterError("preflight_findings: data of host %s must be a dict" % host)
+        require_type("preflight_findings", data, dict, "data of host %s must be a dict" % host)
         for key in ("oauth_configs", "tdc_files", "redshift_connections"):
             value = data.get(key)
             if value is not None and (not isinstance(value, list) or not all(isinstance(item, dict) for item in value)):

@@ -92,9 +92,7 @@ _value:
 
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors, require_type
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._fleet import fleet_plan
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import CONTEXT_VARS, DEFAULTS
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._role_spec import spec_options
@@ -126,20 +124,17 @@ def _host_vars(host_vars):
 
 
 def tableau_fleet_plan(hosts, hostvars, groups, host_facts=""):
-    if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("tableau_fleet_plan: input must be a list of host names")
+    require_type("tableau_fleet_plan", hosts, (list, tuple), "input must be a list of host names")
     hosts_vars, facts = {}, {}
     iam_vars = {}
     for host in hosts:
-        try:
+        with filter_errors("tableau_fleet_plan: host %s" % host, KeyError):
             host_vars = hostvars[host]
             hosts_vars[host] = _host_vars(host_vars)
             if host_facts and host_facts in host_vars:
                 facts[host] = host_vars[host_facts]
             if not iam_vars:
                 iam_vars = {name: host_vars[name] for name in host_vars if str(name).startswith(IAM_PREFIX)}
-        except KeyError as exc:
-            raise AnsibleFilterError("tableau_fleet_plan: host %s: %s" % (host, exc)) from None
     with filter_errors("tableau_fleet_plan", TypeError, ValueError, AttributeError):
         return fleet_plan(hosts_vars, dict(groups), iam_vars=iam_vars, host_facts=facts)
 

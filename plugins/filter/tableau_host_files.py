@@ -95,27 +95,19 @@ _value:
       elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
-    HostLayoutError,
-    plan_host_files,
-)
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import filter_errors
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import plan_host_files
 
 
 def _planned_host_files(_input, applications, oauth_configs=None, tdc_files=None, **kwargs):
     host = f"host {_input}: " if isinstance(_input, str) and _input else ""
-    try:
+    with filter_errors(host + "tableau_host_files", TypeError):
         return plan_host_files(
             oauth_configs=oauth_configs or [],
             tdc_files=tdc_files or [],
             applications=applications,
             **kwargs,
         )
-    except HostLayoutError as exc:
-        raise AnsibleFilterError(host + "; ".join(exc.problems)) from exc
-    except TypeError as exc:
-        raise AnsibleFilterError(f"{host}tableau_host_files: {exc}") from exc
 
 
 # The old name of the folders key, kept until 2.0.0: deprecated (a filter cannot warn per read).

@@ -92,8 +92,8 @@ _value:
       type: str
 """
 
-from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import require_type
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._rollback_choice import choose_run
 
 
@@ -107,8 +107,7 @@ def tableau_rollback_choice(
     force=False,
     inventories=None,
 ):
-    if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("tableau_rollback_choice: the play's hosts must be a list of names")
+    require_type("tableau_rollback_choice", hosts, (list, tuple), "the play's hosts must be a list of names")
     return choose_run(
         {host: hostvars[host].get(runs_var) for host in hosts},
         tsm_runs=list(tsm_runs or []),

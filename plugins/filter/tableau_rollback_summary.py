@@ -62,9 +62,8 @@ _value:
 
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import require_type
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._rollback_choice import left_alone_text
 
 
@@ -84,8 +83,7 @@ def _listed(items):
 
 
 def tableau_rollback_summary(hosts, hostvars, run_id="", result_var="tabops_artifacts_result", inventories=None):
-    if not isinstance(hosts, (list, tuple)):
-        raise AnsibleFilterError("tableau_rollback_summary: the play's hosts must be a list of names")
+    require_type("tableau_rollback_summary", hosts, (list, tuple), "the play's hosts must be a list of names")
     restored, removed, kept, failed, not_reached, nothing = [], [], [], [], [], []
     skipped = {}
     check_mode = False

@@ -123,6 +123,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _outcome as outcome
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._filter_errors import require_type
 
 
 def _clause(label, hosts):
@@ -162,8 +163,10 @@ def tableau_rollout_summary(
     result_var="tabops_artifacts_result",
     check_mode=False,
 ):
-    if not isinstance(hosts, (list, tuple)) or not isinstance(play_hosts, (list, tuple)):
-        raise AnsibleFilterError("tableau_rollout_summary: the play's hosts and live hosts must be lists of names")
+    for names in (hosts, play_hosts):
+        require_type(
+            "tableau_rollout_summary", names, (list, tuple), "the play's hosts and live hosts must be lists of names"
+        )
     try:
         max_fail = float(max_fail_percentage)
     except (TypeError, ValueError):

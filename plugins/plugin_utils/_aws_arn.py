@@ -4,7 +4,7 @@
 # MIT License (see LICENSE)
 """Strict AWS ARN parsing and building for the Redshift IAM OAuth setup.
 
-Standard library only: this file also runs on managed hosts (Python >= 3.9).
+Controller side (the filters, the preflight and the IAM policies of ``_redshift_iam``).
 
 amazon.aws's ``parse_aws_arn`` is a loose, unanchored regex (any account
 length, matches inside other text); everything here is anchored and says
@@ -14,33 +14,6 @@ which part of an ARN is wrong and why.
 import re
 
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._errors import TabopsError
-
-__all__ = [
-    "ACCOUNT_PATTERN",
-    "PARTITIONS",
-    "PARTITION_REGION_PATTERNS",
-    "ArnError",
-    "arn_parse",
-    "iam_role_arn",
-    "is_pattern",
-    "oidc_provider_arn",
-    "oidc_provider_key",
-    "partition_of_region",
-    "pattern_matches",
-    "redshift_arn",
-    "redshift_resource",
-    "validate_account",
-    "validate_cluster_id",
-    "validate_db_group",
-    "validate_db_name",
-    "validate_db_user",
-    "validate_partition",
-    "validate_region",
-    "validate_role_name",
-    "validate_role_path",
-    "validate_role_session_name",
-    "validate_workgroup_id",
-]
 
 
 class ArnError(TabopsError, ValueError):
@@ -286,14 +259,6 @@ def _validate_db_object(kind, value, field, allow_wildcards):
 
 def validate_db_user(value, field="db_user", allow_wildcards=False):
     return _validate_db_object("dbuser", value, field, allow_wildcards)
-
-
-def validate_db_group(value, field="db_group", allow_wildcards=False):
-    return _validate_db_object("dbgroup", value, field, allow_wildcards)
-
-
-def validate_db_name(value, field="db_name", allow_wildcards=False):
-    return _validate_db_object("dbname", value, field, allow_wildcards)
 
 
 _WORKGROUP_ID_RULE = (

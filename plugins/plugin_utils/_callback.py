@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.callback import CallbackBase
 
 
@@ -14,3 +15,13 @@ class AggregateCallback(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
     CALLBACK_NEEDS_ENABLED = True
+
+    @staticmethod
+    def host_of(result) -> str:
+        """The host a task result is about: the delegated host of a ``delegate_to`` task, else the task's host."""
+        delegated = result._result.get("_ansible_delegated_vars") or {}
+        name = delegated.get("ansible_delegated_host")
+        if not name:  # ansible-core 2.19 and 2.20 do not report it: the task's delegate_to, when already plain
+            target = (getattr(result, "_task_fields", None) or {}).get("delegate_to")
+            name = target if isinstance(target, str) and "{{" not in target else None
+        return to_text(name or result._host.get_name())

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from xml.etree import ElementTree
@@ -151,8 +152,7 @@ def _type_name(value):
 
 
 def _short(value):
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
-    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
+    return outcome.printable(value, _MESSAGE_CHARS)
 
 
 def _entry_problem(where, entry, text_fields):
@@ -264,11 +264,6 @@ def file_findings(host, result):
             _finding(host, UNMANAGED_ARTIFACT, "unmanaged", unmanaged, "; ".join(u["messages"][0] for u in unmanaged))
         )
     return findings, [f"malformed result: {problem}" for problem in problems]
-
-
-def findings_from_files(host, result):
-    """Findings of one ``tableau_files`` result (malformed parts: see :func:`file_findings`)."""
-    return file_findings(host, result)[0]
 
 
 def findings_from_tsm_settings(host, result):
@@ -482,12 +477,8 @@ def build_report(meta, findings, hosts):
     host_status = {}
     for finding in findings:
         host_status[finding["host"]] = worst([host_status.get(finding["host"], COMPLIANT), finding["status"]])
-    host_counts = dict.fromkeys(STATUSES, 0)
-    for status in host_status.values():
-        host_counts[status] += 1
-    finding_counts = dict.fromkeys(STATUSES, 0)
-    for finding in findings:
-        finding_counts[finding["status"]] += 1
+    host_counts = dict(dict.fromkeys(STATUSES, 0), **Counter(host_status.values()))
+    finding_counts = dict(dict.fromkeys(STATUSES, 0), **Counter(finding["status"] for finding in findings))
     code = exit_code(findings)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -764,6 +755,19 @@ def prune_report_sets(report_dir, keep):
     for entry in removed:
         shutil.rmtree(os.path.join(report_dir, entry), ignore_errors=True)
     return removed
+
+
+# The options of publish() the action and the callback take from their user, by the same names.
+PUBLISH_OPTIONS = ("report_dir", "keep", "copy_dir", "prometheus_file", "result_file")
+
+
+def publish_run(findings, checked, start, playbook, inventory, mode, ansible_version, **options):
+    """``(report, what publish left)``: the report of a run's ``findings`` over its ``checked`` hosts, published with
+    ``options`` (:data:`PUBLISH_OPTIONS`); the last step of the action and of the callback alike."""
+    end = datetime.now(timezone.utc)
+    meta = run_meta(start, end, playbook, inventory, mode, collection_version(), ansible_version)
+    report = build_report(meta, findings, checked)
+    return report, publish(report, start=start, **options)
 
 
 def publish(report, report_dir, keep=0, start=None, copy_dir=None, prometheus_file=None, result_file=None):

@@ -214,7 +214,7 @@ def facts_for_findings(result, is_server):
 def finalize(found, everyone):
     """Give every finding ``hosts`` and a one-line ``summary``; errors first."""
     everyone = sorted(everyone)
-    order = {"error": 0, "warning": 1, "info": 2}
+    order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
     for item in found:
         if "hosts" not in item:
             item["hosts"] = [item["host"]] if item.get("host") else everyone
@@ -225,7 +225,7 @@ def finalize(found, everyone):
             item["message"],
             " -- fix: %s" % item["fix"] if item.get("fix") else "",
         )
-    return sorted(found, key=lambda item: order.get(item["severity"], 3))
+    return sorted(found, key=lambda item: order.get(item["severity"], len(SEVERITIES)))
 
 
 def facts_findings(host, result, is_server, checks):

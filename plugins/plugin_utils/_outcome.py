@@ -51,11 +51,15 @@ _UNREACHABLE_KINDS = (
 _MESSAGE_CHARS = 80
 
 
+def printable(text: object, limit: int) -> str:
+    """``text`` at most ``limit`` characters (control characters, line breaks too, shown as ?)."""
+    line = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def first_line(text: object, limit: int = _MESSAGE_CHARS) -> str:
     """The first non-empty line of a message, at most ``limit`` characters (control characters shown as ?)."""
-    line = next((part.strip() for part in str(text or "").splitlines() if part.strip()), "")
-    line = "".join(ch if ch.isprintable() else "?" for ch in line)
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    return printable(next((part.strip() for part in str(text or "").splitlines() if part.strip()), ""), limit)
 
 
 def cause_of_message(message: object, unreachable: bool = False) -> str:
@@ -170,14 +174,20 @@ def check_mode_words(result):
     return result
 
 
+def _preflight_errors(result):
+    return [
+        item for item in result.get("preflight") or [] if isinstance(item, dict) and item.get("severity") == "error"
+    ]
+
+
+def _failed_folders(result):
+    return [f for f in result.get("folders") or [] if isinstance(f, dict) and f.get("status") == "error"]
+
+
 def failure_reasons(result):
     """The lines that say why a host failed: preflight errors, failed folders, else the run's own message."""
-    reasons = [
-        str(item.get("summary"))
-        for item in result.get("preflight") or []
-        if isinstance(item, dict) and item.get("severity") == "error"
-    ]
-    folders = [f for f in result.get("folders") or [] if isinstance(f, dict) and f.get("status") == "error"]
+    reasons = [str(item.get("summary")) for item in _preflight_errors(result)]
+    folders = _failed_folders(result)
     reasons.extend(str(folder.get("error") or "folder %s failed" % folder.get("path")) for folder in folders)
     message = str(result.get("msg") or "")
     if not reasons or not (folders or message.startswith("preflight: ")):
@@ -186,12 +196,8 @@ def failure_reasons(result):
 
 
 def failure_causes(result, reasons):
-    causes = [
-        str(item.get("code"))
-        for item in result.get("preflight") or []
-        if isinstance(item, dict) and item.get("severity") == "error"
-    ]
-    if any(isinstance(f, dict) and f.get("status") == "error" for f in result.get("folders") or []):
+    causes = [str(item.get("code")) for item in _preflight_errors(result)]
+    if _failed_folders(result):
         causes.append(FOLDER_ERROR)
     if not causes or result.get("unreachable"):
         causes.insert(0, cause_of_message(reasons[0], unreachable=bool(result.get("unreachable"))))

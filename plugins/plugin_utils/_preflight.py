@@ -24,7 +24,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findin
     finding,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._model import minimums, names_of_type, spec_defaults
-from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import DEFAULT_LAYOUTS
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._files import (
+    DEFAULT_LAYOUTS,
+    OAUTH_CONFIG_APPLICATIONS,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._plan._profile import (
     applications_of,
     as_bool,
@@ -41,10 +44,10 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._token_audie
     derived_audiences,
     describe,
     fleet_tokens,
+    installed_on,
 )
 
 ROLLOUT_KEYS = ("install_on",)
-CLIENT_APPLICATIONS = ("desktop", "prep", "bridge")
 CONNECTION_KEYS = (
     "name",
     "host",
@@ -72,8 +75,13 @@ def _is_server(data):
     return "server" in applications_of(data.get("groups"), data.get("applications"))
 
 
+def _servers(hosts):
+    """(host, data) of every Tableau Server host of ``hosts``, by name."""
+    return [(host, hosts[host]) for host in sorted(hosts) if _is_server(hosts[host])]
+
+
 def _client_apps(data):
-    return set(applications_of(data.get("groups"), data.get("applications"))) & set(CLIENT_APPLICATIONS)
+    return set(applications_of(data.get("groups"), data.get("applications"))) & set(OAUTH_CONFIG_APPLICATIONS)
 
 
 def _content(config):
@@ -89,11 +97,6 @@ def _differing_fields(left, right, prefix=""):
         elif a != b:
             fields.append("%s%s" % (prefix, key))
     return fields
-
-
-def _install_on(config):
-    value = config.get("install_on")
-    return list(CLIENT_APPLICATIONS) if value is None else list(value)
 
 
 # --- the declared state, across hosts -------------------------------------------
@@ -133,7 +136,7 @@ def duplicate_ids(hosts):
     return found
 
 
-def _variants(hosts, var, key, strip=_content):
+def _variants(hosts, var, key, strip):
     """{name: [(content, [hosts])]} of every distinct content of each named entry across hosts."""
     variants = {}
     for host in sorted(hosts):
@@ -193,19 +196,16 @@ def conflicting_content(hosts):
     return found
 
 
-def _unique_configs(hosts):
-    """[(config, [hosts])] for each distinct config content."""
-    result = []
-    for _name, variants in sorted(_variants(hosts, "oauth_configs", "id", lambda c: c).items()):
-        result.extend(variants)
-    return result
+def _distinct(hosts, var, key):
+    """[(entry, [hosts])] for each distinct content of the ``var`` entries, by their ``key``."""
+    return [variant for _name, variants in sorted(_variants(hosts, var, key, dict).items()) for variant in variants]
 
 
 def okta_authorization_server(hosts):
     """``okta-org-authorization-server``: an Okta config on the org authorization server."""
     found = []
     seen = set()
-    for config, members in _unique_configs(hosts):
+    for config, members in _distinct(hosts, "oauth_configs", "id"):
         auth_uri = config.get("auth_uri")
         idp = config.get("idp")
         if not auth_uri or (config.get("id"), auth_uri) in seen:
@@ -237,7 +237,7 @@ _PLACEHOLDER_SECRET_RE = re.compile(r"change[-_ ]?me|replace[-_ ]?me|placeholder
 def placeholder_secrets(hosts):
     """``secret-placeholder``: a client secret that still holds an example placeholder (it never authenticates)."""
     found = []
-    for config, members in _unique_configs(hosts):
+    for config, members in _distinct(hosts, "oauth_configs", "id"):
         for field, value in (
             ("client_secret_desktop", config.get("client_secret_desktop")),
             ("server_client.client_secret", (config.get("server_client") or {}).get("client_secret")),
@@ -266,9 +266,8 @@ def _client_config_hosts(hosts):
         for config in data.get("oauth_configs") or []:
             if not isinstance(config, dict):
                 continue
-            for app in _client_apps(data):
-                if app in _install_on(config):
-                    client_ids.setdefault(config.get("id"), set()).add(host)
+            if _client_apps(data) & set(installed_on(config, OAUTH_CONFIG_APPLICATIONS)):
+                client_ids.setdefault(config.get("id"), set()).add(host)
     return client_ids
 
 
@@ -348,10 +347,7 @@ def server_clients(hosts):
     """Server-level OAuth clients (tsm oauth.config.clients) against the server URL and the declared configs."""
     found = []
     client_ids = _client_config_hosts(hosts)
-    for host in sorted(hosts):
-        data = hosts[host]
-        if not _is_server(data):
-            continue
+    for host, data in _servers(hosts):
         for index, config in enumerate(data.get("oauth_configs") or []):
             if isinstance(config, dict) and isinstance(config.get("server_client"), dict):
                 found += _server_client_findings(host, index, config, data.get("server_url") or "", client_ids)
@@ -386,15 +382,34 @@ def tdc_classes(hosts):
     return found
 
 
-def _unique_connections(hosts):
-    result = []
-    for _name, variants in sorted(_variants(hosts, "redshift_connections", "name", dict).items()):
-        result.extend(variants)
-    return result
+def _connection_problems(connection, ids):
+    """[(code, field, what is wrong, fix)] of one declared connection (``ids``: the host's OAuth config ids)."""
+    problems = []
+    unknown = sorted(set(connection) - set(CONNECTION_KEYS))
+    if unknown:
+        fix = "use only %s" % ", ".join(CONNECTION_KEYS)
+        problems.append(("connection-field-unknown", unknown[0], " has unknown fields %s" % ", ".join(unknown), fix))
+    for field in ("name", "host", "database", "region", "role_arn"):
+        if not connection.get(field):
+            fix = "set %s as in Tableau's connection dialog" % field
+            problems.append(("connection-field-missing", field, ".%s is required" % field, fix))
+    if not connection.get("serverless") and not connection.get("cluster_id"):
+        what, fix = ".cluster_id is required for a provisioned cluster", "set cluster_id (or serverless: true)"
+        problems.append(("connection-field-missing", "cluster_id", what, fix))
+    ref = connection.get("oauth_config")
+    if ref and ref not in ids:
+        what = ".oauth_config is %r, which is not a declared OAuth config (declared: %s)" % (
+            ref,
+            ", ".join(sorted(i for i in ids if i)) or "none",
+        )
+        problems.append(
+            ("connection-oauth-config-unknown", "oauth_config", what, "name one of tabops_oauth_configs' ids")
+        )
+    return problems
 
 
 def connection_references(hosts):
-    """``connection-field-unknown`` / ``connection-oauth-config-unknown``."""
+    """``connection-field-unknown`` / ``connection-field-missing`` / ``connection-oauth-config-unknown``."""
     found = []
     for host in sorted(hosts):
         data = hosts[host]
@@ -402,58 +417,10 @@ def connection_references(hosts):
         for index, connection in enumerate(data.get("redshift_connections") or []):
             name = connection.get("name")
             label = "tabops_redshift_connections[%d] (%s)" % (index, name)
-            unknown = sorted(set(connection) - set(CONNECTION_KEYS))
-            if unknown:
-                found.append(
-                    finding(
-                        "error",
-                        "connection-field-unknown",
-                        "host %s: %s has unknown fields %s" % (host, label, ", ".join(unknown)),
-                        "use only %s" % ", ".join(CONNECTION_KEYS),
-                        host=host,
-                        config=name,
-                        field=unknown[0],
-                    )
-                )
-            for field in ("name", "host", "database", "region", "role_arn"):
-                if not connection.get(field):
-                    found.append(
-                        finding(
-                            "error",
-                            "connection-field-missing",
-                            "host %s: %s.%s is required" % (host, label, field),
-                            "set %s as in Tableau's connection dialog" % field,
-                            host=host,
-                            config=name,
-                            field=field,
-                        )
-                    )
-            if not connection.get("serverless") and not connection.get("cluster_id"):
-                found.append(
-                    finding(
-                        "error",
-                        "connection-field-missing",
-                        "host %s: %s.cluster_id is required for a provisioned cluster" % (host, label),
-                        "set cluster_id (or serverless: true)",
-                        host=host,
-                        config=name,
-                        field="cluster_id",
-                    )
-                )
-            ref = connection.get("oauth_config")
-            if ref and ref not in ids:
-                found.append(
-                    finding(
-                        "error",
-                        "connection-oauth-config-unknown",
-                        "host %s: %s.oauth_config is %r, which is not a declared OAuth config (declared: %s)"
-                        % (host, label, ref, ", ".join(sorted(i for i in ids if i)) or "none"),
-                        "name one of tabops_oauth_configs' ids",
-                        host=host,
-                        config=name,
-                        field="oauth_config",
-                    )
-                )
+            found += [
+                finding("error", code, "host %s: %s%s" % (host, label, what), fix, host=host, config=name, field=field)
+                for code, field, what, fix in _connection_problems(connection, ids)
+            ]
     return found
 
 
@@ -475,10 +442,7 @@ def group_federation(hosts):
     )
     if not wanting:
         return found
-    for host in sorted(hosts):
-        data = hosts[host]
-        if not _is_server(data):
-            continue
+    for host, data in _servers(hosts):
         if data.get("group_federation") or "group_federation" in (data.get("odbc_extras_allowlist") or []):
             continue
         found.append(
@@ -496,9 +460,14 @@ def group_federation(hosts):
     return found
 
 
+def _iam_values(iam_vars):
+    """The ``redshift_iam_*`` variables by their short names (``account`` for ``redshift_iam_account``)."""
+    return {k[len("redshift_iam_") :]: v for k, v in (iam_vars or {}).items() if k.startswith("redshift_iam_")}
+
+
 def iam_policy_spec(iam_vars):
     """The redshift_permissions_policy spec the redshift_iam role builds from ``redshift_iam_*`` vars, or None."""
-    values = {k[len("redshift_iam_") :]: v for k, v in (iam_vars or {}).items() if k.startswith("redshift_iam_")}
+    values = _iam_values(iam_vars)
     if not values.get("account") or not values.get("region"):
         return None
     spec = {}
@@ -514,7 +483,7 @@ def iam_policy_spec(iam_vars):
 
 
 def _expected_role_arn(iam_vars):
-    values = {k[len("redshift_iam_") :]: v for k, v in (iam_vars or {}).items() if k.startswith("redshift_iam_")}
+    values = _iam_values(iam_vars)
     if not values.get("role_name") or not values.get("account"):
         return None
     try:
@@ -531,9 +500,8 @@ def _expected_role_arn(iam_vars):
 def _group_federation_iam_findings(hosts, iam_federation):
     """``group-federation-iam-mismatch``: a server's group federation differs from the IAM policy's."""
     found = []
-    for host in sorted(hosts):
-        data = hosts[host]
-        if _is_server(data) and bool(data.get("group_federation")) != iam_federation:
+    for host, data in _servers(hosts):
+        if bool(data.get("group_federation")) != iam_federation:
             found.append(
                 finding(
                     "error",
@@ -587,7 +555,7 @@ def _connection_lint_findings(connection, members, data, spec):
 def iam_consistency(hosts, iam_vars):
     """redshift_iam_lint for every connection, the role ARN, and group federation against the policy's API."""
     spec = iam_policy_spec(iam_vars)
-    connections = _unique_connections(hosts)
+    connections = _distinct(hosts, "redshift_connections", "name")
     if spec is None:
         if not connections:
             return []
@@ -730,22 +698,6 @@ def fleet_findings(hosts, iam_vars=None):
     found.extend(iam_consistency(hosts, iam_vars))
     found.extend(iam_audiences(hosts, iam_vars or {}))
     return found
-
-
-# --- host facts -----------------------------------------------------------------
-
-
-def summarize(findings):
-    """Counts by severity and one line per finding (errors first)."""
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    lines = []
-    for item in sorted(findings, key=lambda f: order.get(f["severity"], 9)):
-        where = item.get("host") or ",".join(item.get("hosts") or []) or "fleet"
-        lines.append(
-            "%s %s [%s]: %s -- fix: %s" % (item["severity"].upper(), item["code"], where, item["message"], item["fix"])
-        )
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
-    return {"counts": counts, "lines": lines}
 
 
 # --- every variable of the data model, before any host is touched -------------------------------------------------
@@ -954,7 +906,7 @@ def _grouped(entries):
 
 
 def summary_lines(findings):
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    counts = {severity: sum(1 for f in findings if f["severity"] == severity) for severity in SEVERITIES}
     head = "preflight: %d error(s), %d warning(s), %d info" % (counts["error"], counts["warning"], counts["info"])
     return counts, [head] + [item["summary"] for item in findings]
 

@@ -4,7 +4,7 @@
 # MIT License (see LICENSE)
 """IAM documents for Redshift IAM OAuth (Tableau) and a lint for their classic mistakes.
 
-Standard library only: this file also runs on managed hosts (Python >= 3.9).
+Controller side (the filters, the preflight and the redshift_iam role).
 
 - ``redshift_permissions_policy(spec)``: the identity policy the role carries.
 - ``redshift_trust_policy(spec)``: the AssumeRoleWithWebIdentity trust policy.
@@ -37,22 +37,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn imp
     validate_region,
     validate_role_session_name,
 )
-
-__all__ = [
-    "DRIVER_DEFAULT_SESSION_NAME",
-    "FINDING_CODES",
-    "MANAGED_POLICY_MAX_CHARS",
-    "POLICY_VERSION",
-    "TRUST_POLICY_MAX_CHARS",
-    "IamPolicyError",
-    "action_allowed",
-    "policy_size",
-    "policy_to_json",
-    "redshift_iam_lint",
-    "redshift_permissions_policy",
-    "redshift_trust_policy",
-    "validate_policy_document",
-]
+from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._host_findings import finding
 
 POLICY_VERSION = "2012-10-17"
 # IAM quotas: characters of a managed policy / a role trust policy, whitespace not counted.
@@ -107,16 +92,6 @@ def _as_list(value):
     return [value]
 
 
-def _unique(items):
-    seen = set()
-    out = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
-
-
 def _statement(actions, resources=None, condition=None, sid=None, principal=None):
     statement = {}
     if sid:
@@ -148,7 +123,7 @@ def _names(spec, key, what):
     for index, item in enumerate(items):
         if not isinstance(item, str) or not item:
             raise IamPolicyError("%s.%s[%d] must be a non-empty string, got %r" % (what, key, index, item), key)
-    return _unique(items)
+    return list(dict.fromkeys(items))
 
 
 def _bool(spec, key, default, what):
@@ -174,11 +149,6 @@ def policy_size(document):
     """Characters IAM counts for a policy: its JSON without any whitespace."""
     compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return len(re.sub(r"\s", "", compact))
-
-
-def policy_to_json(document):
-    """Stable text of a policy: two-space indent, keys in the document's order, newline at the end."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- permissions policy ----------------------------------------------------
@@ -592,10 +562,6 @@ LINT_SPEC_KEYS = (
 )
 
 
-def _finding(severity, code, message, fix):
-    return {"severity": severity, "code": code, "message": message, "fix": fix}
-
-
 def _role_findings(spec):
     """The parsed ``role_arn`` (None when unset or not a role's ARN), and the finding when it is not."""
     if spec.get("role_arn") is None:
@@ -606,7 +572,7 @@ def _role_findings(spec):
             raise ArnError("it names a %s %s, not an IAM role" % (role["service"], role["resource_type"] or "resource"))
     except ArnError as exc:
         fix = "set role_arn to the role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME"
-        return None, [_finding("error", "role-arn-invalid", "role_arn: %s" % exc, fix)]
+        return None, [finding("error", "role-arn-invalid", "role_arn: %s" % exc, fix)]
     return role, []
 
 
@@ -620,7 +586,7 @@ def _session_findings(spec):
             validate_role_session_name(session_name)
         except ArnError as exc:
             found.append(
-                _finding("error", "role-session-name-invalid", str(exc), "use 2-64 characters of [A-Za-z0-9_+=,.@-]")
+                finding("error", "role-session-name-invalid", str(exc), "use 2-64 characters of [A-Za-z0-9_+=,.@-]")
             )
     return session_name, session_name or session_default, found
 
@@ -632,7 +598,7 @@ def _location_findings(spec, role):
     if partition is not None and partition not in PARTITION_REGION_PATTERNS:
         message = "partition %r is not a known AWS partition" % partition
         found.append(
-            _finding("error", "partition-mismatch", message, "use one of %s" % ", ".join(PARTITION_REGION_PATTERNS))
+            finding("error", "partition-mismatch", message, "use one of %s" % ", ".join(PARTITION_REGION_PATTERNS))
         )
         partition = None
     account = spec.get("account") or (role["account"] if role else None)
@@ -643,13 +609,11 @@ def _location_findings(spec, role):
             _role_arn_text(spec),
         )
         found.append(
-            _finding(
-                "error", "account-mismatch", message, "the role, the cluster and the policy must be in one account"
-            )
+            finding("error", "account-mismatch", message, "the role, the cluster and the policy must be in one account")
         )
     if spec.get("partition") and role and spec["partition"] != role["partition"]:
         message = "partition %r differs from the partition %r of role_arn" % (spec["partition"], role["partition"])
-        found.append(_finding("error", "partition-mismatch", message, "use the role's partition"))
+        found.append(finding("error", "partition-mismatch", message, "use the role's partition"))
     region = spec.get("region")
     if region is not None and partition is not None:
         try:
@@ -660,7 +624,7 @@ def _location_findings(spec, role):
                 partition,
                 " or a role in partition %s" % belongs if belongs else "",
             )
-            found.append(_finding("error", "region-not-in-partition", "region: %s" % exc, fix))
+            found.append(finding("error", "region-not-in-partition", "region: %s" % exc, fix))
     return partition, account, found
 
 
@@ -671,15 +635,15 @@ def _lint_document(spec):
         try:
             document = redshift_permissions_policy(spec["policy_spec"])
         except ArnError as exc:
-            return None, [_finding("error", "policy-spec-invalid", str(exc), "fix the policy spec")]
+            return None, [finding("error", "policy-spec-invalid", str(exc), "fix the policy spec")]
     if document is None:
         return None, [
-            _finding("error", "policy-missing", "give policy (a document) or policy_spec", "add the role's policy")
+            finding("error", "policy-missing", "give policy (a document) or policy_spec", "add the role's policy")
         ]
     problems = validate_policy_document(document, "identity")
     if problems:
         return None, [
-            _finding("error", "policy-malformed", problem, "correct the policy document") for problem in problems
+            finding("error", "policy-malformed", problem, "correct the policy document") for problem in problems
         ]
     size = policy_size(document)
     if size <= MANAGED_POLICY_MAX_CHARS:
@@ -688,9 +652,7 @@ def _lint_document(spec):
         size,
         MANAGED_POLICY_MAX_CHARS,
     )
-    return document, [
-        _finding("error", "policy-too-large", message, "use wildcards, or split it into several policies")
-    ]
+    return document, [finding("error", "policy-too-large", message, "use wildcards, or split it into several policies")]
 
 
 def _credential_action(serverless, group_federation):
@@ -723,7 +685,7 @@ def _credential_missing(document, serverless, group_federation):
         "workgroup" if serverless else "dbname" if group_federation else "dbuser/dbname/cluster",
         "turn on" if not group_federation else "turn off",
     )
-    return _finding("error", code, message, fix)
+    return finding("error", code, message, fix)
 
 
 def _db_user_grant_findings(document, spec):
@@ -731,7 +693,7 @@ def _db_user_grant_findings(document, spec):
     found = []
     if spec.get("auto_create") and not action_allowed(document, "redshift:CreateClusterUser"):
         found.append(
-            _finding(
+            finding(
                 "error",
                 "create-cluster-user-missing",
                 "AutoCreate is on but the policy does not allow redshift:CreateClusterUser",
@@ -748,7 +710,7 @@ def _db_user_grant_findings(document, spec):
                 group,
             )
             found.append(
-                _finding("error", "join-group-missing", message, "add the group to db_groups in the policy spec")
+                finding("error", "join-group-missing", message, "add the group to db_groups in the policy spec")
             )
     return found
 
@@ -852,7 +814,7 @@ def _resource_findings(statements, action, spec, partition, account, region, ser
         if not any(pattern_matches(parsed[part], expected) for parsed in ours):
             seen = sorted({parsed[part] for parsed in ours})
             findings.append(
-                _finding(
+                finding(
                     "error",
                     code,
                     "%s is granted only in %s %s, but %s is %r" % (action, part, ", ".join(seen), source, expected),
@@ -869,7 +831,7 @@ def _resource_findings(statements, action, spec, partition, account, region, ser
                 continue
         if clusters and not any(pattern_matches(c, cluster_id) for c in clusters):
             findings.append(
-                _finding(
+                finding(
                     "error",
                     "cluster-mismatch",
                     "%s is granted only on cluster(s) %s, but the DSN's ClusterId is %r"
@@ -891,7 +853,7 @@ def _resource_findings(statements, action, spec, partition, account, region, ser
                 covered = True  # the driver rejects it first; not this check's business
             if not covered:
                 findings.append(
-                    _finding(
+                    finding(
                         "error",
                         "db-user-not-covered",
                         "DbUser %r is not covered by the dbuser resources of %s" % (db_user, action),
@@ -905,7 +867,7 @@ def _resource_findings(statements, action, spec, partition, account, region, ser
             and not any(_redshift_name_covers(p, "dbname", cluster_id, database) for p in ours)
         ):
             findings.append(
-                _finding(
+                finding(
                     "error",
                     "db-name-not-covered",
                     "Database %r is not covered by the dbname resources of %s" % (database, action),
@@ -964,7 +926,7 @@ def _check_userid_values(values, like, db_user, session_name, effective_session)
         unique_id, sep, session_pattern = value.partition(":")
         if not sep or not unique_id.startswith("AROA"):
             findings.append(
-                _finding(
+                finding(
                     "error",
                     "userid-not-role-unique-id",
                     "aws:userid condition %r: for an assumed role aws:userid is ROLE_UNIQUE_ID:SESSION_NAME with a"
@@ -986,7 +948,7 @@ def _check_userid_values(values, like, db_user, session_name, effective_session)
     )
     if matched is None:
         findings.append(
-            _finding(
+            finding(
                 "error",
                 "userid-session-name-mismatch",
                 "aws:userid condition %s requires the role session name to match %s, but %s never does: "
@@ -1002,7 +964,7 @@ def _check_userid_values(values, like, db_user, session_name, effective_session)
         )
     elif DB_USER_VARIABLE in matched[0] and not db_user and matched[1].groups():
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "userid-session-name-static",
                 "aws:userid condition %r is met by %s only when DbUser is %r: every other user is denied"

@@ -27,7 +27,8 @@ FEDERATED_ID = "ID token"
 FEDERATED_ACCESS = "access token"
 
 
-def _installed_on(entry: dict, allowed: tuple) -> list:
+def installed_on(entry: dict, allowed: tuple) -> list:
+    """The applications of ``allowed`` an entry's ``install_on`` names (all of them when it is unset)."""
     value = entry.get("install_on")
     if value is None:
         return list(allowed)
@@ -47,7 +48,7 @@ def _tdcs_on(tdc_files: list, application: str, dbclass: str) -> list:
         if isinstance(tdc, dict)
         and (tdc.get("class") or "redshift") == dbclass
         and _to_bool(tdc.get("enabled", True)) is not False
-        and application in _installed_on(tdc, TDC_APPLICATIONS)
+        and application in installed_on(tdc, TDC_APPLICATIONS)
     ]
 
 
@@ -62,7 +63,7 @@ def _uses_config(config: dict, application: str) -> bool:
     """Whether ``application`` signs in with ``config``: Server through its server_client, the others when installed."""
     if application == "server":
         return isinstance(config.get("server_client"), dict)
-    return application in _installed_on(config, OAUTH_CONFIG_APPLICATIONS)
+    return application in installed_on(config, OAUTH_CONFIG_APPLICATIONS)
 
 
 def host_tokens(applications: list, oauth_configs: list, tdc_files: list, config_ids=None) -> list:

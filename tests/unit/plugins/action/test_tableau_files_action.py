@@ -232,7 +232,7 @@ def test_the_arguments_a_role_task_passes_are_the_actions_or_the_host_modules():
     """The action skips importing the host module for a role task's arguments: each of them must be valid."""
     from ansible_collections.tabops.redshift_oauth.plugins.action import tableau_files as action
 
-    assert action.ROLE_TASK_ARGS - action.ACTION_ARGS <= action.module_options()  # noqa: SIM300
+    assert action.ROLE_TASK_ARGS - action.ACTION_ARGS <= set(action.module_spec())  # noqa: SIM300
     assert action.unknown_arguments({"kinds": [], "run_id": "r1"}) == []
     assert action.unknown_arguments({"kinds": [], "no_such_option": 1}) == ["no_such_option"]
 

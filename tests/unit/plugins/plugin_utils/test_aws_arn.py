@@ -18,12 +18,18 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn imp
     pattern_matches,
     redshift_arn,
     validate_cluster_id,
-    validate_db_group,
     validate_db_user,
     validate_role_session_name,
 )
 
 ACCOUNT = "123456789012"
+
+
+def validate_db_group(value):
+    """A database group name, checked as redshift_arn checks the name of a dbgroup ARN."""
+    redshift_arn("dbgroup", region="us-east-1", account=ACCOUNT, cluster="c1", name=value)
+    return value
+
 
 # (arn, expected parts: partition, service, region, account, resource_type, resource_id)
 VALID_ARNS = [

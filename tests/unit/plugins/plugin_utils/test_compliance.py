@@ -56,7 +56,7 @@ def files_result(status="compliant", differences=(), unmanaged=()):
 
 def test_field_level_drift_reads_like_a_sentence():
     differences = [{"path": "capabilities.OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL", "expected": True, "actual": False}]
-    findings = compliance.findings_from_files("desk1", files_result("drift", differences))
+    findings, _problems = compliance.file_findings("desk1", files_result("drift", differences))
     okta = next(f for f in findings if f["artifact"] == "custom_okta")
     assert okta["status"] == "drift"
     assert okta["message"] == "capabilities.OAUTH_CAP_FIXED_PORT_IN_CALLBACK_URL: expected true, found false"
@@ -68,7 +68,7 @@ def test_field_level_drift_reads_like_a_sentence():
     [("compliant", "compliant"), ("drift", "drift"), ("missing", "missing"), ("stale", "drift"), ("error", "error")],
 )
 def test_module_statuses_map_to_findings(module_status, finding_status):
-    findings = compliance.findings_from_files("desk1", files_result(module_status))
+    findings, _problems = compliance.file_findings("desk1", files_result(module_status))
     assert next(f for f in findings if f["artifact"] == "custom_okta")["status"] == finding_status
 
 
@@ -81,7 +81,7 @@ def test_unmanaged_files_are_conflicts():
             "detail": "unmanaged custom OAuth config custom_rogue",
         }
     ]
-    findings = compliance.findings_from_files("br1", files_result(unmanaged=unmanaged))
+    findings, _problems = compliance.file_findings("br1", files_result(unmanaged=unmanaged))
     stray = next(f for f in findings if f["artifact"] == compliance.UNMANAGED_ARTIFACT)
     assert stray["status"] == "unmanaged_conflict"
     assert "stray_custom_config: unmanaged custom OAuth config custom_rogue" in stray["message"]
@@ -133,7 +133,7 @@ def test_hosts_the_run_never_reached_are_errors():
 
 
 def report_with_everything():
-    findings = compliance.findings_from_files(
+    findings, _problems = compliance.file_findings(
         "desk1", files_result("drift", [{"path": "scopes", "expected": ["openid"], "actual": []}])
     )
     findings.append(compliance.finding_for_reached_host("desk1"))

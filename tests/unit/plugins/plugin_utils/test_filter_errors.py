@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tabops.redshift_oauth.plugins.filter.federated_token_audiences import federated_token_audiences
 from ansible_collections.tabops.redshift_oauth.plugins.filter.redshift_arn import redshift_arn
+from ansible_collections.tabops.redshift_oauth.plugins.filter.tableau_fleet_plan import tableau_fleet_plan
+from ansible_collections.tabops.redshift_oauth.plugins.filter.tableau_host_files import tableau_host_files
+from ansible_collections.tabops.redshift_oauth.plugins.filter.tableau_rollback_choice import tableau_rollback_choice
+from ansible_collections.tabops.redshift_oauth.plugins.filter.tableau_rollback_summary import tableau_rollback_summary
 from ansible_collections.tabops.redshift_oauth.plugins.filter.tdc_parse import tdc_parse
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import TableauXmlError
 from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._aws_arn import ArnError
@@ -62,3 +67,25 @@ def test_filters_keep_their_messages():
         tdc_parse(5)
     with pytest.raises(AnsibleFilterError, match=r"^tabops\.redshift_oauth\.tdc_parse: "):
         tdc_parse("<not-a-tdc/>")
+
+
+def test_the_fleet_filters_check_their_input_through_the_one_helper():
+    cases = [
+        (tableau_fleet_plan, r"^tableau_fleet_plan: input must be a list of host names, got str$"),
+        (federated_token_audiences, r"^federated_token_audiences: input must be a list of host names, got str$"),
+        (tableau_rollback_summary, r"^tableau_rollback_summary: the play's hosts must be a list of names, got str$"),
+        (tableau_rollback_choice, r"^tableau_rollback_choice: the play's hosts must be a list of names, got str$"),
+    ]
+    for plugin, message in cases:
+        with pytest.raises(AnsibleFilterError, match=message):
+            plugin("desk1", {}, {})
+    with pytest.raises(AnsibleFilterError, match=r"^tableau_fleet_plan: host desk1: 'desk1'$"):
+        tableau_fleet_plan(["desk1"], {}, {})
+
+
+def test_a_host_layout_error_names_the_host_and_the_filter():
+    with pytest.raises(AnsibleFilterError, match=r"^host desk1: tableau_host_files: .*plain file name") as caught:
+        tableau_host_files("desk1", ["desktop"], tdc_files=[{"name": "../x", "class": "redshift"}], desktop_users=["a"])
+    assert caught.value.__cause__ is None
+    with pytest.raises(AnsibleFilterError, match=r"^tableau_host_files: .*unexpected keyword"):
+        tableau_host_files(None, ["desktop"], no_such_option=1)

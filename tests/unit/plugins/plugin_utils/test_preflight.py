@@ -649,7 +649,7 @@ def test_grouping_hosts_is_linear_in_the_hosts():
     data = {host: {"applications": ["desktop"], "oauth_configs": [config], "tdc_files": []} for host in hosts}
     start = time.process_time()
     grouped = _preflight._grouped([(host, "tabops_backup_keep", "must be at least 0") for host in hosts])
-    variants = _preflight._variants(data, "oauth_configs", "id")
+    variants = _preflight._variants(data, "oauth_configs", "id", _preflight._content)
     tokens = _token_audience.fleet_tokens(data)
     seconds = time.process_time() - start
     assert list(grouped.values()) == [hosts]

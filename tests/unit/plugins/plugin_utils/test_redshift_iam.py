@@ -16,12 +16,17 @@ from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils._redshift_ia
     IamPolicyError,
     action_allowed,
     policy_size,
-    policy_to_json,
     redshift_iam_lint,
     redshift_permissions_policy,
     redshift_trust_policy,
     validate_policy_document,
 )
+
+
+def policy_to_json(document):
+    """Stable text of a policy: two-space indent, keys in the document's order, newline at the end."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
 
 # The help page's example policy, copied with its URL into the repository (no file outside it is read).
 HELP_PAGE = Path(__file__).resolve().parents[2] / "fixtures" / "tableau-help-page" / "example-policy.txt"
