@@ -765,26 +765,6 @@ class Performer:
 # the entry point the action calls
 # ---------------------------------------------------------------------------------------------
 
-RESULT_KEYS = (
-    "files",
-    "unmanaged",
-    "restart_needed",
-    "backups",
-    "manifests",
-    "created_dirs",
-    "removed_backups",
-    "removed_temp_files",
-    "journals",
-    "runs",
-    "folders",
-)
-
-
-def _empty_result():
-    result = {key: [] for key in RESULT_KEYS}
-    result["changed"] = False
-    return result
-
 
 def _candidate_manifests(desired, dirs):
     """Per folder, the manifest the planner writes when every desired file already has the desired bytes."""
@@ -994,15 +974,15 @@ def sync(action, task_vars, module_args, now=None):
         )
     except _plan.SyncError as exc:
         # Bad input: nothing on the host was touched.
-        return dict(_empty_result(), failed=True, msg=str(exc))
+        return dict(_plan.empty_result(), failed=True, msg=str(exc))
     try:
         if args["list_runs"]:
-            return dict(_empty_result(), runs=engine.list_runs())
+            return dict(_plan.empty_result(), runs=engine.list_runs())
         engine.make_plan()
     except WindowsHostUnreachable as exc:
-        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
+        return dict(_plan.empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
     except WindowsModuleFailed as exc:
-        return dict(_empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
+        return dict(_plan.empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
     result = engine.execute(check_mode=host.check_mode, diff=bool(getattr(action._task, "diff", False)))
     if transport.unreachable is not None:
         result.update(unreachable=True, msg="host became unreachable while writing: %s" % transport.unreachable)

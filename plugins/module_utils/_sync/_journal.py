@@ -632,9 +632,8 @@ def _skipping_runs(observation, skip_runs):
 def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath, skip_runs=()):
     """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``; a folder
     holding a journal of a run of ``skip_runs`` (newer runs only journals in users' folders name) is left alone:
-    undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``)."""
-    check_run_id(run_id, "rollback_run_id")
-    skip_runs = check_skip_runs(skip_runs, run_id)
+    undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``). The run
+    ids were checked by the engine."""
     observations = _digested(observations, rollback_run_id=run_id, paths=paths)
     plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}
     for directory in dirs:

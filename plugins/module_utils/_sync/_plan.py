@@ -857,8 +857,8 @@ def plan_host(
     backup_keep=DEFAULT_BACKUP_KEEP,
     paths=posixpath,
 ):
-    """Plan every managed folder; ``observations`` is {folder path: FolderObservation}."""
-    check_options(tdc_conflicts, backup_keep)
+    """Plan every managed folder; ``observations`` is {folder path: FolderObservation}. The options were checked
+    by the engine (``check_options``)."""
     from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._digest import ensure_digested
 
     observations = ensure_digested(observations, desired, paths=paths)
@@ -932,14 +932,19 @@ _SAFE_KEYS = (
 )
 
 
+def empty_result():
+    """A sync's result with nothing in it (bad input, or the host was not read): the keys every result has."""
+    keys = ("files", "unmanaged", "restart_needed", "backups", "manifests", *_WRITTEN_KEYS.values(), "folders", "runs")
+    return dict({key: [] for key in keys}, changed=False)
+
+
 def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
     """Apply the transport's outcomes to the plan. ``outcomes`` is {folder path: {"done": [op index], "errors":
     [{"index", "path", "msg"}], "error": folder message or None}}; in check mode every operation counts as done.
 
     Returns the module result (without ``changed`` of host facts) and sets entries that failed to status error.
     """
-    result = {"files": [], "unmanaged": [dict(item) for item in plan["unmanaged"]], "restart_needed": []}
-    result.update({key: [] for key in ("backups", "manifests", *_WRITTEN_KEYS.values(), "folders")}, changed=False)
+    result = dict(empty_result(), unmanaged=[dict(item) for item in plan["unmanaged"]])
     restart = set()
     for folder_plan in plan["folders"]:
         operations = folder_plan["operations"]
@@ -1053,10 +1058,6 @@ def restart_needed(plan):
     return sorted(
         {entry["application"] for entry in plan["files"] if entry["action"] != "none" and entry["status"] != "error"}
     )
-
-
-def planned_changed(plan):
-    return any(folder_plan["operations"] for folder_plan in plan["folders"])
 
 
 def report_diff(plan):
