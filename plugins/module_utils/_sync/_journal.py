@@ -43,6 +43,8 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
 JOURNAL_SUFFIX = ".json"
 JOURNAL_MODE = 0o600
 MAX_JOURNAL_BYTES = 1 << 20
+# What one folder's run journals (and, for a rollback, the backups they name) may cost to read, on every OS.
+MAX_JOURNALS_READ_BYTES = 4 << 20
 MAX_JOURNAL_FILES = 1000
 MAX_JOURNAL_TEXT = 256
 # A run id is a file name part and shows in every summary: plain characters only.

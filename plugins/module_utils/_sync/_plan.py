@@ -82,6 +82,11 @@ def parse_mode(value, field):
     return mode
 
 
+def absent_entry():
+    """The EntryObservation of a name with nothing at it (every transport's)."""
+    return {"type": "absent", "data": None, "sha256": None, "problem": None, "nlink": 0, "identity": None}
+
+
 def decode_document(data):
     """bytes -> (text, problem)."""
     try:
@@ -490,7 +495,7 @@ def _plan_desired(item, observed, owned_before):
     return entry
 
 
-def _plan_stale(directory, name, manifest_entry, observed, paths):
+def _plan_stale(directory, name, manifest_entry, observed, paths, remove_only_recorded=False):
     entry = {
         "path": paths.join(directory["path"], name),
         "artifact": manifest_entry.get("artifact") or name,
@@ -513,7 +518,27 @@ def _plan_stale(directory, name, manifest_entry, observed, paths):
         _error(entry, "file.links", "%d hard links (refused: not removed)" % observed["nlink"])
     elif observed.get("document"):
         entry["_before_text"] = observed["document"]["text"] or ""
+    entry["_recorded_sha256"] = manifest_entry.get("sha256")
+    if remove_only_recorded and entry["action"] == "remove" and entry["status"] == "stale":
+        _refuse_unrecorded_removal(entry, observed)
     return entry
+
+
+def _refuse_unrecorded_removal(entry, observed):
+    """For a transport that cannot hold a file open while it checks it (Windows): an owned file no longer desired is
+    removed only while its sha256 is the one the manifest recorded. Otherwise (someone wrote other bytes there) it is
+    an error: no backup, no delete, and it stays in the manifest, so the next run decides again."""
+    want = entry["_recorded_sha256"]
+    if observed.get("type") == "file" and want and observed.get("sha256") == want:
+        return
+    if observed.get("type") == "symlink":
+        return  # the transport removes the link itself, never its target
+    if observed.get("sha256") is None and observed.get("problem"):
+        actual = "%s; not removed" % observed["problem"]
+    else:
+        actual = "content is not what this collection wrote (sha256 differs from the manifest); not removed"
+    difference = {"path": "file.sha256", "expected": "sha256 recorded in the manifest", "actual": actual}
+    entry.update(status="error", action="none", differences=[difference])
 
 
 def _scan_unmanaged(directory, observation, owned_names, desired_names, desired_tdc_classes, paths):
@@ -713,7 +738,16 @@ class _FolderBackups:
         self.new = {}
 
 
-def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep=DEFAULT_BACKUP_KEEP, paths=posixpath):
+def plan_folder(
+    directory,
+    desired,
+    observation,
+    stamp,
+    backup=True,
+    backup_keep=DEFAULT_BACKUP_KEEP,
+    paths=posixpath,
+    remove_only_recorded=False,
+):
     """Plan one managed folder from its observation. Never raises for host state: problems become errors."""
     path = directory["path"]
     mine = [item for item in desired if item["dir"] == path]
@@ -731,7 +765,8 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
         folder_plan["entries"].append(_plan_desired(item, observed, item["name"] in manifest))
     for name in sorted(set(manifest) - desired_names):
         observed = entries_seen.get(name, {"type": "absent"})
-        folder_plan["entries"].append(_plan_stale(directory, name, manifest[name], observed, paths))
+        entry = _plan_stale(directory, name, manifest[name], observed, paths, remove_only_recorded)
+        folder_plan["entries"].append(entry)
     if problem:
         return _folder_error(folder_plan, problem)
 
@@ -794,7 +829,9 @@ def _plan_change(folder_plan, entry, backups, paths):
     observed = entry["_observed"]
     if entry["action"] == "remove":
         if _plan_backup(folder_plan, entry, backups, paths):
-            operations.append({"op": "remove", "path": entry["path"], "expect": observed.get("identity")})
+            # sha256: the transport that cannot hold the file open (Windows) removes it only with these bytes.
+            remove = {"op": "remove", "path": entry["path"], "expect": observed.get("identity")}
+            operations.append(dict(remove, sha256=entry["_recorded_sha256"]))
         return
     item = entry["_item"]
     change = {"path": item["path"], "mode": item["mode"], "uid": item["uid"], "gid": item["gid"]}
@@ -856,9 +893,10 @@ def plan_host(
     backup=True,
     backup_keep=DEFAULT_BACKUP_KEEP,
     paths=posixpath,
+    remove_only_recorded=False,
 ):
     """Plan every managed folder; ``observations`` is {folder path: FolderObservation}. The options were checked
-    by the engine (``check_options``)."""
+    by the engine (``check_options``); ``remove_only_recorded``: see ``_refuse_unrecorded_removal``."""
     from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._digest import ensure_digested
 
     observations = ensure_digested(observations, desired, paths=paths)
@@ -866,7 +904,9 @@ def plan_host(
     planned_dirs = set()
     for directory in dirs:
         observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
-        folder_plan = plan_folder(directory, desired, observation, stamp, backup, backup_keep, paths)
+        folder_plan = plan_folder(
+            directory, desired, observation, stamp, backup, backup_keep, paths, remove_only_recorded
+        )
         # A missing parent shared by two managed folders is created once, by the first.
         folder_plan["operations"] = [
             op for op in folder_plan["operations"] if op["op"] != "mkdir" or op["path"] not in planned_dirs
