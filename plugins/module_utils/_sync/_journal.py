@@ -34,6 +34,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     is_sha256,
     manifest_state,
     new_folder_plan,
+    owned_entry,
     parse_manifest,
     render_manifest,
     sha256_bytes,
@@ -356,21 +357,9 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
 
 
 def _rollback_entry(rollback, name, record, manifest, observed):
-    directory = rollback.folder_plan["directory"]
     manifest_entry = record["manifest_before"] or manifest.get(name) or {}
-    entry = {
-        "path": rollback.paths.join(directory["path"], name),
-        "artifact": manifest_entry.get("artifact") or name,
-        "application": directory["application"],
-        "kind": manifest_entry.get("kind") or directory["kind"],
-        "status": "compliant",
-        "action": "none",
-        "differences": [],
-        "_name": name,
-        "_observed": observed,
-        "_before_text": (observed["document"]["text"] or "") if observed.get("document") else "",
-        "_after_text": "",
-    }
+    entry = owned_entry(rollback.folder_plan["directory"], name, manifest_entry, observed, rollback.paths)
+    entry.update(_before_text=(observed["document"]["text"] or "") if observed.get("document") else "", _after_text="")
     rollback.folder_plan["entries"].append(entry)
     return entry
 

@@ -399,18 +399,15 @@ def _owner_text(entry, key_id, key_name):
 
 def _attribute_differences(item, observed):
     differences = []
-    if item["uid"] is not None and observed.get("uid") is not None and observed["uid"] != item["uid"]:
-        differences.append(
-            {"path": "file.owner", "expected": item["owner"], "actual": _owner_text(observed, "uid", "owner")}
-        )
-    elif item["uid"] is None and item["owner"] and observed.get("owner") and observed["owner"] != item["owner"]:
-        differences.append({"path": "file.owner", "expected": item["owner"], "actual": observed["owner"]})
-    if item["gid"] is not None and observed.get("gid") is not None and observed["gid"] != item["gid"]:
-        differences.append(
-            {"path": "file.group", "expected": item["group"], "actual": _owner_text(observed, "gid", "group")}
-        )
-    elif item["gid"] is None and item["group"] and observed.get("group") and observed["group"] != item["group"]:
-        differences.append({"path": "file.group", "expected": item["group"], "actual": observed["group"]})
+    for key_id, key_name in (("uid", "owner"), ("gid", "group")):
+        wanted_id, wanted_name = item[key_id], item[key_name]
+        if wanted_id is not None and observed.get(key_id) is not None and observed[key_id] != wanted_id:
+            actual = _owner_text(observed, key_id, key_name)
+        elif wanted_id is None and wanted_name and observed.get(key_name) and observed[key_name] != wanted_name:
+            actual = observed[key_name]
+        else:
+            continue
+        differences.append({"path": "file." + key_name, "expected": wanted_name, "actual": actual})
     if observed.get("mode") is not None and observed["mode"] != item["mode"]:
         differences.append(
             {"path": "file.mode", "expected": "%04o" % item["mode"], "actual": "%04o" % observed["mode"]}
@@ -495,19 +492,27 @@ def _plan_desired(item, observed, owned_before):
     return entry
 
 
-def _plan_stale(directory, name, manifest_entry, observed, paths, remove_only_recorded=False):
-    entry = {
+def owned_entry(directory, name, manifest_entry, observed, paths):
+    """The plan entry of a file the manifest names (one no longer desired, or one a rollback puts back)."""
+    return {
         "path": paths.join(directory["path"], name),
         "artifact": manifest_entry.get("artifact") or name,
         "application": directory["application"],
         "kind": manifest_entry.get("kind") or directory["kind"],
-        "status": "stale",
-        "action": "remove",
-        "differences": [{"path": "file", "expected": "absent", "actual": "present"}],
+        "status": "compliant",
+        "action": "none",
+        "differences": [],
         "_name": name,
         "_before_text": "",
         "_observed": observed,
     }
+
+
+def _plan_stale(directory, name, manifest_entry, observed, paths, remove_only_recorded=False):
+    entry = owned_entry(directory, name, manifest_entry, observed, paths)
+    entry.update(
+        status="stale", action="remove", differences=[{"path": "file", "expected": "absent", "actual": "present"}]
+    )
     kind = observed.get("type", "absent")
     if kind == "absent":
         # Owned but already gone: only the manifest entry goes.
