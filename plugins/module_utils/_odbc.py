@@ -386,21 +386,6 @@ def connection_string(dsn_name, token_file):
     return "DSN=%s;FILEDSN=%s" % (dsn_name, token_file)
 
 
-def parse_ini(text):
-    """``{section: {key: value}}`` of odbc.ini text (keys keep their case)."""
-    sections, current = {}, None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], {})
-        elif current is not None and "=" in line:
-            key, _separator, value = line.partition("=")
-            current[key.strip()] = value.strip()
-    return sections
-
-
 # --- isql output -> diagnosis --------------------------------------------------
 
 _SQLSTATE_RE = re.compile(r"\[([0-9A-Z]{5})\]")

@@ -46,8 +46,6 @@ SECRET_CLIENT_KEYS = frozenset({"oauth.config.client_secret"})
 # Modes of oauth.config.clients: merge keeps clients the inventory does not declare (their secrets must read clear);
 # authoritative makes the declared clients the whole list (undeclared ones are removed).
 OAUTH_CLIENTS_MODES = ("merge", "authoritative")
-# Forms of a secret as `tsm configuration get` shows it (only "clear" can be written back).
-SECRET_FORMS = ("clear", "encrypted", "masked", "empty", "unrecognised")
 # ENC(...) in any case, closed or not (a value cut short is still not clear text).
 _ENCRYPTED_RE = re.compile(r"^\s*enc\s*\(", re.IGNORECASE)
 _MASK_CHARS = frozenset("*\u2022\u25cf#xX")

@@ -564,33 +564,20 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets imp
     mask_xml_secrets,
     maskable,
 )
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import (
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
     APPLICATIONS,
     DEFAULT_BACKUP_KEEP,
+    KINDS,
+    SyncError,
+    empty_result,
+)
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._posix import (
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_RUN_TIMEOUT,
-    KINDS,
     HostLock,
     PosixSync,
     RunDeadline,
-    SyncError,
 )
-
-EMPTY_RESULT = {
-    "changed": False,
-    "files": [],
-    "unmanaged": [],
-    "restart_needed": [],
-    "backups": [],
-    "manifests": [],
-    "created_dirs": [],
-    "folders": [],
-    "removed_temp_files": [],
-    "removed_backups": [],
-    "journals": [],
-    "runs": [],
-}
-
 
 # The old name of O(folders), accepted until 2.0.0 (meta/runtime.yml deprecates the module's old name alike).
 DEPRECATED_FOLDERS_ALIAS = "managed_dirs"
@@ -697,7 +684,7 @@ def main():
     module = TableauFilesModule(argument_spec=argument_spec(), supports_check_mode=True)
     module.register_content_secrets()
     params = module.params
-    result = dict(EMPTY_RESULT)
+    result = empty_result()
     try:
         sync = PosixSync(
             params["files"],

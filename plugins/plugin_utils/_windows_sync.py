@@ -38,7 +38,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import json
 import ntpath
 import re
 
@@ -65,8 +64,7 @@ MANIFEST_NAME = _plan.MANIFEST_NAME
 BACKUP_DIR_NAME = _plan.BACKUP_DIR_NAME
 TEMP_PREFIX = _plan.TEMP_PREFIX
 MAX_DOCUMENT_BYTES = _plan.MAX_DOCUMENT_BYTES
-# Like the POSIX transport: what a folder's run journals may cost to read.
-MAX_JOURNALS_READ_BYTES = 4 << 20
+MAX_JOURNALS_READ_BYTES = _journal.MAX_JOURNALS_READ_BYTES
 # Windows' MAX_PATH is 260 characters including the terminating NUL; a folder must leave room for an
 # 8.3 name (248). Longer paths get the \\?\ prefix, which .NET Framework 4.6.2+ and PowerShell 5.1 (what
 # ansible.windows runs on) accept for every file API the modules use, without the LongPathsEnabled policy.
@@ -80,7 +78,7 @@ FIND_PATTERNS = (
     r"^\.tabops-tmp-",
     r"\.(xml|tdc)$",
     r"\.(xml|tdc)\.\d{8}T\d{6}Z(\.\d+)?$",
-    r"^tabops-run-[A-Za-z0-9][A-Za-z0-9._-]*\.json$",
+    "^" + _journal.JOURNAL_PREFIX + r"[A-Za-z0-9][A-Za-z0-9._-]*\.json$",  # a journal (its prefix: letters, '-')
 )
 
 
@@ -418,7 +416,7 @@ def _reads_needed(folder, observation, manifest_item, candidate, desired, kind):
     for name, data in desired.items():
         entry = observation["entries"].get(name)
         if entry is None:
-            observation["entries"][name] = _absent_entry()
+            observation["entries"][name] = _plan.absent_entry()
         elif entry["type"] == "file" and not entry["problem"] and entry["sha256"] != hashlib.sha256(data).hexdigest():
             reads.append((folder, name, None))
     suffix = _plan.KIND_SUFFIX.get(kind, "")
@@ -452,39 +450,18 @@ def _take_manifest_names(observation, desired):
             spelled = [other for other in observation["entries"] if ntfs_fold(other) == ntfs_fold(name)]
             if len(spelled) == 1:
                 observation["entries"][name] = observation["entries"].pop(spelled[0])
-        observation["entries"].setdefault(name, _absent_entry())
+        observation["entries"].setdefault(name, _plan.absent_entry())
     for entry in observation["entries"].values():
         entry.pop("size", None)
-
-
-def _absent_entry():
-    return {
-        "type": "absent",
-        "data": None,
-        "sha256": None,
-        "problem": None,
-        "uid": None,
-        "gid": None,
-        "owner": None,
-        "group": None,
-        "mode": None,
-        "nlink": 0,
-        "identity": None,
-    }
 
 
 def _manifest_names(manifest):
     if not manifest or "data" not in manifest:
         return []
     try:
-        document = json.loads(manifest["data"].decode("utf-8"))
-        files = document.get("files")
-    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
-        # The planner reports the broken manifest; there are no names to add here.
-        return []
-    if not isinstance(files, dict):
-        return []
-    return [name for name in files if isinstance(name, str) and name and not re.search(r"[\\/:]", name)]
+        return list(_plan.parse_manifest(manifest["data"], ""))
+    except _plan.SyncError:
+        return []  # the planner refuses the folder: a manifest it cannot trust owns no names
 
 
 def _read(host, path, size, limit=MAX_DOCUMENT_BYTES):
@@ -765,26 +742,6 @@ class Performer:
 # the entry point the action calls
 # ---------------------------------------------------------------------------------------------
 
-RESULT_KEYS = (
-    "files",
-    "unmanaged",
-    "restart_needed",
-    "backups",
-    "manifests",
-    "created_dirs",
-    "removed_backups",
-    "removed_temp_files",
-    "journals",
-    "runs",
-    "folders",
-)
-
-
-def _empty_result():
-    result = {key: [] for key in RESULT_KEYS}
-    result["changed"] = False
-    return result
-
 
 def _candidate_manifests(desired, dirs):
     """Per folder, the manifest the planner writes when every desired file already has the desired bytes."""
@@ -821,72 +778,6 @@ def _case_collisions(desired, dirs):
     return "; ".join(problems) or None
 
 
-def _guard_stale_removals(plan, observations):
-    """An owned file no longer desired is removed only when win_find's sha256 is the one the manifest recorded.
-
-    Otherwise (someone wrote other bytes there, or a link now stands at its path) it becomes an error for that file:
-    no backup, no delete, and it stays in the manifest, so the next run decides again.
-    """
-    for folder_plan in plan["folders"]:
-        manifest = (observations.get(folder_plan["path"]) or {}).get("manifest") or {}
-        try:
-            recorded = _plan.parse_manifest(manifest["data"], folder_plan["path"]) if "data" in manifest else {}
-        except _plan.SyncError:
-            continue  # the planner already refused this folder
-        refused = _refuse_unrecorded_removals(folder_plan["entries"], recorded)
-        operations = []
-        for op in folder_plan["operations"]:
-            if op["op"] in ("backup", "remove") and _key(op["path"]) in refused:
-                if op["op"] == "backup":
-                    folder_plan["backups"] = [path for path in folder_plan["backups"] if path != op["to"]]
-                continue
-            if op["op"] == "remove":
-                op = dict(op, sha256=(recorded.get(ntpath.basename(op["path"])) or {}).get("sha256"))
-            operations.append(op)
-        folder_plan["operations"] = operations
-        if refused:
-            _keep_owned(folder_plan, {_key(ntpath.basename(path)) for path in refused}, recorded, manifest)
-
-
-def _refuse_unrecorded_removals(entries, recorded):
-    """The keys of the stale files whose removal is refused (each such entry becomes an error)."""
-    refused = set()
-    for entry in entries:
-        if entry["status"] != "stale" or entry["action"] != "remove":
-            continue
-        observed = entry["_observed"]
-        want = (recorded.get(entry["_name"]) or {}).get("sha256")
-        if observed.get("type") == "file" and observed.get("sha256") == want and want:
-            continue
-        if observed.get("type") == "symlink":
-            continue  # win_file removes the link itself (DeleteFileW / RemoveDirectoryW), never its target
-        if observed.get("problem") == UNREADABLE:
-            actual = "%s; not removed" % UNREADABLE
-        else:
-            actual = "content is not what this collection wrote (sha256 differs from the manifest); not removed"
-        difference = {"path": "file.sha256", "expected": "sha256 recorded in the manifest", "actual": actual}
-        entry.update(status="error", action="none", differences=[difference])
-        refused.add(_key(entry["path"]))
-    return refused
-
-
-def _keep_owned(folder_plan, refused_names, recorded, manifest):
-    """The files whose removal was refused stay in the manifest (still owned: decided again next run); a manifest
-    that then stays as it is, is not written."""
-    operations = []
-    for op in folder_plan["operations"]:
-        if op["op"] == "manifest":
-            files = dict(op["files"])
-            files.update({name: dict(recorded[name]) for name in recorded if _key(name) in refused_names})
-            data = _plan.render_manifest(files).encode("ascii")
-            if data == manifest.get("data"):
-                folder_plan["manifest"], folder_plan["manifest_changed"] = None, False
-                continue
-            op = dict(op, files=files, data=data)
-        operations.append(op)
-    folder_plan["operations"] = operations
-
-
 class WindowsTransport:
     """The Windows transport of the sync engine (module_utils/_sync/_engine.py): every host call is a module
     of ``ansible.windows`` run from the action. ``unreachable`` says why the host went away while writing."""
@@ -895,6 +786,8 @@ class WindowsTransport:
     # Windows files carry ACLs inherited from the profile folder, not POSIX owners: owners are not resolved.
     resolve_user = None
     resolve_group = None
+    # Between win_find's re-check and win_file's delete nothing holds the file: a stale one goes only with our bytes.
+    remove_only_recorded = True
 
     def __init__(self, host, read_all_journals=False):
         self.host = host
@@ -923,9 +816,6 @@ class WindowsTransport:
         # A folder with nothing to do costs no read.
         if observation.get("state") == "present":
             read_journals(self.host, path, observation)
-
-    def guard_operations(self, plan, observations):
-        _guard_stale_removals(plan, observations)
 
     def trusted_runs(self):
         return []  # no log only an administrator can write: every run is known from a folder's journal
@@ -994,15 +884,15 @@ def sync(action, task_vars, module_args, now=None):
         )
     except _plan.SyncError as exc:
         # Bad input: nothing on the host was touched.
-        return dict(_empty_result(), failed=True, msg=str(exc))
+        return dict(_plan.empty_result(), failed=True, msg=str(exc))
     try:
         if args["list_runs"]:
-            return dict(_empty_result(), runs=engine.list_runs())
+            return dict(_plan.empty_result(), runs=engine.list_runs())
         engine.make_plan()
     except WindowsHostUnreachable as exc:
-        return dict(_empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
+        return dict(_plan.empty_result(), unreachable=True, msg="%s (before anything was written)" % exc)
     except WindowsModuleFailed as exc:
-        return dict(_empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
+        return dict(_plan.empty_result(), failed=True, msg="reading the Tableau folders failed: %s" % exc)
     result = engine.execute(check_mode=host.check_mode, diff=bool(getattr(action._task, "diff", False)))
     if transport.unreachable is not None:
         result.update(unreachable=True, msg="host became unreachable while writing: %s" % transport.unreachable)

@@ -239,6 +239,11 @@ class SchemaError(TabopsError, ValueError):
     """A worker's answer that does not fit the schema; the message names the field."""
 
 
+def _object(value, field):
+    if not isinstance(value, dict):
+        raise SchemaError("%s must be an object" % field)
+
+
 def _text(value, field, limit=MAX_SHORT_CHARS, optional=True):
     if value is None and optional:
         return
@@ -263,8 +268,7 @@ def _escaped_name(name):
 def _mapping(value, field, limit=MAX_ENTRIES, optional=True, names=plain_name):
     if value is None and optional:
         return {}
-    if not isinstance(value, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(value, field)
     if len(value) > limit:
         raise SchemaError("%s holds more than %d entries" % (field, limit))
     for key in value:
@@ -297,15 +301,13 @@ def _scalar(value, field):
 def _check_document(document, field):
     if document is None:
         return
-    if not isinstance(document, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(document, field)
     for key in _DOCUMENT_FIELDS:
         _text(document.get(key), "%s.%s" % (field, key))
     _text(document.get("text"), field + ".text", MAX_TEXT_CHARS)
     for index, difference in enumerate(_sequence(document.get("differences"), field + ".differences", MAX_DIFFERENCES)):
         where = "%s.differences[%d]" % (field, index)
-        if not isinstance(difference, dict):
-            raise SchemaError("%s must be an object" % where)
+        _object(difference, where)
         _text(difference.get("path"), where + ".path", optional=False)
         for key in ("expected", "actual"):
             value = difference.get(key)
@@ -317,8 +319,7 @@ def _check_document(document, field):
 
 
 def _check_entry(entry, field):
-    if not isinstance(entry, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(entry, field)
     if "data" in entry:
         raise SchemaError("%s carries raw bytes" % field)
     if entry.get("type") not in ENTRY_TYPES:
@@ -333,8 +334,7 @@ def _check_entry(entry, field):
 
 
 def _check_state(state, field):
-    if not isinstance(state, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(state, field)
     _text(state.get("state"), field + ".state", optional=False)
     for key in ("sha256", "backup", "detail"):
         _text(state.get(key), "%s.%s" % (field, key))
@@ -343,8 +343,7 @@ def _check_state(state, field):
 
 
 def _check_journal(entry, field):
-    if not isinstance(entry, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(entry, field)
     if "data" in entry:
         raise SchemaError("%s carries raw bytes" % field)
     _identity(entry.get("identity"), field + ".identity")
@@ -353,14 +352,12 @@ def _check_journal(entry, field):
     journal = entry.get("journal")
     if journal is None:
         return
-    if not isinstance(journal, dict):
-        raise SchemaError("%s.journal must be an object" % field)
+    _object(journal, field + ".journal")
     _text(journal.get("run_id"), field + ".journal.run_id", 64, optional=False)
     _text(journal.get("stamp"), field + ".journal.stamp", 16, optional=False)
     for name, record in _mapping(journal.get("files"), field + ".journal.files", optional=False).items():
         where = "%s.journal.files.%s" % (field, name)
-        if not isinstance(record, dict):
-            raise SchemaError("%s must be an object" % where)
+        _object(record, where)
         _check_state(record.get("before"), where + ".before")
         _check_state(record.get("after"), where + ".after")
         _check_manifest_entry(record.get("manifest_before"), where + ".manifest_before")
@@ -369,8 +366,7 @@ def _check_journal(entry, field):
 def _check_manifest_entry(entry, field):
     if entry is None:
         return
-    if not isinstance(entry, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(entry, field)
     for key in ("kind", "artifact"):
         _text(entry.get(key), "%s.%s" % (field, key))
     _text(entry.get("sha256"), field + ".sha256", 64)
@@ -379,8 +375,7 @@ def _check_manifest_entry(entry, field):
 def _check_manifest(manifest, field):
     if manifest is None:
         return
-    if not isinstance(manifest, dict):
-        raise SchemaError("%s must be an object" % field)
+    _object(manifest, field)
     if "data" in manifest:
         raise SchemaError("%s carries raw bytes" % field)
     _text(manifest.get("problem"), field + ".problem")

@@ -50,6 +50,8 @@ class Transport(Protocol):
     paths: Any  # posixpath or ntpath: how the host spells paths
     resolve_user: Callable | None  # owner name -> uid (None: owners are not resolved on this OS)
     resolve_group: Callable | None
+    # True: it cannot hold an owned file open while it checks it, so a stale one goes only with its recorded bytes.
+    remove_only_recorded: bool
 
     def accept(self, desired: list, dirs: list) -> None:
         """Take the normalized request; raise SyncError for what this OS cannot hold (before any host call)."""
@@ -59,9 +61,6 @@ class Transport(Protocol):
 
     def read_journals(self, path: str, observation: dict) -> None:
         """Make sure ``observation`` holds the folder's run journals (a rollout reads them only where it changes)."""
-
-    def guard_operations(self, plan: dict, observations: Observations) -> None:
-        """Drop the operations this transport cannot re-check at the moment it performs them (turned into errors)."""
 
     def trusted_runs(self) -> list:
         """The runs of a log only root can write (none where there is no such log)."""
@@ -141,8 +140,15 @@ class SyncEngine:
 
     def _plan_rollout(self) -> dict:
         """The planner's operations for ``files``, plus the run journal of every folder they change."""
-        plan = plan_host(self.desired, self.dirs, self.observations, self.stamp, paths=self.paths, **self.options)
-        self.transport.guard_operations(plan, self.observations)
+        plan = plan_host(
+            self.desired,
+            self.dirs,
+            self.observations,
+            self.stamp,
+            paths=self.paths,
+            remove_only_recorded=self.transport.remove_only_recorded,
+            **self.options,
+        )
         for folder_plan in plan["folders"]:
             observation = self.observations.get(folder_plan["path"]) or {}
             if folder_plan["operations"]:

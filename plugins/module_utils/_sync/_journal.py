@@ -34,6 +34,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     is_sha256,
     manifest_state,
     new_folder_plan,
+    owned_entry,
     parse_manifest,
     render_manifest,
     sha256_bytes,
@@ -43,6 +44,8 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
 JOURNAL_SUFFIX = ".json"
 JOURNAL_MODE = 0o600
 MAX_JOURNAL_BYTES = 1 << 20
+# What one folder's run journals (and, for a rollback, the backups they name) may cost to read, on every OS.
+MAX_JOURNALS_READ_BYTES = 4 << 20
 MAX_JOURNAL_FILES = 1000
 MAX_JOURNAL_TEXT = 256
 # A run id is a file name part and shows in every summary: plain characters only.
@@ -354,21 +357,9 @@ def plan_rollback_folder(directory, observation, run_id, stamp, force=False, bac
 
 
 def _rollback_entry(rollback, name, record, manifest, observed):
-    directory = rollback.folder_plan["directory"]
     manifest_entry = record["manifest_before"] or manifest.get(name) or {}
-    entry = {
-        "path": rollback.paths.join(directory["path"], name),
-        "artifact": manifest_entry.get("artifact") or name,
-        "application": directory["application"],
-        "kind": manifest_entry.get("kind") or directory["kind"],
-        "status": "compliant",
-        "action": "none",
-        "differences": [],
-        "_name": name,
-        "_observed": observed,
-        "_before_text": (observed["document"]["text"] or "") if observed.get("document") else "",
-        "_after_text": "",
-    }
+    entry = owned_entry(rollback.folder_plan["directory"], name, manifest_entry, observed, rollback.paths)
+    entry.update(_before_text=(observed["document"]["text"] or "") if observed.get("document") else "", _after_text="")
     rollback.folder_plan["entries"].append(entry)
     return entry
 
@@ -632,9 +623,8 @@ def _skipping_runs(observation, skip_runs):
 def plan_rollback(dirs, observations, run_id, stamp, force=False, backup=True, paths=posixpath, skip_runs=()):
     """The plan (like ``plan_host``'s) that puts back every file of ``dirs`` as it was before run ``run_id``; a folder
     holding a journal of a run of ``skip_runs`` (newer runs only journals in users' folders name) is left alone:
-    undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``)."""
-    check_run_id(run_id, "rollback_run_id")
-    skip_runs = check_skip_runs(skip_runs, run_id)
+    undoing an older run under a newer one would leave a mix of both (its plan names them in ``skipped``). The run
+    ids were checked by the engine."""
     observations = _digested(observations, rollback_run_id=run_id, paths=paths)
     plan = {"folders": [], "files": [], "unmanaged": [], "conflicts": []}
     for directory in dirs:

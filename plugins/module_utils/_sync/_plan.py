@@ -82,6 +82,11 @@ def parse_mode(value, field):
     return mode
 
 
+def absent_entry():
+    """The EntryObservation of a name with nothing at it (every transport's)."""
+    return {"type": "absent", "data": None, "sha256": None, "problem": None, "nlink": 0, "identity": None}
+
+
 def decode_document(data):
     """bytes -> (text, problem)."""
     try:
@@ -394,18 +399,15 @@ def _owner_text(entry, key_id, key_name):
 
 def _attribute_differences(item, observed):
     differences = []
-    if item["uid"] is not None and observed.get("uid") is not None and observed["uid"] != item["uid"]:
-        differences.append(
-            {"path": "file.owner", "expected": item["owner"], "actual": _owner_text(observed, "uid", "owner")}
-        )
-    elif item["uid"] is None and item["owner"] and observed.get("owner") and observed["owner"] != item["owner"]:
-        differences.append({"path": "file.owner", "expected": item["owner"], "actual": observed["owner"]})
-    if item["gid"] is not None and observed.get("gid") is not None and observed["gid"] != item["gid"]:
-        differences.append(
-            {"path": "file.group", "expected": item["group"], "actual": _owner_text(observed, "gid", "group")}
-        )
-    elif item["gid"] is None and item["group"] and observed.get("group") and observed["group"] != item["group"]:
-        differences.append({"path": "file.group", "expected": item["group"], "actual": observed["group"]})
+    for key_id, key_name in (("uid", "owner"), ("gid", "group")):
+        wanted_id, wanted_name = item[key_id], item[key_name]
+        if wanted_id is not None and observed.get(key_id) is not None and observed[key_id] != wanted_id:
+            actual = _owner_text(observed, key_id, key_name)
+        elif wanted_id is None and wanted_name and observed.get(key_name) and observed[key_name] != wanted_name:
+            actual = observed[key_name]
+        else:
+            continue
+        differences.append({"path": "file." + key_name, "expected": wanted_name, "actual": actual})
     if observed.get("mode") is not None and observed["mode"] != item["mode"]:
         differences.append(
             {"path": "file.mode", "expected": "%04o" % item["mode"], "actual": "%04o" % observed["mode"]}
@@ -490,19 +492,27 @@ def _plan_desired(item, observed, owned_before):
     return entry
 
 
-def _plan_stale(directory, name, manifest_entry, observed, paths):
-    entry = {
+def owned_entry(directory, name, manifest_entry, observed, paths):
+    """The plan entry of a file the manifest names (one no longer desired, or one a rollback puts back)."""
+    return {
         "path": paths.join(directory["path"], name),
         "artifact": manifest_entry.get("artifact") or name,
         "application": directory["application"],
         "kind": manifest_entry.get("kind") or directory["kind"],
-        "status": "stale",
-        "action": "remove",
-        "differences": [{"path": "file", "expected": "absent", "actual": "present"}],
+        "status": "compliant",
+        "action": "none",
+        "differences": [],
         "_name": name,
         "_before_text": "",
         "_observed": observed,
     }
+
+
+def _plan_stale(directory, name, manifest_entry, observed, paths, remove_only_recorded=False):
+    entry = owned_entry(directory, name, manifest_entry, observed, paths)
+    entry.update(
+        status="stale", action="remove", differences=[{"path": "file", "expected": "absent", "actual": "present"}]
+    )
     kind = observed.get("type", "absent")
     if kind == "absent":
         # Owned but already gone: only the manifest entry goes.
@@ -513,7 +523,27 @@ def _plan_stale(directory, name, manifest_entry, observed, paths):
         _error(entry, "file.links", "%d hard links (refused: not removed)" % observed["nlink"])
     elif observed.get("document"):
         entry["_before_text"] = observed["document"]["text"] or ""
+    entry["_recorded_sha256"] = manifest_entry.get("sha256")
+    if remove_only_recorded and entry["action"] == "remove" and entry["status"] == "stale":
+        _refuse_unrecorded_removal(entry, observed)
     return entry
+
+
+def _refuse_unrecorded_removal(entry, observed):
+    """For a transport that cannot hold a file open while it checks it (Windows): an owned file no longer desired is
+    removed only while its sha256 is the one the manifest recorded. Otherwise (someone wrote other bytes there) it is
+    an error: no backup, no delete, and it stays in the manifest, so the next run decides again."""
+    want = entry["_recorded_sha256"]
+    if observed.get("type") == "file" and want and observed.get("sha256") == want:
+        return
+    if observed.get("type") == "symlink":
+        return  # the transport removes the link itself, never its target
+    if observed.get("sha256") is None and observed.get("problem"):
+        actual = "%s; not removed" % observed["problem"]
+    else:
+        actual = "content is not what this collection wrote (sha256 differs from the manifest); not removed"
+    difference = {"path": "file.sha256", "expected": "sha256 recorded in the manifest", "actual": actual}
+    entry.update(status="error", action="none", differences=[difference])
 
 
 def _scan_unmanaged(directory, observation, owned_names, desired_names, desired_tdc_classes, paths):
@@ -713,7 +743,16 @@ class _FolderBackups:
         self.new = {}
 
 
-def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep=DEFAULT_BACKUP_KEEP, paths=posixpath):
+def plan_folder(
+    directory,
+    desired,
+    observation,
+    stamp,
+    backup=True,
+    backup_keep=DEFAULT_BACKUP_KEEP,
+    paths=posixpath,
+    remove_only_recorded=False,
+):
     """Plan one managed folder from its observation. Never raises for host state: problems become errors."""
     path = directory["path"]
     mine = [item for item in desired if item["dir"] == path]
@@ -731,7 +770,8 @@ def plan_folder(directory, desired, observation, stamp, backup=True, backup_keep
         folder_plan["entries"].append(_plan_desired(item, observed, item["name"] in manifest))
     for name in sorted(set(manifest) - desired_names):
         observed = entries_seen.get(name, {"type": "absent"})
-        folder_plan["entries"].append(_plan_stale(directory, name, manifest[name], observed, paths))
+        entry = _plan_stale(directory, name, manifest[name], observed, paths, remove_only_recorded)
+        folder_plan["entries"].append(entry)
     if problem:
         return _folder_error(folder_plan, problem)
 
@@ -794,7 +834,9 @@ def _plan_change(folder_plan, entry, backups, paths):
     observed = entry["_observed"]
     if entry["action"] == "remove":
         if _plan_backup(folder_plan, entry, backups, paths):
-            operations.append({"op": "remove", "path": entry["path"], "expect": observed.get("identity")})
+            # sha256: the transport that cannot hold the file open (Windows) removes it only with these bytes.
+            remove = {"op": "remove", "path": entry["path"], "expect": observed.get("identity")}
+            operations.append(dict(remove, sha256=entry["_recorded_sha256"]))
         return
     item = entry["_item"]
     change = {"path": item["path"], "mode": item["mode"], "uid": item["uid"], "gid": item["gid"]}
@@ -856,9 +898,10 @@ def plan_host(
     backup=True,
     backup_keep=DEFAULT_BACKUP_KEEP,
     paths=posixpath,
+    remove_only_recorded=False,
 ):
-    """Plan every managed folder; ``observations`` is {folder path: FolderObservation}."""
-    check_options(tdc_conflicts, backup_keep)
+    """Plan every managed folder; ``observations`` is {folder path: FolderObservation}. The options were checked
+    by the engine (``check_options``); ``remove_only_recorded``: see ``_refuse_unrecorded_removal``."""
     from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._digest import ensure_digested
 
     observations = ensure_digested(observations, desired, paths=paths)
@@ -866,7 +909,9 @@ def plan_host(
     planned_dirs = set()
     for directory in dirs:
         observation = observations.get(directory["path"]) or {"state": "refused", "detail": "not observed"}
-        folder_plan = plan_folder(directory, desired, observation, stamp, backup, backup_keep, paths)
+        folder_plan = plan_folder(
+            directory, desired, observation, stamp, backup, backup_keep, paths, remove_only_recorded
+        )
         # A missing parent shared by two managed folders is created once, by the first.
         folder_plan["operations"] = [
             op for op in folder_plan["operations"] if op["op"] != "mkdir" or op["path"] not in planned_dirs
@@ -932,14 +977,19 @@ _SAFE_KEYS = (
 )
 
 
+def empty_result():
+    """A sync's result with nothing in it (bad input, or the host was not read): the keys every result has."""
+    keys = ("files", "unmanaged", "restart_needed", "backups", "manifests", *_WRITTEN_KEYS.values(), "folders", "runs")
+    return dict({key: [] for key in keys}, changed=False)
+
+
 def finish_host(plan, outcomes, check_mode=False, paths=posixpath):
     """Apply the transport's outcomes to the plan. ``outcomes`` is {folder path: {"done": [op index], "errors":
     [{"index", "path", "msg"}], "error": folder message or None}}; in check mode every operation counts as done.
 
     Returns the module result (without ``changed`` of host facts) and sets entries that failed to status error.
     """
-    result = {"files": [], "unmanaged": [dict(item) for item in plan["unmanaged"]], "restart_needed": []}
-    result.update({key: [] for key in ("backups", "manifests", *_WRITTEN_KEYS.values(), "folders")}, changed=False)
+    result = dict(empty_result(), unmanaged=[dict(item) for item in plan["unmanaged"]])
     restart = set()
     for folder_plan in plan["folders"]:
         operations = folder_plan["operations"]
@@ -1053,10 +1103,6 @@ def restart_needed(plan):
     return sorted(
         {entry["application"] for entry in plan["files"] if entry["action"] != "none" and entry["status"] != "error"}
     )
-
-
-def planned_changed(plan):
-    return any(folder_plan["operations"] for folder_plan in plan["folders"])
 
 
 def report_diff(plan):

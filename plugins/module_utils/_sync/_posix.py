@@ -60,6 +60,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._engin
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._journal import (
     MAX_JOURNAL_BYTES,
+    MAX_JOURNALS_READ_BYTES,
     journal_name,
     journal_run_id,
     parse_journal,
@@ -72,6 +73,7 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan 
     MANIFEST_NAME,
     TEMP_PREFIX,
     SyncError,
+    absent_entry,
     observed_names,
     parse_manifest,
 )
@@ -99,8 +101,6 @@ MAX_WORKER_ANSWER_BYTES = 64 << 20
 # are observed; a folder beyond either fails with a message saying so.
 MAX_FOLDER_ENTRIES = 1000
 MAX_FOLDER_READ_BYTES = 16 << 20
-# Run journals and, for a rollback, the backups they name: read on top of the folder's files.
-MAX_JOURNALS_READ_BYTES = 4 << 20
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
 # What one folder's observation may take in a child's answer: its content base64-encoded, plus names and stats.
@@ -348,7 +348,7 @@ def observe_entry(dir_fd, name, read=True):
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
-        return {"type": "absent", "data": None, "sha256": None, "problem": None, "nlink": 0, "identity": None}
+        return absent_entry()
     except OSError as exc:
         return {"type": "other", "data": None, "problem": "cannot be read: %s" % exc.strerror, "nlink": 1}
     entry = {
@@ -1101,6 +1101,8 @@ class PosixTransport:
     that owns its tree (root's own folders in this process), every answer checked before root takes it."""
 
     paths = posixpath
+    # Every operation is re-checked by identity in the worker, on the fd it then changes.
+    remove_only_recorded = False
 
     def __init__(
         self,
@@ -1217,9 +1219,6 @@ class PosixTransport:
 
     def read_journals(self, path, observation):
         """The workers read every folder's journals with the folder (bounded, as its owner)."""
-
-    def guard_operations(self, plan, observations):
-        """Every operation is re-checked by identity in the worker, right before it is performed."""
 
     def trusted_runs(self):
         if os.geteuid() != ROOT:

@@ -109,9 +109,9 @@ PREP = "C:\\Users\\jdoe\\Documents\\My Tableau Prep Repository\\OAuthConfigs"
 
 
 def windows_result(**overrides):
-    from ansible_collections.tabops.redshift_oauth.plugins.plugin_utils import _windows_sync
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import empty_result
 
-    result = _windows_sync._empty_result()
+    result = empty_result()
     result.update(
         changed=True,
         failed=True,

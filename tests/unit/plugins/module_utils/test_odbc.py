@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import subprocess
@@ -20,7 +21,6 @@ from ansible_collections.tabops.redshift_oauth.plugins.module_utils._odbc import
     diagnose_isql,
     discover_driver,
     package_version,
-    parse_ini,
     parse_version,
     render_dsn,
     render_odbcinst,
@@ -196,6 +196,14 @@ def test_package_version_from_rpm():
 
 
 # --- DSN ----------------------------------------------------------------------------
+
+
+def parse_ini(text):
+    """{section: {key: value}} of odbc.ini text, keys in their case (unixODBC reads them so)."""
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",), comment_prefixes=("#", ";"))
+    parser.optionxform = str
+    parser.read_string(text)
+    return {name: dict(parser[name]) for name in parser.sections()}
 
 
 def test_render_dsn_uses_the_driver_key_names_and_never_the_token():

@@ -18,13 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _sync
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._secrets import (
     REDACTED,
     content_secrets,
     mask_xml_secrets,
 )
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import _posix
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import (
+    MANIFEST_NAME,
+    TEMP_PREFIX,
+    SyncError,
+    render_manifest,
+)
 from ansible_collections.tabops.redshift_oauth.plugins.module_utils._tableau_xml import (
     render_oauth_config,
     render_tdc,
@@ -106,12 +111,12 @@ def _layout(tmp_path):
 
 def plan_sync(files, dirs, tdc_conflicts="fail", **options):
     """The check-mode result: the plan as the module reports it (writes nothing)."""
-    return _sync.PosixSync(files, dirs, tdc_conflicts, **options).run(check_mode=True, diff=True)
+    return _posix.PosixSync(files, dirs, tdc_conflicts, **options).run(check_mode=True, diff=True)
 
 
 def sync(files, dirs, tdc_conflicts="fail", **options):
     predicted = plan_sync(files, dirs, tdc_conflicts, **options)
-    result = _sync.PosixSync(files, dirs, tdc_conflicts, **options).run(diff=True)
+    result = _posix.PosixSync(files, dirs, tdc_conflicts, **options).run(diff=True)
     assert result["changed"] == predicted["changed"], "check mode prediction must equal what the run does"
     assert actions(result) == actions(predicted)
     assert len(result["backups"]) == len(predicted["backups"])
@@ -157,7 +162,7 @@ def test_first_run_creates_folders_files_and_manifests(layout):
     assert written.read_text() == oauth_text
     assert stat.S_IMODE(written.stat().st_mode) == 0o640
     assert stat.S_IMODE(layout["oauth_dir"].stat().st_mode) == 0o755
-    manifest = json.loads((layout["oauth_dir"] / _sync.MANIFEST_NAME).read_text())
+    manifest = json.loads((layout["oauth_dir"] / MANIFEST_NAME).read_text())
     assert manifest == {
         "managed_by": "tabops.redshift_oauth",
         "files": {
@@ -224,8 +229,8 @@ def test_second_run_changes_nothing_and_rewrites_no_manifest(layout):
 
 def test_manifest_text_is_deterministic(layout):
     files = {"b.xml": {"kind": "oauth_config", "artifact": "b", "sha256": "1"}, "a.tdc": {"kind": "tdc"}}
-    text = _sync.render_manifest(files)
-    assert text == _sync.render_manifest(dict(reversed(list(files.items()))))
+    text = render_manifest(files)
+    assert text == render_manifest(dict(reversed(list(files.items()))))
     assert text.index('"a.tdc"') < text.index('"b.xml"')
     assert text.endswith("\n")
 
@@ -266,7 +271,7 @@ def test_semantic_change_is_updated_with_backup(layout):
     with open(backup, "rb") as handle:
         assert handle.read() == old_bytes
     assert stat.S_IMODE(os.stat(os.path.dirname(backup)).st_mode) == 0o700
-    manifest = json.loads((layout["oauth_dir"] / _sync.MANIFEST_NAME).read_text())
+    manifest = json.loads((layout["oauth_dir"] / MANIFEST_NAME).read_text())
     assert manifest["files"]["custom_redshift_okta.xml"]["sha256"] == hashlib.sha256(new_text.encode()).hexdigest()
 
 
@@ -301,7 +306,7 @@ def test_matching_unowned_file_at_desired_path_is_adopted_without_content_change
     assert plan["files"][0]["adopted"] is True
     assert backups == []
     assert target.read_text() == hand_made
-    manifest = json.loads((layout["oauth_dir"] / _sync.MANIFEST_NAME).read_text())
+    manifest = json.loads((layout["oauth_dir"] / MANIFEST_NAME).read_text())
     assert manifest["files"]["custom_redshift_okta.xml"]["sha256"] == hashlib.sha256(hand_made.encode()).hexdigest()
     _plan, changed_again, _backups = sync(layout["desired"](oauth_xml()), layout["dirs"])
     assert changed_again is False
@@ -330,7 +335,7 @@ def test_owned_file_no_longer_desired_is_removed_with_backup_and_unowned_files_s
     assert [os.path.basename(path) for path in backups] == [os.path.basename(backups[0])] and backups[0].startswith(
         str(layout["tdc_dir"] / ".tabops-backups" / "redshift.tdc.")
     )
-    manifest = json.loads((layout["tdc_dir"] / _sync.MANIFEST_NAME).read_text())
+    manifest = json.loads((layout["tdc_dir"] / MANIFEST_NAME).read_text())
     assert manifest["files"] == {}
     assert plan["restart_needed"] == ["server"]
 
@@ -342,7 +347,7 @@ def test_owned_file_already_gone_only_leaves_the_manifest(layout):
     assert actions(plan)["redshift.tdc"] == ("stale", "none")
     assert changed is True
     assert backups == []
-    assert json.loads((layout["tdc_dir"] / _sync.MANIFEST_NAME).read_text())["files"] == {}
+    assert json.loads((layout["tdc_dir"] / MANIFEST_NAME).read_text())["files"] == {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +396,7 @@ def test_owner_and_group_are_enforced_with_a_real_uid(traversable_tmp):
     assert backups == []
     # The folder is now nobody's: the sync works there as nobody, so a root-owned file it cannot read is left alone.
     os.chown(target, 0, 0)
-    plan = _sync.PosixSync(files, layout["dirs"]).run()
+    plan = _posix.PosixSync(files, layout["dirs"]).run()
     assert plan["changed"] is False
     assert plan["files"][0]["status"] == "error"
     assert "Permission denied" in plan["folders"][0]["error"] and str(target) in plan["folders"][0]["error"]
@@ -415,7 +420,7 @@ def test_owner_and_group_are_enforced_with_a_real_uid(traversable_tmp):
 def test_bad_file_input_names_field_and_file(layout, change, match):
     files = layout["desired"](oauth_xml())
     files[0].update(change)
-    with pytest.raises(_sync.SyncError, match=match):
+    with pytest.raises(SyncError, match=match):
         plan_sync(files, layout["dirs"])
     assert not layout["oauth_dir"].exists()
 
@@ -431,7 +436,7 @@ def test_an_unknown_owner_or_group_fails_its_folder_naming_the_field(layout, cha
     """A user or group missing on this host is a problem of the folders it is declared for, not of the host."""
     files = layout["desired"](oauth_xml())
     files[0].update(change)
-    result = _sync.PosixSync(files, layout["dirs"]).run()
+    result = _posix.PosixSync(files, layout["dirs"]).run()
     failed = [folder for folder in result["folders"] if folder["status"] == "error"]
     assert [folder["path"] for folder in failed] == [str(layout["oauth_dir"])]
     assert re.search(match, failed[0]["error"])
@@ -440,14 +445,14 @@ def test_an_unknown_owner_or_group_fails_its_folder_naming_the_field(layout, cha
 
 def test_content_of_other_kind_is_refused(layout):
     files = layout["desired"](tdc_xml())
-    with pytest.raises(_sync.SyncError, match=r"files\[0\]\.content: Tableau file custom_redshift_okta is not a valid"):
+    with pytest.raises(SyncError, match=r"files\[0\]\.content: Tableau file custom_redshift_okta is not a valid"):
         plan_sync(files, layout["dirs"])
 
 
 def test_two_desired_tdcs_of_one_class_in_one_folder_are_refused(layout):
     files = layout["desired"](tdc_text=tdc_xml())
     files.append(dict(files[0], path=str(layout["tdc_dir"] / "redshift-copy.tdc"), artifact="copy"))
-    with pytest.raises(_sync.SyncError, match=r"files\[1\]: TDC .*redshift-copy\.tdc has class 'redshift'"):
+    with pytest.raises(SyncError, match=r"files\[1\]: TDC .*redshift-copy\.tdc has class 'redshift'"):
         plan_sync(files, layout["dirs"])
 
 
@@ -461,7 +466,7 @@ def test_two_desired_tdcs_of_one_class_in_one_folder_are_refused(layout):
 )
 def test_bad_folder_input_names_field(layout, change, match):
     layout["dirs"][0].update(change)
-    with pytest.raises(_sync.SyncError, match=match):
+    with pytest.raises(SyncError, match=match):
         plan_sync([], layout["dirs"])
 
 
@@ -485,7 +490,7 @@ def test_bad_folder_input_names_field(layout, change, match):
 )
 def test_untrusted_manifest_fails_its_folder_naming_it_and_the_others_go_on(layout, manifest_text, match):
     layout["oauth_dir"].mkdir()
-    manifest = layout["oauth_dir"] / _sync.MANIFEST_NAME
+    manifest = layout["oauth_dir"] / MANIFEST_NAME
     manifest.write_text(manifest_text)
     result, changed, _backups = sync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"])
     oauth_folder, tdc_folder = result["folders"]
@@ -508,9 +513,9 @@ def test_unmanaged_tdc_of_same_class_fails_its_folder_only_and_the_others_are_sy
     rogue = layout["tdc_dir"] / "odbc-redshift.tdc"
     rogue.write_text(tdc_xml("redshift", value="no"))
     before = tree_snapshot(layout["tdc_dir"])
-    result = _sync.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run(True)
+    result = _posix.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run(True)
     assert result["changed"] is True, "check mode predicts the other folder's writes"
-    result = _sync.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run()
+    result = _posix.PosixSync(layout["desired"](oauth_xml(), tdc_xml()), layout["dirs"], "fail").run()
     assert re.match(r"1 of 2 managed folders failed: TDC conflict, nothing written in .*Datasources: ", result["msg"])
     assert "odbc-redshift.tdc: unmanaged TDC has class 'redshift'" in result["msg"]
     folders = {Path(folder["path"]).name: folder for folder in result["folders"]}
@@ -679,7 +684,7 @@ def test_folder_at_desired_path_is_an_error_for_that_file_only(layout):
     assert result["folders"][0]["status"] == "error"
     assert (layout["tdc_dir"] / "redshift.tdc").exists(), "the other folder is synced"
     assert changed is True
-    assert not (layout["oauth_dir"] / _sync.MANIFEST_NAME).exists(), "nothing owned, nothing claimed"
+    assert not (layout["oauth_dir"] / MANIFEST_NAME).exists(), "nothing owned, nothing claimed"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -748,20 +753,20 @@ def test_failure_mid_write_keeps_the_original_and_leaves_no_temp_file(layout, mo
     sync(layout["desired"](oauth_xml(client_id="original")), layout["dirs"])
     target = layout["oauth_dir"] / "custom_redshift_okta.xml"
     original = target.read_bytes()
-    manifest_before = (layout["oauth_dir"] / _sync.MANIFEST_NAME).read_bytes()
+    manifest_before = (layout["oauth_dir"] / MANIFEST_NAME).read_bytes()
 
     def broken(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(_posix.os, failing, broken)
-    result = _sync.PosixSync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"], backup=False).run()
+    result = _posix.PosixSync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"], backup=False).run()
     monkeypatch.undo()
     assert target.read_bytes() == original
     assert result["folders"][0]["status"] == "error"
     assert str(target) in result["folders"][0]["error"] and "No space left on device" in result["folders"][0]["error"]
     assert result["files"][0]["status"] == "error"
-    assert (layout["oauth_dir"] / _sync.MANIFEST_NAME).read_bytes() == manifest_before
-    leftovers = [name for name in os.listdir(layout["oauth_dir"]) if name.startswith(_sync.TEMP_PREFIX)]
+    assert (layout["oauth_dir"] / MANIFEST_NAME).read_bytes() == manifest_before
+    leftovers = [name for name in os.listdir(layout["oauth_dir"]) if name.startswith(TEMP_PREFIX)]
     assert leftovers == []
     # The next run finishes the job.
     _plan, changed, _backups = sync(layout["desired"](oauth_xml(client_id="next")), layout["dirs"])
@@ -770,8 +775,8 @@ def test_failure_mid_write_keeps_the_original_and_leaves_no_temp_file(layout, mo
 
 
 def test_temp_names_are_never_loaded_by_tableau():
-    assert _sync.TEMP_PREFIX.startswith(".")
-    assert not _sync.TEMP_PREFIX.endswith((".xml", ".tdc"))
+    assert TEMP_PREFIX.startswith(".")
+    assert not TEMP_PREFIX.endswith((".xml", ".tdc"))
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs the host's /usr/bin/python3")
@@ -779,7 +784,8 @@ def test_runs_on_the_standard_library_alone():
     # -I -S: no site-packages, no user site, no PYTHON* variables; only the collection itself on the path.
     probe = (
         "import sys; sys.path.insert(0, %r); "
-        "from ansible_collections.tabops.redshift_oauth.plugins.module_utils import _sync; "
+        "from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import "
+        "_digest, _engine, _journal, _plan, _posix; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] not in sys.stdlib_module_names "
         "and not m.startswith('ansible_collections') and m != '__main__'))"
     ) % str(Path(__file__).resolve().parents[4] / ".collections")

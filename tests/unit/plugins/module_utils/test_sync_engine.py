@@ -56,6 +56,7 @@ class MemoryTransport:
     paths = posixpath
     resolve_user = None
     resolve_group = None
+    remove_only_recorded = False
 
     def __init__(self, disk):
         self.disk = disk
@@ -107,9 +108,6 @@ class MemoryTransport:
 
     def read_journals(self, path, observation):
         self.calls.append("read_journals")
-
-    def guard_operations(self, plan, observations):
-        self.calls.append("guard_operations")
 
     def trusted_runs(self):
         return []

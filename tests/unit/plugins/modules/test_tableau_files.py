@@ -342,7 +342,7 @@ def test_the_host_log_of_the_invocation_never_holds_a_secret(tmp_path, secret):
 
 def test_a_second_concurrent_run_waits_then_fails_naming_the_holder(host):
     # Hold the module's own per-host lock the way a running module does, then start a run with a short timeout.
-    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync import HostLock
+    from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._posix import HostLock
 
     task = host["args"](oauth_xml())
     task["tabops.redshift_oauth.tableau_files"]["lock_timeout"] = 2
