@@ -10,7 +10,7 @@ import json
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection import ConnectionBase
 
-from ansible_collections.tabops.redshift_oauth.plugins.modules.tableau_files import EMPTY_RESULT
+from ansible_collections.tabops.redshift_oauth.plugins.module_utils._sync._plan import empty_result
 
 DOCUMENTATION = r"""
 name: tabops_scale_stub
@@ -81,7 +81,7 @@ def tableau_files(args):
         for item in args.get("files") or []
     ]
     folders = [{"path": d.get("path"), "status": "ok", "error": None, "written": []} for d in args.get("folders") or []]
-    result = dict(EMPTY_RESULT, files=files, folders=folders)
+    result = dict(empty_result(), files=files, folders=folders)
     if args.get("host_facts") is not None:
         result["host_facts"] = host_facts(args["host_facts"])
     return result
