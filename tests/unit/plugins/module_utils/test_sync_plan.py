@@ -279,6 +279,28 @@ def test_stale_owned_files_are_backed_up_and_removed_and_folders_at_owned_names_
     assert list(manifest["files"]) == ["custom_dir.xml"], "a name not removed stays owned"
 
 
+def test_with_remove_only_recorded_a_hand_edited_stale_file_stays_owned_and_costs_no_backup():
+    """The Windows transport's rule: a stale owned file goes only while its bytes are the ones the manifest recorded.
+    A hand edit is refused before any backup is planned, so ``backup_keep`` prunes nothing for it."""
+    desired, dirs = request(None)
+    old = ["%s.2025010%dT000000Z" % (NAME, day) for day in (1, 2)]
+    edited = present(
+        {NAME: file_entry(oauth_xml(client_id="by-hand").encode())}, manifest_bytes(owned(oauth_xml())), old
+    )
+    refused = plan(desired, dirs, edited, backup_keep=2, remove_only_recorded=True)
+    assert ops(refused) == []
+    assert refused["files"][0]["status"] == "error"
+    assert "content is not what this collection wrote" in json.dumps(refused["files"][0])
+    # POSIX (the default) re-checks identity on the fd instead: the same folder is backed up, pruned and removed.
+    removed = plan(desired, dirs, edited, backup_keep=2)
+    assert ("remove", FOLDER + "/" + NAME) in ops(removed)
+    # The recorded bytes themselves are removed under the rule too.
+    recorded = present({NAME: file_entry(oauth_xml().encode())}, manifest_bytes(owned(oauth_xml())), old)
+    assert ("remove", FOLDER + "/" + NAME) in ops(
+        plan(desired, dirs, recorded, backup_keep=2, remove_only_recorded=True)
+    )
+
+
 def test_a_tdc_conflict_with_fail_fails_that_folder_and_clears_its_operations():
     desired, dirs = request(tdc_xml(), mode="0644", kind="tdc", name="redshift.tdc")
     rogue = file_entry(tdc_xml(value="no").encode())
