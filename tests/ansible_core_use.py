@@ -191,13 +191,21 @@ def _module_files(module: str) -> list[Path]:
     return []
 
 
-def _package_files(package: str) -> list[Path]:
-    """Every module of one of this collection's packages (``ansible_collections.tabops.redshift_oauth.plugins``)."""
+@functools.lru_cache(maxsize=None)
+def _package_files(package: str) -> tuple[Path, ...]:
+    """Every module of one of this collection's packages (``ansible_collections.tabops.redshift_oauth.plugins``).
+
+    Hidden folders are not the collection's (galaxy.yml leaves out ``.*``): the collection's own root holds .venv and
+    .collections, whose tens of thousands of files made one computed name cost seconds in every pytest process."""
     parts = package.split(".")
     if tuple(parts[:3]) != COLLECTION:
-        return []
+        return ()
     folder = REPO.joinpath(*parts[3:])
-    return sorted(path.resolve() for path in folder.rglob("*.py")) if folder.is_dir() else []
+    found = []
+    for root, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".") and name != "__pycache__"]
+        found.extend(Path(root, name).resolve() for name in files if name.endswith(".py"))
+    return tuple(sorted(found))
 
 
 @functools.lru_cache(maxsize=None)
