@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible_core_use import NEWEST_ONLY, VENV_BIN, core_use, core_watch
+from ansible_core_use import NEWEST_ONLY, VENV_BIN, _package_files, core_use, core_watch
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
@@ -96,6 +96,14 @@ def test_a_pure_collection_module_is_not_core(tmp_path):
     pure = [path for path in plugin_files(with_ansible=False) if core_use(path) is None]
     assert pure, "every collection module reaches ansible-core: the older releases run the whole unit suite"
     assert core_use(test_file(tmp_path, f"from {module_name(pure[0])} import *\n")) is None
+
+
+def test_a_computed_name_of_the_collection_root_reaches_its_modules_and_no_hidden_folder():
+    """``import_module(f"ansible_collections.tabops.redshift_oauth.{name}")`` reaches the collection's files, not
+    .venv or .collections below the checkout root: walking those cost every pytest process seconds."""
+    reached = [path.relative_to(REPO).parts for path in _package_files("ansible_collections.tabops.redshift_oauth")]
+    assert ("plugins", "modules", "tableau_files.py") in reached
+    assert [parts for parts in reached if any(p.startswith(".") or p == "__pycache__" for p in parts)] == []
 
 
 def test_every_collected_test_that_imports_or_runs_ansible_core_is_marked(request):
