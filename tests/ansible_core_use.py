@@ -109,8 +109,10 @@ def _scan(path: Path) -> tuple[str | None, tuple[Path, ...]]:
     try:
         tree = ast.parse(text, filename=str(path))
     except (SyntaxError, ValueError):
-        # Not Python (a shell program of scripts/): only the programs it names count.
-        found = PROGRAM_IN_SHELL.search(text)
+        # Not Python (a shell program of scripts/): only the programs it names count, not its comment lines (prose,
+        # like docstrings; a comment after a command still counts: when in doubt, "core").
+        code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+        found = PROGRAM_IN_SHELL.search(code)
         return (f"runs {found.group(1)}" if found else None), ()
     imports, strings = _imports_and_strings(tree, path)
     reached: list[Path] = []

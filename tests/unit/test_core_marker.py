@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible_core_use import NEWEST_ONLY, VENV_BIN, _package_files, core_use, core_watch
+from ansible_core_use import NEWEST_ONLY, VENV_BIN, _package_files, _scan, core_use, core_watch
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "plugins"
@@ -96,6 +96,21 @@ def test_a_pure_collection_module_is_not_core(tmp_path):
     pure = [path for path in plugin_files(with_ansible=False) if core_use(path) is None]
     assert pure, "every collection module reaches ansible-core: the older releases run the whole unit suite"
     assert core_use(test_file(tmp_path, f"from {module_name(pure[0])} import *\n")) is None
+
+
+@pytest.mark.parametrize(
+    ("program", "reason"),
+    [
+        ("#!/usr/bin/env bash\n# the ansible package bundles thousands of modules\npip install -r x\n", None),
+        ("#!/usr/bin/env bash\nset -e\n  ansible-playbook site.yml  # the rollout\n", "runs ansible-playbook"),
+        ("#!/usr/bin/env bash\npip install x  # then ansible\n", "runs ansible"),
+    ],
+    ids=["only-in-a-comment", "a-command", "in-a-comment-after-a-command"],
+)
+def test_a_shell_program_uses_ansible_core_by_its_commands_not_its_comment_lines(tmp_path, program, reason):
+    script = tmp_path / "program"
+    script.write_text(program)
+    assert _scan(script) == (reason, ())
 
 
 def test_a_computed_name_of_the_collection_root_reaches_its_modules_and_no_hidden_folder():
